@@ -1,0 +1,232 @@
+/**
+ * Chat command parser for the Haolin (好邻) grassroots-governance bot.
+ *
+ * A message is a command only when a command word opens it (after the bot's
+ * own @mention is removed). Everything else is ordinary chat and parses as
+ * `none`, so the bot stays quiet in busy group chats. A recognisable command
+ * with a missing or malformed argument parses as `invalid` with a usage hint.
+ * This function never throws.
+ */
+
+export type Intent =
+  | "report"
+  | "visit"
+  | "status"
+  | "claim"
+  | "reply"
+  | "resolve"
+  | "escalate"
+  | "rate"
+  | "todo"
+  | "digest"
+  | "help"
+  | "none"
+  | "invalid";
+
+/** Intents that a command word can produce (i.e. not `none` / `invalid`). */
+export type CommandIntent = Exclude<Intent, "none" | "invalid">;
+
+export type ParsedCommand = {
+  intent: Intent;
+  ticket: number | null;
+  body: string | null;
+  /** Only for `rate`: true for 满意, false for 不满意. */
+  satisfied?: boolean;
+  /** Only for `invalid`: a usage line in simplified Chinese. */
+  hint?: string;
+};
+
+/** One usage line per command; also used by the help menu. */
+export const USAGE: Readonly<Record<CommandIntent, string>> = {
+  report: "报事 问题描述，例如：报事 3栋楼道灯坏了",
+  visit: "走访 户或人 情况，例如：走访 5栋302王阿姨 独居老人，身体良好",
+  status: "进度 #单号，例如：进度 #12",
+  claim: "认领 #单号，例如：认领 #12",
+  reply: "回复 #单号 内容，例如：回复 #12 师傅下午上门",
+  resolve: "办结 #单号 处理结果，例如：办结 #12 路灯已修好",
+  escalate: "上报 #单号 原因，例如：上报 #12 需要村里协调",
+  rate: "满意 #单号，或 不满意 #单号 原因，例如：不满意 #12 灯还是不亮",
+  todo: "待办（查看我负责的工单）",
+  digest: "周报（查看本周统计）",
+  help: "帮助（查看全部指令）",
+};
+
+type Rule = { intent: CommandIntent; words: readonly string[]; satisfied?: boolean };
+
+/** The single word table: simplified and traditional forms of every command word. */
+const RULES: readonly Rule[] = [
+  { intent: "report", words: ["报事", "報事", "反映", "求助", "报修", "報修", "投诉", "投訴", "上报问题", "上報問題"] },
+  { intent: "visit", words: ["走访", "走訪"] },
+  { intent: "status", words: ["进度", "進度", "查询", "查詢", "查看"] },
+  { intent: "claim", words: ["认领", "認領", "签收", "簽收", "接单", "接單"] },
+  { intent: "reply", words: ["回复", "回覆", "回復", "答复", "答覆", "答復", "跟进", "跟進"] },
+  { intent: "resolve", words: ["办结", "辦結", "解决", "解決", "完成", "已办结", "已辦結"] },
+  { intent: "escalate", words: ["上报", "上報"] },
+  { intent: "rate", words: ["满意", "滿意"], satisfied: true },
+  { intent: "rate", words: ["不满意", "不滿意"], satisfied: false },
+  { intent: "todo", words: ["待办", "待辦", "我的工单", "我的工單"] },
+  { intent: "digest", words: ["周报", "週報", "周報", "本周统计", "本週統計", "本周統計"] },
+  { intent: "help", words: ["帮助", "幫助", "菜单", "菜單", "选单", "選單", "help", "?", "？"] },
+];
+
+/** Longest word first, so 上报问题 beats 上报, 不满意 beats 满意, 已办结 beats 办结. */
+const WORDS = RULES.flatMap((rule) => rule.words.map((word) => ({ word, rule }))).sort(
+  (a, b) => b.word.length - a.word.length,
+);
+
+/**
+ * How a command word relates to the text after it:
+ * - text: free text, may be glued to the word (报事路灯坏了);
+ * - ticket: needs a ticket first, and must not be glued to ordinary words,
+ *   because 进度 / 完成 / 查看 are everyday words (进度很快啊 is chat);
+ * - ticketOrText: 上报 escalates a ticket, but 上报 + description is a report;
+ * - bare: no argument; only whitespace or punctuation may follow (待办？).
+ */
+const KIND: Readonly<Record<CommandIntent, "text" | "ticket" | "ticketOrText" | "bare">> = {
+  report: "text",
+  visit: "text",
+  status: "ticket",
+  claim: "ticket",
+  reply: "ticket",
+  resolve: "ticket",
+  escalate: "ticketOrText",
+  rate: "ticket",
+  todo: "bare",
+  digest: "bare",
+  help: "bare",
+};
+
+/** Commands whose text after the ticket (or the whole text) is mandatory. */
+const NEEDS_TEXT: ReadonlySet<CommandIntent> = new Set(["report", "visit", "reply", "resolve", "escalate"]);
+
+const SEPARATOR = /^[\s：:，,、；;！!]/u;
+const LEADING_SEPARATORS = /^[\s：:，,、；;！!]+/u;
+const ONLY_PUNCTUATION = /^[\s\p{P}\p{S}]*$/u;
+const BRACKETS: Readonly<Record<string, string>> = { "【": "】", "[": "]" };
+const MAX_TICKET = 2 ** 31 - 1;
+
+/**
+ * A ticket token. `#`/`工单`/`单号` are strong markers: text may be glued after
+ * them (#12已修好). A bare number or 第12号 must end at a separator, so house
+ * numbers like 12号楼 or 3栋 are never mistaken for tickets.
+ */
+const TICKET =
+  /^(?:(?<strong>(?:工单|工單|单号|單號)[\s：:]*[#＃]?|[#＃])|第)?\s*(?<digits>[0-9０-９]+)[号號]?/u;
+
+type TicketToken = { ticket: number | null; rest: string };
+
+const none = (): ParsedCommand => ({ intent: "none", ticket: null, body: null });
+
+const invalid = (usage: string, problem = ""): ParsedCommand => ({
+  intent: "invalid",
+  ticket: null,
+  body: null,
+  hint: `${problem}用法：${usage}`,
+});
+
+/** Leading separators go, trailing whitespace goes; everything else is verbatim. */
+function cleanBody(text: string): string | null {
+  const body = text.replace(LEADING_SEPARATORS, "").trimEnd();
+  return body === "" ? null : body;
+}
+
+function startsWithCI(text: string, prefix: string): boolean {
+  return text.slice(0, prefix.length).toLowerCase() === prefix.toLowerCase();
+}
+
+function endsWithCI(text: string, suffix: string): boolean {
+  return text.length >= suffix.length && text.slice(-suffix.length).toLowerCase() === suffix.toLowerCase();
+}
+
+/**
+ * Removes the bot's own @mentions at the start (followed by whitespace such as
+ * U+2005, or by nothing at all) and at the end; other people's @mentions stay.
+ * Longest names go first so a bot called 好邻居 is not cut short by 好邻.
+ */
+function stripMentions(text: string, botNames: readonly string[]): { text: string; mentioned: boolean } {
+  const tags = botNames.flatMap((name) => [`@${name}`, `＠${name}`]).sort((a, b) => b.length - a.length);
+  let rest = text;
+  let mentioned = false;
+  // Repeat until stable: clients sometimes insert the mention twice (@好邻 @好邻 待办).
+  for (;;) {
+    const tag = tags.find((t) => startsWithCI(rest, t) || endsWithCI(rest, t));
+    if (tag === undefined) return { text: rest, mentioned };
+    rest = startsWithCI(rest, tag) ? rest.slice(tag.length).trimStart() : rest.slice(0, -tag.length).trimEnd();
+    mentioned = true;
+  }
+}
+
+/** Finds the command word opening the message, plain or wrapped as 【word】 / [word]. */
+function matchCommand(text: string): { rule: Rule; rest: string; bracketed: boolean } | null {
+  const close = BRACKETS[text.charAt(0)];
+  if (close !== undefined) {
+    const end = text.indexOf(close);
+    const inner = end > 0 ? text.slice(1, end).trim().toLowerCase() : "";
+    const found = WORDS.find(({ word }) => word.toLowerCase() === inner);
+    return found ? { rule: found.rule, rest: text.slice(end + 1), bracketed: true } : null;
+  }
+  const found = WORDS.find(({ word }) => startsWithCI(text, word));
+  return found ? { rule: found.rule, rest: text.slice(found.word.length), bracketed: false } : null;
+}
+
+/** Reads a ticket at the start of `text`; `ticket: null` means ticket-shaped but out of range. */
+function readTicket(text: string): TicketToken | null {
+  const match = TICKET.exec(text);
+  if (!match?.groups) return null;
+  const rest = text.slice(match[0].length);
+  if (match.groups.strong === undefined && rest !== "" && !SEPARATOR.test(rest)) return null;
+  const digits = (match.groups.digits ?? "")
+    .replace(/[０-９]/gu, (d) => String.fromCharCode(d.charCodeAt(0) - 0xfee0))
+    .replace(/^0+/u, "");
+  const value = digits.length > 0 && digits.length <= 10 ? Number(digits) : 0;
+  return { ticket: value >= 1 && value <= MAX_TICKET ? value : null, rest };
+}
+
+function textCommand(intent: CommandIntent, rest: string): ParsedCommand {
+  const body = cleanBody(rest);
+  return body === null ? invalid(USAGE[intent]) : { intent, ticket: null, body };
+}
+
+function ticketCommand(rule: Rule, token: TicketToken | null): ParsedCommand {
+  const usage = USAGE[rule.intent];
+  if (token === null) return invalid(usage);
+  if (token.ticket === null) return invalid(usage, "单号无效，请填写正确的工单编号。");
+  const body = cleanBody(token.rest);
+  if (body === null && NEEDS_TEXT.has(rule.intent)) return invalid(usage);
+  const parsed: ParsedCommand = { intent: rule.intent, ticket: token.ticket, body };
+  if (rule.satisfied !== undefined) parsed.satisfied = rule.satisfied;
+  return parsed;
+}
+
+function parseArguments(rule: Rule, rest: string, bracketed: boolean): ParsedCommand {
+  const args = rest.replace(LEADING_SEPARATORS, "");
+  switch (KIND[rule.intent]) {
+    case "bare":
+      return ONLY_PUNCTUATION.test(rest) ? { intent: rule.intent, ticket: null, body: null } : none();
+    case "text":
+      return textCommand(rule.intent, rest);
+    case "ticketOrText": {
+      if (args === "") return invalid(`${USAGE.escalate}；反映新问题请用：${USAGE.report}`);
+      const token = readTicket(args);
+      return token ? ticketCommand(rule, token) : textCommand("report", args);
+    }
+    case "ticket": {
+      const token = readTicket(args);
+      // Glued to ordinary words (进度很快啊) means chat, not a malformed command.
+      const glued = !bracketed && rest !== "" && !SEPARATOR.test(rest);
+      return glued && token === null ? none() : ticketCommand(rule, token);
+    }
+  }
+}
+
+export function parseCommand(text: string, options?: { botNames?: string[] }): ParsedCommand {
+  if (typeof text !== "string") return none();
+  const names = (Array.isArray(options?.botNames) ? options.botNames : ["好邻"]).filter(
+    (name): name is string => typeof name === "string" && name.trim() !== "",
+  );
+  const { text: message, mentioned } = stripMentions(text.trim(), names);
+  // A message that is only the bot's @mention asks for the menu.
+  if (message === "") return mentioned ? { intent: "help", ticket: null, body: null } : none();
+  const command = matchCommand(message);
+  return command ? parseArguments(command.rule, command.rest, command.bracketed) : none();
+}

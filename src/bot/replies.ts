@@ -1,0 +1,145 @@
+/** The words of the bot's direct answers. Short, friendly simplified Chinese; names only, never a phone number. */
+import type { Role, TicketStatus } from "../db/schema/index.js";
+import { formatDurationZh } from "../lib/duration.js";
+import { excerpt } from "../lib/privacy.js";
+import { formatWhenZh } from "../lib/time.js";
+import type { Person } from "../workflows/directory.js";
+import { LEVEL_ZH, ROLE_ZH } from "../workflows/roles.js";
+import type { CommandResult, Done } from "../workflows/ticket-commands.js";
+import type { Ticket } from "../workflows/tickets.js";
+import { type CommandIntent, USAGE } from "./parse.js";
+import type { Reply } from "./types.js";
+
+export const MAX_TEXT = 2000;
+
+const STATUS_ZH: Record<TicketStatus, string> = {
+  open: "待答复",
+  answered: "处理中",
+  resolved: "已办结，待评价",
+  closed: "已关闭",
+};
+
+const who = (people: Person[]) =>
+  people.length ? people.map((p) => `${p.name}（${ROLE_ZH[p.role]}）`).join("、") : "待分派";
+const say = (text: string, mentions: string[] = [], extra: Partial<Reply> = {}): Reply => ({ text, mentions, ...extra });
+const ids = (people: (Person | null)[]) => people.filter((p): p is Person => p !== null).map((p) => p.id);
+
+export const replies = {
+  tooLong: () => say(`消息太长了（超过 ${MAX_TEXT} 字），请精简后再发。`),
+  unregisteredChat: () =>
+    say("这个群还没有登记到好邻，暂时不能报事。请管理员按 README 中“登记群聊”的步骤把本群绑定到对应的村或组。"),
+  unknownPerson: () => say("你还不在好邻的名册里。请在所在的村、组群里 @我 报事，或联系邻长代报。"),
+  notUnderstood: () => say("没太明白你的意思。发「帮助」可以查看我能做什么。"),
+  invalid: (hint: string) => say(hint),
+  notYet: (what: string) => say(`${what}功能还在建设中，暂时不能使用。`),
+
+  help(role: Role | null): Reply {
+    const lines = ["我是好邻，可以帮你："];
+    const mine: CommandIntent[] =
+      role && role !== "resident"
+        ? ["report", "status", "claim", "reply", "resolve", "escalate", "todo", "visit", "digest"]
+        : ["report", "status", "rate", "todo"];
+    for (const i of mine) lines.push(`· ${USAGE[i]}`);
+    if (role && role !== "resident") lines.push("代居民报事：报事 代户主姓名：问题描述");
+    lines.push("邻长 4 小时内答复，超时自动上报组、村、镇。");
+    return say(lines.join("\n"));
+  },
+
+  refusal(r: Exclude<CommandResult, Done>): Reply {
+    switch (r.reason) {
+      case "not_found":
+        return say(`找不到工单 #${r.ticketId}，请核对单号。`);
+      case "forbidden":
+        return r.need === "reporter"
+          ? say(`只有报事人本人可以评价工单 #${r.ticket.id}。`)
+          : say(`工单 #${r.ticket.id} 需由所在邻、组、村的负责人办理，你可以发「进度 #${r.ticket.id}」查看进展。`);
+      case "finished":
+        return say(`工单 #${r.ticket.id} ${STATUS_ZH[r.ticket.status]}，不需要再操作。`);
+      case "taken":
+        return say(`工单 #${r.ticket.id} 已由 ${r.by ? r.by.name : "其他负责人"} 认领，正在处理中。`);
+      case "not_resolved":
+        return say(`工单 #${r.ticket.id} 还没有办结，办结后才能评价。`);
+      case "at_top":
+        return say(`工单 #${r.ticket.id} 已在${LEVEL_ZH[r.ticket.level]}级，不能再往上报了，请直接办理或联系镇里。`);
+      case "household_not_found":
+        return say(`没找到“${r.name}”这一户，请核对户主姓名、门牌号或昵称。`);
+      case "household_ambiguous":
+        return say(`“${r.name}”对应 ${r.count} 户，请写得更具体些（比如门牌号）。`);
+    }
+  },
+
+  opened(d: Done, now: Date): Reply {
+    const t = d.ticket;
+    const head = t.urgency === "urgent" ? `🚨 已登记紧急工单 #${t.id}` : `✅ 已登记工单 #${t.id}`;
+    const due = t.answerDueAt ? `，请在${formatWhenZh(t.answerDueAt, now)}前答复` : "";
+    return say(
+      `${head}（${t.category}）\n负责人：${who(d.holders)}${due}。\n查进度发「进度 #${t.id}」。`,
+      ids(d.holders),
+      { ticketId: t.id, actions: ["claim", "status"] },
+    );
+  },
+
+  claimed(d: Done, me: Person, now: Date): Reply {
+    const t = d.ticket;
+    const due = t.resolveDueAt ? `，请在${formatWhenZh(t.resolveDueAt, now)}前办结` : "";
+    const tell = d.reporter ? `\n@${d.reporter.name} 你反映的事已有人负责。` : "";
+    return say(`👌 ${me.name} 已认领工单 #${t.id}${due}。${tell}`, ids([d.reporter]), {
+      ticketId: t.id,
+      actions: ["resolve"],
+    });
+  },
+
+  replied(d: Done, me: Person, text: string): Reply {
+    const to = d.reporter ? `@${d.reporter.name} ` : "";
+    return say(`💬 ${to}${me.name}回复工单 #${d.ticket.id}：${text}`, ids([d.reporter]), { ticketId: d.ticket.id });
+  },
+
+  resolved(d: Done, result: string): Reply {
+    const t = d.ticket;
+    const to = d.reporter ? `@${d.reporter.name} ` : "";
+    return say(
+      `✅ 工单 #${t.id} 已办结：${result}\n${to}满意请回复「满意 #${t.id}」，不满意请回复「不满意 #${t.id} 原因」。`,
+      ids([d.reporter]),
+    );
+  },
+
+  rated(d: Done, now: Date): Reply {
+    const t = d.ticket;
+    if (t.status === "closed") return say(`🙏 谢谢评价，工单 #${t.id} 已关闭。`);
+    const due = t.answerDueAt ? `，请在${formatWhenZh(t.answerDueAt, now)}前重新答复` : "";
+    return say(`🔁 工单 #${t.id} 已重新打开，${who(d.holders)}${due}。`, ids(d.holders), { ticketId: t.id });
+  },
+
+  escalated(d: Done): Reply {
+    return say(`⏫ 工单 #${d.ticket.id} 已上报到${LEVEL_ZH[d.ticket.level]}级，已通知 ${who(d.holders)}。`);
+  },
+
+  status(d: Done, now: Date): Reply {
+    const t = d.ticket;
+    const lines = [`📋 工单 #${t.id}（${t.category}）`, `事项：${excerpt(t.text)}`];
+    lines.push(`状态：${STATUS_ZH[t.status]} · 层级：${LEVEL_ZH[t.level]} · 负责人：${who(d.holders)}`);
+    const clock = t.status === "open" ? t.answerDueAt : t.status === "answered" ? t.resolveDueAt : null;
+    if (clock) {
+      const left = clock.getTime() - now.getTime();
+      const verb = t.status === "open" ? "答复" : "办结";
+      lines.push(
+        left >= 0
+          ? `剩余 ${formatDurationZh(left)}（${formatWhenZh(clock, now)}前${verb}）`
+          : `已超时 ${formatDurationZh(-left)}，将自动上报`,
+      );
+    }
+    return say(lines.join("\n"), [], { ticketId: t.id, actions: t.status === "open" ? ["claim"] : [] });
+  },
+
+  todo(list: Ticket[], isLeader: boolean, now: Date): Reply {
+    if (list.length === 0) return say(isLeader ? "你目前没有待办工单 👍" : "你目前没有未完成的报事。");
+    const lines = [isLeader ? `你有 ${list.length} 条待办工单：` : `你有 ${list.length} 条报事在处理：`];
+    for (const t of list) {
+      const clock = t.status === "open" ? t.answerDueAt : t.resolveDueAt;
+      const left = clock ? clock.getTime() - now.getTime() : null;
+      const when = left === null ? "" : left >= 0 ? ` · 剩 ${formatDurationZh(left)}` : ` · 超时 ${formatDurationZh(-left)}`;
+      lines.push(`#${t.id} ${STATUS_ZH[t.status]} · ${LEVEL_ZH[t.level]}${when} · ${excerpt(t.text, 16)}`);
+    }
+    return say(lines.join("\n"));
+  },
+};

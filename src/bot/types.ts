@@ -1,0 +1,26 @@
+/** The one internal message shape every platform adapter translates to and from. */
+import type { Platform } from "../db/schema/index.js";
+
+export type IncomingMessage = {
+  platform: Platform;
+  /** The platform's message id: the deduplication key. */
+  messageId: string;
+  /** The platform's chat id; null for a direct (one-to-one) message. */
+  chatExternalId: string | null;
+  senderExternalId: string;
+  text: string;
+  /** The platform says the bot was @-mentioned (WeCom and DingTalk deliver group messages only then). */
+  addressed?: boolean;
+  receivedAt: Date;
+};
+
+export type Reply = {
+  text: string;
+  /** Person ids to @-mention. */
+  mentions: string[];
+  /** The ticket this reply is about, when the sender can act on it (platforms may add buttons). */
+  ticketId?: number;
+  actions?: ("claim" | "resolve" | "status")[];
+};
+
+export type HandleResult = { replies: Reply[]; duplicate: boolean };

@@ -1,0 +1,114 @@
+/** The directory: who is who and where. Ids are stable codes from the directory file, so re-import updates in place. */
+import { sql } from "drizzle-orm";
+import { type AnyPgColumn, index, jsonb, pgTable, primaryKey, text, timestamp, uniqueIndex } from "drizzle-orm/pg-core";
+
+export const unitKinds = ["town", "village", "area", "group", "neighborhood"] as const;
+export type UnitKind = (typeof unitKinds)[number];
+
+export const roles = [
+  "resident",
+  "neighbor_leader",
+  "group_leader",
+  "area_leader",
+  "village_official",
+  "town_official",
+  "admin",
+] as const;
+export type Role = (typeof roles)[number];
+
+export const platforms = ["sim", "wecom", "dingtalk"] as const;
+export type Platform = (typeof platforms)[number];
+
+const timestamps = {
+  createdAt: timestamp({ withTimezone: true }).notNull().defaultNow(),
+  updatedAt: timestamp({ withTimezone: true }).notNull().defaultNow(),
+};
+
+export const units = pgTable(
+  "units",
+  {
+    id: text().primaryKey(),
+    parentId: text().references((): AnyPgColumn => units.id),
+    kind: text().$type<UnitKind>().notNull(),
+    name: text().notNull(),
+    /** Town-level policy (clocks, ladder, quiet hours); see src/workflows/policy.ts. */
+    settings: jsonb().$type<Record<string, unknown>>().notNull().default({}),
+    ...timestamps,
+  },
+  (t) => [index().on(t.parentId)],
+);
+
+export const households = pgTable(
+  "households",
+  {
+    id: text().primaryKey(),
+    unitId: text()
+      .notNull()
+      .references(() => units.id),
+    headName: text().notNull(),
+    members: jsonb().$type<string[]>().notNull().default([]),
+    tags: text()
+      .array()
+      .notNull()
+      .default(sql`'{}'::text[]`),
+    /** "special" households get monthly visits or weekly contact; "normal" quarterly visits. */
+    careLevel: text().$type<"special" | "normal">().notNull().default("normal"),
+    houseNo: text(),
+    nickname: text(),
+    /** Private: never shown in group chats or logs. */
+    address: text(),
+    phone: text(),
+    ...timestamps,
+  },
+  (t) => [index().on(t.unitId)],
+);
+
+export const people = pgTable(
+  "people",
+  {
+    id: text().primaryKey(),
+    name: text().notNull(),
+    role: text().$type<Role>().notNull(),
+    unitId: text()
+      .notNull()
+      .references(() => units.id),
+    householdId: text().references(() => households.id),
+    /** Private: used only for platform mentions by phone, never shown in chats or logs. */
+    phone: text(),
+    ...timestamps,
+  },
+  (t) => [index().on(t.unitId, t.role)],
+);
+
+export const identities = pgTable(
+  "identities",
+  {
+    platform: text().$type<Platform>().notNull(),
+    /** WeCom userid (lower-cased), DingTalk staff id, or the simulator's person id. */
+    externalId: text().notNull(),
+    personId: text()
+      .notNull()
+      .references(() => people.id),
+  },
+  (t) => [primaryKey({ columns: [t.platform, t.externalId] }), index().on(t.personId)],
+);
+
+export const chats = pgTable(
+  "chats",
+  {
+    id: text().primaryKey(),
+    platform: text().$type<Platform>().notNull(),
+    externalId: text().notNull(),
+    unitId: text()
+      .notNull()
+      .references(() => units.id),
+    name: text().notNull(),
+    /** Secret send address (WeCom 消息推送 webhook); never logged or echoed. */
+    webhookUrl: text(),
+    /** Platform extras needed to post here later (e.g. DingTalk openConversationId). */
+    meta: jsonb().$type<Record<string, unknown>>().notNull().default({}),
+    status: text().$type<"active" | "dead">().notNull().default("active"),
+    ...timestamps,
+  },
+  (t) => [uniqueIndex().on(t.platform, t.externalId), index().on(t.unitId)],
+);

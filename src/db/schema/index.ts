@@ -1,0 +1,3 @@
+export * from "./directory.js";
+export * from "./messaging.js";
+export * from "./tickets.js";

@@ -1,0 +1,95 @@
+/** Tickets (工单) and their audit trail (台账). */
+import { bigserial, index, integer, jsonb, pgTable, serial, text, timestamp } from "drizzle-orm/pg-core";
+import type { UnitKind } from "./directory.js";
+import { chats, households, people, units } from "./directory.js";
+
+/**
+ * open      — waiting for a first answer at the current level (answer clock running)
+ * answered  — claimed or replied to (resolution clock running)
+ * resolved  — the handler gave a result; waiting for the reporter's rating
+ * closed    — the reporter was satisfied (or it was closed administratively)
+ */
+export const ticketStatuses = ["open", "answered", "resolved", "closed"] as const;
+export type TicketStatus = (typeof ticketStatuses)[number];
+export type Urgency = "normal" | "urgent";
+
+export const tickets = pgTable(
+  "tickets",
+  {
+    /** Shown to people as #12. */
+    id: serial().primaryKey(),
+    reporterId: text().references(() => people.id),
+    /** Platform user id of a reporter who is not in the directory. */
+    reporterExternalId: text(),
+    householdId: text().references(() => households.id),
+    chatId: text().references(() => chats.id),
+    /** Where the matter arose (the reporter's 邻 where known, else the chat's unit). */
+    unitId: text()
+      .notNull()
+      .references(() => units.id),
+    /** The unit currently responsible on the ladder. */
+    holderUnitId: text()
+      .notNull()
+      .references(() => units.id),
+    level: text().$type<UnitKind>().notNull(),
+    category: text().notNull(),
+    urgency: text().$type<Urgency>().notNull().default("normal"),
+    text: text().notNull(),
+    status: text().$type<TicketStatus>().notNull().default("open"),
+    assigneeId: text().references(() => people.id),
+    answerDueAt: timestamp({ withTimezone: true }),
+    resolveDueAt: timestamp({ withTimezone: true }),
+    answeredAt: timestamp({ withTimezone: true }),
+    firstAnsweredAt: timestamp({ withTimezone: true }),
+    resolvedAt: timestamp({ withTimezone: true }),
+    closedAt: timestamp({ withTimezone: true }),
+    rating: text().$type<"satisfied" | "unsatisfied">(),
+    reopenCount: integer().notNull().default(0),
+    escalationCount: integer().notNull().default(0),
+    /** Bumped on every change: the compare-and-set token for timers and concurrent commands. */
+    version: integer().notNull().default(0),
+    createdAt: timestamp({ withTimezone: true }).notNull().defaultNow(),
+    updatedAt: timestamp({ withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [
+    index().on(t.status, t.answerDueAt),
+    index().on(t.status, t.resolveDueAt),
+    index().on(t.holderUnitId, t.status),
+    index().on(t.unitId, t.createdAt),
+    index().on(t.chatId, t.createdAt),
+    index().on(t.reporterId),
+    index().on(t.assigneeId, t.status),
+  ],
+);
+
+export const ticketEventKinds = [
+  "opened",
+  "claimed",
+  "replied",
+  "resolved",
+  "rated",
+  "reopened",
+  "escalated",
+  "repinged",
+] as const;
+export type TicketEventKind = (typeof ticketEventKinds)[number];
+
+export const ticketEvents = pgTable(
+  "ticket_events",
+  {
+    id: bigserial({ mode: "number" }).primaryKey(),
+    ticketId: integer()
+      .notNull()
+      .references(() => tickets.id),
+    at: timestamp({ withTimezone: true }).notNull().defaultNow(),
+    /** null when the bot itself acted (timed escalation). */
+    actorId: text().references(() => people.id),
+    kind: text().$type<TicketEventKind>().notNull(),
+    fromStatus: text().$type<TicketStatus>(),
+    toStatus: text().$type<TicketStatus>(),
+    level: text().$type<UnitKind>(),
+    text: text(),
+    data: jsonb().$type<Record<string, unknown>>(),
+  },
+  (t) => [index().on(t.ticketId, t.at), index().on(t.kind, t.at)],
+);

@@ -1,0 +1,90 @@
+/**
+ * Boot: env → database (+ migrations under an advisory lock) → demo directory if empty → scheduler → runtime
+ * (workers + reconciler) → HTTP. Shutdown in the reverse order on SIGTERM/SIGINT.
+ */
+import { fileURLToPath } from "node:url";
+import { serve } from "@hono/node-server";
+import { count } from "drizzle-orm";
+import { createApp } from "./app.js";
+import { simSender } from "./bot/sim/sender.js";
+import { openDatabase } from "./db/client.js";
+import { importDirectory } from "./db/directory-import.js";
+import { migrateDatabase } from "./db/migrate.js";
+import { units } from "./db/schema/index.js";
+import { demoEnabled, EnvError, isEmbedded, loadEnv, simEnabled } from "./env.js";
+import { createLogger } from "./logger.js";
+import { Runtime } from "./runtime.js";
+import { BullScheduler } from "./scheduler/bullmq.js";
+import { MemoryScheduler } from "./scheduler/memory.js";
+import type { Sender } from "./workflows/delivery.js";
+
+const DEMO_FILE = fileURLToPath(new URL("../demo/directory.yaml", import.meta.url));
+
+async function main() {
+  let env: ReturnType<typeof loadEnv>;
+  try {
+    env = loadEnv();
+  } catch (err) {
+    if (err instanceof EnvError) {
+      console.error(err.message);
+      process.exit(1);
+    }
+    throw err;
+  }
+  const logger = createLogger(env.LOG_LEVEL);
+  const database = await openDatabase({ url: env.DATABASE_URL, dataDir: env.DATA_DIR, poolSize: env.DATABASE_POOL_SIZE });
+  await migrateDatabase(database, env.DATABASE_URL);
+
+  if (demoEnabled(env)) {
+    const [row] = await database.db.select({ n: count() }).from(units);
+    if (!row?.n) {
+      const summary = await importDirectory(database.db, DEMO_FILE);
+      logger.info({ summary }, "demo directory loaded");
+    }
+  }
+
+  const scheduler = env.REDIS_URL
+    ? new BullScheduler({ url: env.REDIS_URL, concurrency: env.WORKER_CONCURRENCY, logger })
+    : new MemoryScheduler(logger);
+  const sim = simEnabled(env);
+  const senders: Sender[] = [];
+  if (sim) senders.push(simSender);
+
+  const runtime = new Runtime({
+    database,
+    scheduler,
+    senders,
+    logger,
+    botNames: env.BOT_NAMES,
+    overrides: { answerMs: env.ANSWER_DEADLINE, resolveMs: env.RESOLVE_DEADLINE },
+  });
+  runtime.start();
+  await runtime.reconcile().catch(() => {});
+
+  const app = createApp({ runtime, logger, sim });
+  const server = serve({ fetch: app.fetch, port: env.PORT, hostname: env.HOST }, (info) => {
+    logger.info({ port: info.port, embedded: isEmbedded(env), sim, scheduler: env.REDIS_URL ? "bullmq" : "memory" }, "listening");
+    if (sim) console.log(`\n  好邻已启动：http://localhost:${info.port}  （${isEmbedded(env) ? "内置数据库，" : ""}聊天模拟器已开启）\n`);
+  });
+
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, "shutting down");
+    const hard = setTimeout(() => process.exit(1), 10_000);
+    hard.unref();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await runtime.stop();
+    await scheduler.close();
+    await database.close();
+    process.exit(0);
+  };
+  process.on("SIGTERM", () => void shutdown("SIGTERM"));
+  process.on("SIGINT", () => void shutdown("SIGINT"));
+}
+
+main().catch((err) => {
+  console.error("start-up failed:", err);
+  process.exit(1);
+});

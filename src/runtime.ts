@@ -1,0 +1,149 @@
+/**
+ * Wires the parts together for one process: database, scheduler (BullMQ or in-process), platform senders,
+ * the message pipeline, the job handlers and the reconciler. Used by src/index.ts and by the tests.
+ */
+import type { Logger } from "pino";
+import type { PipelineDeps } from "./bot/pipeline.js";
+import type { Database } from "./db/client.js";
+import type { Scheduler } from "./scheduler/types.js";
+import type { Ctx } from "./workflows/context.js";
+import { type DeliveryDeps, deliverOutbox, pendingOutbox, type Sender } from "./workflows/delivery.js";
+import { Effects } from "./workflows/effects.js";
+import { handleDeadline } from "./workflows/escalation.js";
+import type { PolicyOverrides } from "./workflows/policy.js";
+import { lapsedDeadlines, upcomingTimers } from "./workflows/reconcile.js";
+
+export type RuntimeOptions = {
+  database: Database;
+  scheduler: Scheduler;
+  senders: Sender[];
+  logger: Logger;
+  botNames: string[];
+  overrides?: PolicyOverrides;
+  clock?: () => Date;
+  /** How often the reconciler runs (default 30 s). */
+  reconcileIntervalMs?: number;
+  /** A deadline this late is applied by the reconciler itself, not left to its timer (default 15 s). */
+  graceMs?: number;
+};
+
+export type ReconcileReport = { applied: number; timers: number; outbox: number; oldestOverdueMs: number };
+
+const HORIZON_MS = 24 * 3_600_000;
+
+export class Runtime {
+  readonly pipeline: PipelineDeps;
+  readonly delivery: DeliveryDeps;
+  private timer: NodeJS.Timeout | null = null;
+  private reconciling: Promise<ReconcileReport> | null = null;
+  lastReconcile: (ReconcileReport & { at: Date }) | null = null;
+
+  constructor(readonly opts: RuntimeOptions) {
+    const clock = opts.clock ?? (() => new Date());
+    this.pipeline = {
+      db: opts.database.db,
+      clock,
+      overrides: opts.overrides ?? {},
+      botNames: opts.botNames,
+      logger: opts.logger,
+      afterCommit: (e) => this.afterCommit(e),
+    };
+    this.delivery = { db: opts.database.db, clock, senders: opts.senders, logger: opts.logger };
+  }
+
+  get clock() {
+    return this.pipeline.clock;
+  }
+
+  /** Timers and deliveries a committed transaction asked for. Failure here loses nothing: the reconciler redoes it. */
+  async afterCommit(e: Effects): Promise<void> {
+    const s = this.opts.scheduler;
+    try {
+      if (e.cancelled.length) await s.cancel("deadlines", e.cancelled);
+      if (e.timers.length)
+        await s.schedule(
+          "deadlines",
+          e.timers.map((t) => ({ jobId: t.jobId, payload: { ticketId: t.ticketId }, runAt: t.runAt })),
+        );
+      if (e.outbox.length)
+        await s.schedule(
+          "outbox",
+          e.outbox.map((o) => ({ jobId: `out-${o.id}`, payload: { id: o.id }, runAt: o.notBefore })),
+        );
+    } catch (err) {
+      this.opts.logger.warn({ err: (err as Error).message }, "scheduling after commit failed; the reconciler will retry");
+    }
+  }
+
+  /** Run a unit of work in one transaction, then its effects. */
+  async transact<T>(work: (ctx: Ctx) => Promise<T>): Promise<T> {
+    const effects = new Effects();
+    const out = await this.opts.database.db.transaction((db) =>
+      work({ db, now: this.clock(), effects, overrides: this.pipeline.overrides }),
+    );
+    await this.afterCommit(effects);
+    return out;
+  }
+
+  async onDeadline(ticketId: number) {
+    const outcome = await this.transact((ctx) => handleDeadline(ctx, ticketId));
+    this.opts.logger.info({ ticketId, outcome }, "deadline");
+    return outcome;
+  }
+
+  start(): void {
+    this.opts.scheduler.process<{ ticketId: number }>("deadlines", async (p) => {
+      await this.onDeadline(p.ticketId);
+    });
+    this.opts.scheduler.process<{ id: number }>("outbox", async (p) => {
+      await deliverOutbox(this.delivery, p.id);
+    });
+    const every = this.opts.reconcileIntervalMs ?? 30_000;
+    this.timer = setInterval(() => void this.reconcile().catch(() => {}), every);
+    this.timer.unref();
+  }
+
+  /** One reconciler pass; concurrent calls share the running pass. */
+  reconcile(): Promise<ReconcileReport> {
+    if (!this.reconciling) {
+      this.reconciling = this.reconcileOnce()
+        .catch((err) => {
+          this.opts.logger.error({ err: (err as Error).message }, "reconcile failed");
+          throw err;
+        })
+        .finally(() => {
+          this.reconciling = null;
+        });
+    }
+    return this.reconciling;
+  }
+
+  private async reconcileOnce(): Promise<ReconcileReport> {
+    const { db } = this.opts.database;
+    const now = this.clock();
+    const grace = this.opts.graceMs ?? 15_000;
+    const lapsed = await lapsedDeadlines(db, new Date(now.getTime() - grace), 500);
+    const oldestOverdueMs = lapsed[0] ? now.getTime() - lapsed[0].due.getTime() : 0;
+    let applied = 0;
+    for (const d of lapsed) {
+      const outcome = await this.onDeadline(d.id);
+      if (outcome !== "not_due" && outcome !== "stale") applied += 1;
+    }
+    const timers = await upcomingTimers(db, new Date(now.getTime() + HORIZON_MS));
+    await this.opts.scheduler.schedule("deadlines", timers);
+    const rows = await pendingOutbox(db, now, HORIZON_MS);
+    await this.opts.scheduler.schedule(
+      "outbox",
+      rows.map((r) => ({ jobId: `out-${r.id}`, payload: { id: r.id }, runAt: r.notBefore })),
+    );
+    const report = { applied, timers: timers.length, outbox: rows.length, oldestOverdueMs };
+    this.lastReconcile = { ...report, at: now };
+    if (applied || oldestOverdueMs > 60_000) this.opts.logger.warn(report, "reconciler caught up on lapsed deadlines");
+    return report;
+  }
+
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    await this.reconciling?.catch(() => {});
+  }
+}

@@ -1,0 +1,35 @@
+/**
+ * One scheduler interface for wake-up timers and background work: BullMQ when REDIS_URL is set, an in-process
+ * implementation otherwise. PostgreSQL stays the source of truth; a lost job is recovered by the reconciler.
+ */
+export type QueueName = "deadlines" | "outbox";
+
+export type Job<P> = { jobId: string; payload: P; runAt: Date };
+
+export type JobHandler<P> = (payload: P, info: { jobId: string; attempt: number }) => Promise<void>;
+
+/** Thrown by a handler that cannot run yet (rate limit, quiet hours): run again at `at`, not counted as a failure. */
+export class RetryAt extends Error {
+  constructor(readonly at: Date) {
+    super(`retry at ${at.toISOString()}`);
+  }
+}
+
+/** Thrown by a handler for work that can never succeed: no retries. */
+export class Permanent extends Error {}
+
+export type SchedulerHealth = { ok: boolean; kind: "bullmq" | "memory"; detail?: string };
+
+export interface Scheduler {
+  /** Add jobs; a job id that is already waiting or running is left alone (ids are deterministic). */
+  schedule<P>(queue: QueueName, jobs: Job<P>[]): Promise<void>;
+  cancel(queue: QueueName, jobIds: string[]): Promise<void>;
+  /** Start processing a queue with a handler (one per queue). */
+  process<P>(queue: QueueName, handler: JobHandler<P>): void;
+  health(): Promise<SchedulerHealth>;
+  close(): Promise<void>;
+}
+
+/** Retry policy, in one place: exponential backoff with jitter. */
+export const MAX_ATTEMPTS = 8;
+export const backoffMs = (attempt: number) => Math.min(60_000, 1000 * 2 ** (attempt - 1)) * (0.75 + Math.random() * 0.5);

@@ -1,0 +1,11 @@
+/** What every workflow step runs with: a transaction, the time, the after-commit effects and deployment overrides. */
+import type { Db } from "../db/client.js";
+import type { Effects } from "./effects.js";
+import type { PolicyOverrides } from "./policy.js";
+
+export type Ctx = {
+  db: Db;
+  now: Date;
+  effects: Effects;
+  overrides: PolicyOverrides;
+};

@@ -1,0 +1,134 @@
+/**
+ * Delivering outbox rows through the platform senders. A row is claimed with a lease before sending, so two
+ * workers never send it at once; it is marked sent right after. Per-destination pacing (WeCom webhooks take 20
+ * a minute) is a slot table in PostgreSQL shared by every replica: a message that must wait is delayed, never
+ * dropped.
+ */
+import { and, eq, inArray, lt, or, sql } from "drizzle-orm";
+import type { Logger } from "pino";
+import type { Db } from "../db/client.js";
+import { identities, outbox, type OutboxPayload, type Platform, sendSlots } from "../db/schema/index.js";
+import { Permanent, RetryAt } from "../scheduler/types.js";
+import { type Chat, getPerson, type Person } from "./directory.js";
+import { chats } from "../db/schema/index.js";
+
+export type Destination = { kind: "chat"; chat: Chat } | { kind: "person"; person: Person; externalId: string };
+
+/** A platform's way out. Implementations live in src/bot (they know the platform); workflows only call this. */
+export interface Sender {
+  platform: Platform;
+  /** Can it message a person directly? (WeCom group webhooks cannot.) */
+  direct: boolean;
+  /** Minimum spacing between two messages to the same destination. */
+  minIntervalMs?: number;
+  /** Throw Permanent for a destination that can never work (dead webhook), RetryAt for throttling. */
+  send(to: Destination, payload: OutboxPayload, db: Db): Promise<void>;
+}
+
+export type DeliveryDeps = { db: Db; clock: () => Date; senders: Sender[]; logger: Logger };
+
+const LEASE_MS = 60_000;
+const MAX_SEND_ATTEMPTS = 10;
+
+async function resolveDestination(deps: DeliveryDeps, row: typeof outbox.$inferSelect) {
+  const { db, senders } = deps;
+  if (row.chatId) {
+    const [chat] = await db.select().from(chats).where(eq(chats.id, row.chatId));
+    const sender = chat && senders.find((s) => s.platform === chat.platform);
+    if (!chat || !sender) return null;
+    return { sender, to: { kind: "chat", chat } as Destination };
+  }
+  const person = row.personId ? await getPerson(db, row.personId) : null;
+  if (!person) return null;
+  const ids = await db.select().from(identities).where(eq(identities.personId, person.id));
+  for (const s of senders.filter((x) => x.direct && x.platform !== "sim")) {
+    const id = ids.find((i) => i.platform === s.platform);
+    if (id) return { sender: s, to: { kind: "person", person, externalId: id.externalId } as Destination };
+  }
+  // The simulator reaches everyone in the directory by person id.
+  const sim = senders.find((s) => s.platform === "sim");
+  return sim ? { sender: sim, to: { kind: "person", person, externalId: person.id } as Destination } : null;
+}
+
+const destinationKey = (to: Destination) => (to.kind === "chat" ? `chat:${to.chat.id}` : `person:${to.person.id}`);
+
+/** Take the destination's next send slot if it is free now; otherwise say when it will be. */
+async function takeSlot(db: Db, key: string, now: Date, intervalMs: number): Promise<Date | null> {
+  const next = new Date(now.getTime() + intervalMs);
+  const [won] = await db
+    .insert(sendSlots)
+    .values({ destination: key, nextAt: next })
+    .onConflictDoUpdate({ target: sendSlots.destination, set: { nextAt: next }, setWhere: lt(sendSlots.nextAt, sql`${now.toISOString()}::timestamptz + interval '1 millisecond'`) })
+    .returning();
+  if (won) return null;
+  const [slot] = await db.select().from(sendSlots).where(eq(sendSlots.destination, key));
+  return slot?.nextAt ?? now;
+}
+
+export type DeliveryOutcome = "sent" | "gone" | "undeliverable";
+
+/** Deliver one outbox row. Throws RetryAt to wait, Permanent when it cannot ever go, other errors to retry. */
+export async function deliverOutbox(deps: DeliveryDeps, id: number): Promise<DeliveryOutcome> {
+  const { db, logger } = deps;
+  const now = deps.clock();
+  const [row] = await db.select().from(outbox).where(eq(outbox.id, id));
+  if (!row || row.status === "sent" || row.status === "failed") return "gone";
+  if (row.notBefore.getTime() > now.getTime()) throw new RetryAt(row.notBefore);
+
+  const dest = await resolveDestination(deps, row);
+  if (!dest) {
+    await db.update(outbox).set({ status: "failed", lastError: "no way to reach this destination" }).where(eq(outbox.id, id));
+    logger.warn({ outboxId: id }, "outbox row undeliverable");
+    return "undeliverable";
+  }
+  if (dest.sender.minIntervalMs) {
+    const wait = await takeSlot(db, destinationKey(dest.to), now, dest.sender.minIntervalMs);
+    if (wait) throw new RetryAt(new Date(wait.getTime() + Math.floor(Math.random() * 250)));
+  }
+
+  const [claimed] = await db
+    .update(outbox)
+    .set({ status: "sending", leaseUntil: new Date(now.getTime() + LEASE_MS), attempts: sql`${outbox.attempts} + 1` })
+    .where(
+      and(
+        eq(outbox.id, id),
+        or(eq(outbox.status, "pending"), and(eq(outbox.status, "sending"), lt(outbox.leaseUntil, now))),
+      ),
+    )
+    .returning();
+  if (!claimed) return "gone";
+
+  try {
+    await dest.sender.send(dest.to, claimed.payload, db);
+  } catch (err) {
+    const permanent = err instanceof Permanent || claimed.attempts >= MAX_SEND_ATTEMPTS;
+    await db
+      .update(outbox)
+      .set({ status: permanent ? "failed" : "pending", leaseUntil: null, lastError: String((err as Error).message).slice(0, 500) })
+      .where(eq(outbox.id, id));
+    logger.warn({ outboxId: id, platform: dest.sender.platform, attempts: claimed.attempts, permanent }, "send failed");
+    if (permanent) throw new Permanent(String((err as Error).message));
+    throw err;
+  }
+  await db
+    .update(outbox)
+    .set({ status: "sent", sentAt: deps.clock(), leaseUntil: null, platform: dest.sender.platform })
+    .where(eq(outbox.id, id));
+  return "sent";
+}
+
+/** Outbox rows that should have a delivery job: pending, or stuck in a lapsed lease (a crashed worker). */
+export async function pendingOutbox(db: Db, now: Date, horizonMs: number, limit = 1000) {
+  return db
+    .select({ id: outbox.id, notBefore: outbox.notBefore })
+    .from(outbox)
+    .where(
+      and(
+        inArray(outbox.status, ["pending", "sending"]),
+        lt(outbox.notBefore, new Date(now.getTime() + horizonMs)),
+        or(eq(outbox.status, "pending"), lt(outbox.leaseUntil, now)),
+      ),
+    )
+    .orderBy(outbox.id)
+    .limit(limit);
+}

@@ -1,0 +1,64 @@
+/**
+ * The words of the bot's proactive messages (sent through the outbox). Names only: never a phone number,
+ * address or household tag; ticket text is always a masked excerpt.
+ */
+import type { UnitKind } from "../db/schema/index.js";
+import { formatWhenZh } from "../lib/time.js";
+import { excerpt } from "../lib/privacy.js";
+import type { Person } from "./directory.js";
+import { LEVEL_ZH, ROLE_ZH } from "./roles.js";
+
+const at = (people: Person[]) => people.map((p) => `@${p.name}`).join(" ");
+const names = (people: Person[]) => people.map((p) => `${p.name}（${ROLE_ZH[p.role]}）`).join("、");
+
+export type EscalationReason = "timeout" | "resolve_timeout" | "manual";
+
+const REASON_ZH: Record<EscalationReason, (from: UnitKind) => string> = {
+  timeout: (from) => `${LEVEL_ZH[from]}级未在时限内答复`,
+  resolve_timeout: (from) => `${LEVEL_ZH[from]}级超过办理期限未办结（督办）`,
+  manual: () => "经办人申请上报",
+};
+
+export function escalationPing(a: {
+  ticketId: number;
+  text: string;
+  from: UnitKind;
+  to: UnitKind;
+  reason: EscalationReason;
+  note: string | null;
+  leaders: Person[];
+  reporter: Person | null;
+  dueAt: Date;
+  now: Date;
+}): string {
+  const lines = [
+    `⏫ 工单 #${a.ticketId} 已上报到${LEVEL_ZH[a.to]}级（${REASON_ZH[a.reason](a.from)}）`,
+    `事项：${excerpt(a.text)}`,
+  ];
+  if (a.note) lines.push(`上报原因：${excerpt(a.note, 60)}`);
+  lines.push(`请 ${at(a.leaders)} 在${formatWhenZh(a.dueAt, a.now)}前认领或答复（发「认领 #${a.ticketId}」）。`);
+  if (a.reporter) lines.push(`@${a.reporter.name} 你反映的事已转交 ${names(a.leaders)} 处理。`);
+  return lines.join("\n");
+}
+
+export function escalationDirect(a: { ticketId: number; text: string; dueAt: Date; now: Date }): string {
+  return `你有一条上报来的工单 #${a.ticketId}：${excerpt(a.text)}\n请在${formatWhenZh(a.dueAt, a.now)}前答复。回复「认领 #${a.ticketId}」接单，「进度 #${a.ticketId}」查看详情。`;
+}
+
+export function topRePing(a: { ticketId: number; text: string; leaders: Person[]; round: number; dueAt: Date; now: Date }): string {
+  return [
+    `⏰ 工单 #${a.ticketId} 已到最高层级，仍未答复（第 ${a.round} 次提醒）`,
+    `事项：${excerpt(a.text)}`,
+    `请 ${at(a.leaders)} 尽快认领或答复，下次提醒：${formatWhenZh(a.dueAt, a.now)}。`,
+  ].join("\n");
+}
+
+export function reopenedNotice(a: { ticketId: number; reason: string | null; leaders: Person[]; dueAt: Date; now: Date }): string {
+  const why = a.reason ? `，原因：${excerpt(a.reason, 60)}` : "";
+  return `🔁 工单 #${a.ticketId} 报事人不满意，已重新打开${why}。\n请 ${at(a.leaders)} 在${formatWhenZh(a.dueAt, a.now)}前重新答复。`;
+}
+
+export function reporterUpdate(a: { ticketId: number; reporter: Person | null; what: string }): string {
+  const to = a.reporter ? `@${a.reporter.name} ` : "";
+  return `${to}工单 #${a.ticketId} 有新进展：${a.what}`;
+}

@@ -1,0 +1,36 @@
+/**
+ * The outbox: every outgoing message is a row written in the transaction that caused it. Delivery happens after
+ * commit (src/workflows/delivery.ts); a dedupe key per cause means a retried cause never queues a message twice.
+ */
+import { outbox, type OutboxPayload } from "../db/schema/index.js";
+import type { Ctx } from "./context.js";
+
+export type OutboxKind = (typeof outbox.$inferInsert)["kind"];
+export type QueueMessage = {
+  dedupeKey: string;
+  to: { chatId: string } | { personId: string };
+  kind: OutboxKind;
+  payload: OutboxPayload;
+  notBefore?: Date;
+};
+
+/** Queue a message in the current transaction. Returns false when the same dedupe key was queued before. */
+export async function queueMessage(ctx: Ctx, msg: QueueMessage): Promise<boolean> {
+  const notBefore = msg.notBefore ?? ctx.now;
+  const [row] = await ctx.db
+    .insert(outbox)
+    .values({
+      dedupeKey: msg.dedupeKey,
+      chatId: "chatId" in msg.to ? msg.to.chatId : null,
+      personId: "personId" in msg.to ? msg.to.personId : null,
+      kind: msg.kind,
+      payload: msg.payload,
+      notBefore,
+      createdAt: ctx.now,
+    })
+    .onConflictDoNothing({ target: outbox.dedupeKey })
+    .returning({ id: outbox.id });
+  if (!row) return false;
+  ctx.effects.outbox.push({ id: row.id, notBefore });
+  return true;
+}

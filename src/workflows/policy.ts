@@ -1,0 +1,90 @@
+/**
+ * Town policy: the answer and resolution clocks, the escalation ladder and quiet hours. Set per town in the
+ * directory file (units.settings of the town), with defaults; ANSWER_DEADLINE / RESOLVE_DEADLINE override the
+ * clocks for a whole deployment (demos and checks use seconds).
+ */
+import { z } from "zod";
+import type { UnitKind } from "../db/schema/index.js";
+import { parseDuration } from "../lib/duration.js";
+import { localMidnight, localMinutes } from "../lib/time.js";
+
+export type Policy = {
+  answerMs: number;
+  resolveMs: number;
+  /** Resolution clock per category or urgency ("urgent"), overriding resolveMs. */
+  resolveByCategory: Record<string, number>;
+  /** Levels a ticket climbs, lowest first. */
+  ladder: UnitKind[];
+  /** At the top of the ladder an unanswered ticket re-pings this often. */
+  repingMs: number;
+  /** Local minutes since midnight; pings inside [start, end) wait for the end (unless urgent). */
+  quietHours: { start: number; end: number } | null;
+  /** Categories whose tickets are urgent whatever the text says. */
+  urgentCategories: string[];
+};
+
+export type PolicyOverrides = { answerMs?: number; resolveMs?: number };
+
+export const DEFAULT_LADDER: UnitKind[] = ["neighborhood", "group", "village", "town"];
+
+const durationText = z.string().refine((v) => parseDuration(v) !== null, "not a duration such as 4h");
+const clock = z.string().regex(/^([01]?\d|2[0-3]):[0-5]\d$/);
+
+/** The shape of a town's `settings` in the directory file. */
+export const townSettingsSchema = z
+  .object({
+    answerDeadline: durationText.optional(),
+    resolveDeadline: durationText.optional(),
+    resolveDeadlineByCategory: z.record(z.string(), durationText).optional(),
+    ladder: z.array(z.enum(["neighborhood", "group", "area", "village", "town"])).min(1).optional(),
+    repingInterval: durationText.optional(),
+    quietHours: z.union([z.literal(false), z.string().regex(/^\d{1,2}:\d{2}-\d{1,2}:\d{2}$/)]).optional(),
+    urgentCategories: z.array(z.string()).optional(),
+  })
+  .loose();
+
+const minutesOf = (hhmm: string) => {
+  const [h, m] = clock.parse(hhmm).split(":").map(Number) as [number, number];
+  return h * 60 + m;
+};
+
+export function policyFor(settings: unknown, overrides: PolicyOverrides = {}): Policy {
+  const parsed = townSettingsSchema.safeParse(settings ?? {});
+  const s = parsed.success ? parsed.data : {};
+  const dur = (v: string | undefined, fallback: number) => (v ? (parseDuration(v) ?? fallback) : fallback);
+  let quietHours: Policy["quietHours"] = { start: 22 * 60, end: 7 * 60 };
+  if (s.quietHours === false) quietHours = null;
+  else if (typeof s.quietHours === "string") {
+    const [a, b] = s.quietHours.split("-") as [string, string];
+    quietHours = { start: minutesOf(a), end: minutesOf(b) };
+  }
+  const ladder = s.ladder ?? DEFAULT_LADDER;
+  return {
+    answerMs: overrides.answerMs ?? dur(s.answerDeadline, 4 * 3_600_000),
+    resolveMs: overrides.resolveMs ?? dur(s.resolveDeadline, 72 * 3_600_000),
+    resolveByCategory: overrides.resolveMs
+      ? {}
+      : Object.fromEntries(Object.entries(s.resolveDeadlineByCategory ?? {}).map(([k, v]) => [k, dur(v, 0)])),
+    ladder,
+    repingMs: overrides.answerMs ?? dur(s.repingInterval, 4 * 3_600_000),
+    quietHours,
+    urgentCategories: s.urgentCategories ?? ["安全隐患"],
+  };
+}
+
+export function resolveMsFor(policy: Policy, category: string, urgent: boolean): number {
+  return (urgent ? policy.resolveByCategory.urgent : undefined) ?? policy.resolveByCategory[category] ?? policy.resolveMs;
+}
+
+/** When a non-urgent ping created at `at` may be delivered: `at` itself, or the end of quiet hours. */
+export function deliverAfterQuietHours(policy: Policy, at: Date): Date {
+  const q = policy.quietHours;
+  if (!q) return at;
+  const now = localMinutes(at);
+  const inQuiet = q.start <= q.end ? now >= q.start && now < q.end : now >= q.start || now < q.end;
+  if (!inQuiet) return at;
+  const midnight = localMidnight(at).getTime();
+  let end = midnight + q.end * 60_000;
+  if (end <= at.getTime()) end += 86_400_000;
+  return new Date(end);
+}

@@ -1,0 +1,30 @@
+/** Which role leads which kind of unit, and the Chinese words for both. One place for these rules. */
+import type { Role, UnitKind } from "../db/schema/index.js";
+
+export const LEADER_ROLE: Record<UnitKind, Role> = {
+  neighborhood: "neighbor_leader",
+  group: "group_leader",
+  area: "area_leader",
+  village: "village_official",
+  town: "town_official",
+};
+
+export const ROLE_ZH: Record<Role, string> = {
+  resident: "居民",
+  neighbor_leader: "邻长",
+  group_leader: "组长",
+  area_leader: "片长",
+  village_official: "村干部",
+  town_official: "镇干部",
+  admin: "管理员",
+};
+
+export const LEVEL_ZH: Record<UnitKind, string> = {
+  neighborhood: "邻",
+  group: "组",
+  area: "片",
+  village: "村",
+  town: "镇",
+};
+
+export const isLeader = (role: Role) => role !== "resident";

@@ -1,0 +1,321 @@
+/**
+ * What people do to tickets from chat: open (报事, also 代报), claim, reply, resolve, rate and manual escalate.
+ * Each runs inside the caller's transaction and writes its event row (the 台账) with the change. Results say
+ * what happened; src/bot/replies.ts turns them into words.
+ */
+import { and, eq, inArray, or, sql } from "drizzle-orm";
+import { households, tickets } from "../db/schema/index.js";
+import { queueMessage } from "./outbox.js";
+import { classify } from "./category.js";
+import type { Ctx } from "./context.js";
+import { canLead, type Chat, getHousehold, getPerson, type Household, type Person, unitPath } from "./directory.js";
+import { escalate } from "./escalation.js";
+import { reopenedNotice, reporterUpdate } from "./notices.js";
+import { resolveMsFor } from "./policy.js";
+import {
+  getTicket,
+  holders,
+  type Ladder,
+  loadLadder,
+  nextPlacement,
+  recordEvent,
+  rescheduleTimer,
+  type Ticket,
+  updateTicket,
+} from "./tickets.js";
+
+/** Who is acting, from where. `person` is null for a platform user not in the directory. */
+export type Actor = { person: Person | null; externalId: string; chat: Chat | null };
+
+type Refusal =
+  | { ok: false; reason: "not_found"; ticketId: number }
+  | { ok: false; reason: "forbidden"; ticket: Ticket; need: "leader" | "reporter" }
+  | { ok: false; reason: "finished"; ticket: Ticket }
+  | { ok: false; reason: "taken"; ticket: Ticket; by: Person | null }
+  | { ok: false; reason: "not_resolved"; ticket: Ticket }
+  | { ok: false; reason: "at_top"; ticket: Ticket }
+  | { ok: false; reason: "household_not_found"; name: string }
+  | { ok: false; reason: "household_ambiguous"; name: string; count: number };
+
+export type Done = { ok: true; ticket: Ticket; holders: Person[]; reporter: Person | null };
+export type CommandResult = Done | Refusal;
+
+const isReporter = (actor: Actor, t: Ticket) =>
+  actor.person ? t.reporterId === actor.person.id : t.reporterExternalId === actor.externalId;
+
+async function done(ctx: Ctx, t: Ticket, ladder?: Ladder): Promise<Done> {
+  const l = ladder ?? (await loadLadder(ctx, t.unitId));
+  const reporter = t.reporterId ? await getPerson(ctx.db, t.reporterId) : null;
+  return { ok: true, ticket: t, holders: holders(l, t), reporter };
+}
+
+/** 代报: "代王大爷：屋顶漏水" — a leader reports for a household in their own subtree. */
+const ON_BEHALF = /^代\s*([^\s：:，,、；;]{1,12})[\s：:，,、；;]+([\s\S]+)$/u;
+
+async function findHousehold(ctx: Ctx, leader: Person, name: string): Promise<Household[]> {
+  const rows = await ctx.db
+    .select()
+    .from(households)
+    .where(or(eq(households.headName, name), eq(households.nickname, name), eq(households.houseNo, name), sql`${households.members} @> ${JSON.stringify([name])}::jsonb`))
+    .limit(20);
+  const inScope: Household[] = [];
+  for (const h of rows) if (canLead(leader, await unitPath(ctx.db, h.unitId))) inScope.push(h);
+  return inScope;
+}
+
+export async function openTicket(ctx: Ctx, actor: Actor, rawText: string): Promise<CommandResult> {
+  let text = rawText;
+  let household: Household | null = null;
+  const behalf = actor.person && actor.person.role !== "resident" ? ON_BEHALF.exec(rawText) : null;
+  if (behalf && actor.person) {
+    const name = behalf[1] as string;
+    const found = await findHousehold(ctx, actor.person, name);
+    if (found.length === 0) return { ok: false, reason: "household_not_found", name };
+    if (found.length > 1) return { ok: false, reason: "household_ambiguous", name, count: found.length };
+    household = found[0] as Household;
+    text = behalf[2] as string;
+  } else if (actor.person?.householdId) {
+    household = await getHousehold(ctx.db, actor.person.householdId);
+  }
+
+  const unitId = household?.unitId ?? actor.chat?.unitId ?? actor.person?.unitId;
+  if (!unitId) throw new Error("openTicket: no unit to route to");
+  const ladder = await loadLadder(ctx, unitId);
+  const origin = ladder.path[0];
+  if (!origin) throw new Error(`openTicket: unknown unit ${unitId}`);
+  const place = nextPlacement(ladder, null);
+  const { category, urgent } = classify(text);
+
+  const [t] = await ctx.db
+    .insert(tickets)
+    .values({
+      reporterId: actor.person?.id ?? null,
+      reporterExternalId: actor.person ? null : actor.externalId,
+      householdId: household?.id ?? null,
+      chatId: actor.chat?.id ?? null,
+      unitId: origin.id,
+      holderUnitId: place?.unit.id ?? origin.id,
+      level: place?.unit.kind ?? origin.kind,
+      category,
+      urgency: urgent ? "urgent" : "normal",
+      text,
+      status: "open",
+      assigneeId: place?.leaders[0]?.id ?? null,
+      answerDueAt: new Date(ctx.now.getTime() + ladder.policy.answerMs),
+      createdAt: ctx.now,
+      updatedAt: ctx.now,
+    })
+    .returning();
+  if (!t) throw new Error("openTicket: insert returned nothing");
+  await recordEvent(ctx, t, {
+    kind: "opened",
+    actorId: actor.person?.id ?? null,
+    fromStatus: null,
+    text,
+    data: household ? { householdId: household.id, onBehalf: Boolean(behalf) } : undefined,
+  });
+  rescheduleTimer(ctx, null, t);
+  return done(ctx, t, ladder);
+}
+
+/** Load a ticket and check the actor leads its unit (or above). */
+async function forLeader(ctx: Ctx, actor: Actor, id: number): Promise<{ t: Ticket; ladder: Ladder } | Refusal> {
+  const t = await getTicket(ctx.db, id);
+  if (!t) return { ok: false, reason: "not_found", ticketId: id };
+  const ladder = await loadLadder(ctx, t.unitId);
+  if (!canLead(actor.person, ladder.path)) return { ok: false, reason: "forbidden", ticket: t, need: "leader" };
+  return { t, ladder };
+}
+
+const isRefusal = (x: unknown): x is Refusal => typeof x === "object" && x !== null && "ok" in x;
+
+async function takenBy(ctx: Ctx, id: number): Promise<Refusal> {
+  const now = (await getTicket(ctx.db, id)) as Ticket;
+  if (now.status === "resolved" || now.status === "closed") return { ok: false, reason: "finished", ticket: now };
+  return { ok: false, reason: "taken", ticket: now, by: now.assigneeId ? await getPerson(ctx.db, now.assigneeId) : null };
+}
+
+/** The answer: stops the answer clock and starts the resolution clock. */
+function answerChange(ctx: Ctx, t: Ticket, ladder: Ladder, assigneeId: string) {
+  const urgent = t.urgency === "urgent";
+  return {
+    status: "answered" as const,
+    assigneeId,
+    answeredAt: ctx.now,
+    firstAnsweredAt: t.firstAnsweredAt ?? ctx.now,
+    answerDueAt: null,
+    resolveDueAt: new Date(ctx.now.getTime() + resolveMsFor(ladder.policy, t.category, urgent)),
+  };
+}
+
+/** CAS lost to a concurrent change: read the ticket again and decide afresh. */
+const RETRY = Symbol("retry");
+type Attempt = CommandResult | typeof RETRY;
+
+/** A leader's command on a ticket, retried when a concurrent change (a timer, another leader) got in first. */
+async function leaderCommand(
+  ctx: Ctx,
+  actor: Actor,
+  id: number,
+  act: (t: Ticket, ladder: Ladder, me: Person) => Promise<Attempt>,
+): Promise<CommandResult> {
+  for (let i = 0; i < 5; i++) {
+    const got = await forLeader(ctx, actor, id);
+    if (isRefusal(got)) return got;
+    const out = await act(got.t, got.ladder, actor.person as Person);
+    if (out !== RETRY) return out;
+  }
+  return takenBy(ctx, id);
+}
+
+export function claimTicket(ctx: Ctx, actor: Actor, id: number): Promise<CommandResult> {
+  return leaderCommand(ctx, actor, id, async (t, ladder, me) => {
+    if (t.status !== "open") return takenBy(ctx, id);
+    const updated = await updateTicket(ctx, t, answerChange(ctx, t, ladder, me.id));
+    if (!updated) return RETRY;
+    await recordEvent(ctx, t, { kind: "claimed", actorId: me.id, toStatus: "answered" });
+    rescheduleTimer(ctx, t, updated);
+    return done(ctx, updated, ladder);
+  });
+}
+
+/** Tell the reporter in the ticket's own chat when the actor is elsewhere (a DM, another group). */
+async function tellReporterElsewhere(ctx: Ctx, actor: Actor, t: Ticket, what: string): Promise<void> {
+  if (!t.chatId || actor.chat?.id === t.chatId) return;
+  const reporter = t.reporterId ? await getPerson(ctx.db, t.reporterId) : null;
+  await queueMessage(ctx, {
+    dedupeKey: `upd-${t.id}-${t.version}`,
+    to: { chatId: t.chatId },
+    kind: "notice",
+    payload: { text: reporterUpdate({ ticketId: t.id, reporter, what }), mentions: reporter ? [reporter.id] : [], ticketId: t.id },
+  });
+}
+
+export function replyTicket(ctx: Ctx, actor: Actor, id: number, text: string): Promise<CommandResult> {
+  return leaderCommand(ctx, actor, id, async (t, ladder, me) => {
+    if (t.status === "resolved" || t.status === "closed") return { ok: false, reason: "finished", ticket: t };
+    const change = t.status === "open" ? answerChange(ctx, t, ladder, me.id) : {};
+    const updated = await updateTicket(ctx, t, change);
+    if (!updated) return RETRY;
+    await recordEvent(ctx, t, { kind: "replied", actorId: me.id, toStatus: updated.status, text });
+    rescheduleTimer(ctx, t, updated);
+    await tellReporterElsewhere(ctx, actor, updated, `${me.name}回复：${text}`);
+    return done(ctx, updated, ladder);
+  });
+}
+
+export function resolveTicket(ctx: Ctx, actor: Actor, id: number, result: string): Promise<CommandResult> {
+  return leaderCommand(ctx, actor, id, async (t, ladder, me) => {
+    if (t.status === "resolved" || t.status === "closed") return { ok: false, reason: "finished", ticket: t };
+    const updated = await updateTicket(ctx, t, {
+      status: "resolved",
+      assigneeId: t.assigneeId ?? me.id,
+      firstAnsweredAt: t.firstAnsweredAt ?? ctx.now,
+      resolvedAt: ctx.now,
+      answerDueAt: null,
+      resolveDueAt: null,
+      rating: null,
+    });
+    if (!updated) return RETRY;
+    await recordEvent(ctx, t, { kind: "resolved", actorId: me.id, toStatus: "resolved", text: result });
+    rescheduleTimer(ctx, t, updated);
+    await tellReporterElsewhere(
+      ctx,
+      actor,
+      updated,
+      `已办结：${result}\n满意请回复「满意 #${id}」，不满意请回复「不满意 #${id} 原因」。`,
+    );
+    return done(ctx, updated, ladder);
+  });
+}
+
+export async function rateTicket(
+  ctx: Ctx,
+  actor: Actor,
+  id: number,
+  satisfied: boolean,
+  reason: string | null,
+): Promise<CommandResult> {
+  const t = await getTicket(ctx.db, id);
+  if (!t) return { ok: false, reason: "not_found", ticketId: id };
+  if (!isReporter(actor, t)) return { ok: false, reason: "forbidden", ticket: t, need: "reporter" };
+  if (t.status !== "resolved") return { ok: false, reason: "not_resolved", ticket: t };
+  const ladder = await loadLadder(ctx, t.unitId);
+  const updated = await updateTicket(
+    ctx,
+    t,
+    satisfied
+      ? { status: "closed", rating: "satisfied", closedAt: ctx.now }
+      : {
+          status: "open",
+          rating: "unsatisfied",
+          resolvedAt: null,
+          reopenCount: t.reopenCount + 1,
+          answerDueAt: new Date(ctx.now.getTime() + ladder.policy.answerMs),
+        },
+  );
+  if (!updated) return { ok: false, reason: "not_resolved", ticket: (await getTicket(ctx.db, id)) as Ticket };
+  await recordEvent(ctx, t, {
+    kind: satisfied ? "rated" : "reopened",
+    actorId: actor.person?.id ?? null,
+    toStatus: updated.status,
+    text: reason,
+    data: { satisfied },
+  });
+  rescheduleTimer(ctx, t, updated);
+  if (!satisfied && t.chatId && actor.chat?.id !== t.chatId) {
+    const leaders = holders(ladder, updated);
+    await queueMessage(ctx, {
+      dedupeKey: `reopen-${t.id}-${updated.version}`,
+      to: { chatId: t.chatId },
+      kind: "notice",
+      payload: {
+        text: reopenedNotice({ ticketId: t.id, reason, leaders, dueAt: updated.answerDueAt as Date, now: ctx.now }),
+        mentions: leaders.map((p) => p.id),
+        ticketId: t.id,
+      },
+    });
+  }
+  return done(ctx, updated, ladder);
+}
+
+export function escalateTicket(ctx: Ctx, actor: Actor, id: number, reason: string): Promise<CommandResult> {
+  return leaderCommand(ctx, actor, id, async (t, ladder) => {
+    if (t.status === "resolved" || t.status === "closed") return { ok: false, reason: "finished", ticket: t };
+    const out = await escalate(ctx, t, ladder, "manual", actor.person?.id ?? null, reason);
+    if (out.kind === "at_top") return { ok: false, reason: "at_top", ticket: t };
+    if (out.kind === "conflict") return RETRY;
+    return done(ctx, out.ticket, ladder);
+  });
+}
+
+/** Tickets a person should look at: a leader's open ones (assigned or held by their unit), a resident's own. */
+export async function todoList(ctx: Ctx, actor: Actor): Promise<Ticket[]> {
+  const p = actor.person;
+  const active = inArray(tickets.status, ["open", "answered"]);
+  if (p && p.role !== "resident") {
+    return ctx.db
+      .select()
+      .from(tickets)
+      .where(and(active, or(eq(tickets.assigneeId, p.id), eq(tickets.holderUnitId, p.unitId))))
+      .orderBy(tickets.answerDueAt, tickets.id)
+      .limit(20);
+  }
+  const mine = p ? eq(tickets.reporterId, p.id) : eq(tickets.reporterExternalId, actor.externalId);
+  return ctx.db
+    .select()
+    .from(tickets)
+    .where(and(mine, inArray(tickets.status, ["open", "answered", "resolved"])))
+    .orderBy(tickets.id)
+    .limit(20);
+}
+
+/** Anyone in the ticket's chat, its reporter, or a leader over its unit may see its status. */
+export async function ticketStatus(ctx: Ctx, actor: Actor, id: number): Promise<CommandResult> {
+  const t = await getTicket(ctx.db, id);
+  if (!t) return { ok: false, reason: "not_found", ticketId: id };
+  const ladder = await loadLadder(ctx, t.unitId);
+  const allowed = (actor.chat && actor.chat.id === t.chatId) || isReporter(actor, t) || canLead(actor.person, ladder.path);
+  if (!allowed) return { ok: false, reason: "forbidden", ticket: t, need: "leader" };
+  return done(ctx, t, ladder);
+}

@@ -1,0 +1,113 @@
+/** The ticket model: loading, the compare-and-set update every change goes through, events, and the ladder. */
+import { and, eq, sql } from "drizzle-orm";
+import type { Db } from "../db/client.js";
+import { type TicketEventKind, type TicketStatus, ticketEvents, tickets, type UnitKind } from "../db/schema/index.js";
+import type { Ctx } from "./context.js";
+import { leadersOf, type PathUnit, type Person, unitPath } from "./directory.js";
+import { type Policy, policyFor } from "./policy.js";
+
+export type Ticket = typeof tickets.$inferSelect;
+export type TicketChange = Partial<Omit<typeof tickets.$inferInsert, "id" | "version">>;
+
+export async function getTicket(db: Db, id: number): Promise<Ticket | null> {
+  if (!Number.isInteger(id) || id <= 0 || id > 2 ** 31 - 1) return null;
+  const [t] = await db.select().from(tickets).where(eq(tickets.id, id)).limit(1);
+  return t ?? null;
+}
+
+/**
+ * Apply a change only if nobody changed the ticket since it was read (same version). Returns the new row, or
+ * null when someone else won: the caller re-reads and tells the person what happened instead.
+ */
+export async function updateTicket(ctx: Ctx, t: Ticket, change: TicketChange): Promise<Ticket | null> {
+  const [row] = await ctx.db
+    .update(tickets)
+    .set({ ...change, version: sql`${tickets.version} + 1`, updatedAt: ctx.now })
+    .where(and(eq(tickets.id, t.id), eq(tickets.version, t.version)))
+    .returning();
+  return row ?? null;
+}
+
+export async function recordEvent(
+  ctx: Ctx,
+  t: Ticket,
+  e: {
+    kind: TicketEventKind;
+    actorId: string | null;
+    fromStatus?: TicketStatus | null;
+    toStatus?: TicketStatus;
+    level?: UnitKind;
+    text?: string | null;
+    data?: Record<string, unknown>;
+  },
+): Promise<void> {
+  await ctx.db.insert(ticketEvents).values({
+    ticketId: t.id,
+    at: ctx.now,
+    actorId: e.actorId,
+    kind: e.kind,
+    fromStatus: e.fromStatus === undefined ? t.status : e.fromStatus,
+    toStatus: e.toStatus ?? t.status,
+    level: e.level ?? t.level,
+    text: e.text ?? null,
+    data: e.data ?? null,
+  });
+}
+
+export type Deadline = { kind: "answer" | "resolve"; dueAt: Date };
+
+/** The clock that is running for a ticket, if any. */
+export function runningDeadline(t: Ticket): Deadline | null {
+  if (t.status === "open" && t.answerDueAt) return { kind: "answer", dueAt: t.answerDueAt };
+  if (t.status === "answered" && t.resolveDueAt) return { kind: "resolve", dueAt: t.resolveDueAt };
+  return null;
+}
+
+/** Deterministic wake-up job id (ticket, level, kind, due instant): no ':' and never digits only. */
+export function deadlineJobId(t: Ticket): string | null {
+  const d = runningDeadline(t);
+  return d ? `dl-${t.id}-${t.level}-${d.kind}-${d.dueAt.getTime()}` : null;
+}
+
+/** After a change: cancel the old ticket's timer and set the new one's. */
+export function rescheduleTimer(ctx: Ctx, before: Ticket | null, after: Ticket): void {
+  const oldId = before ? deadlineJobId(before) : null;
+  const newId = deadlineJobId(after);
+  if (oldId && oldId !== newId) ctx.effects.cancelled.push(oldId);
+  const d = runningDeadline(after);
+  if (newId && d && newId !== oldId) ctx.effects.timers.push({ jobId: newId, ticketId: after.id, runAt: d.dueAt });
+}
+
+const RANK: Record<UnitKind, number> = { neighborhood: 0, group: 1, area: 2, village: 3, town: 4 };
+
+export type Placement = { unit: PathUnit; leaders: Person[] };
+export type Ladder = { path: PathUnit[]; policy: Policy; leaders: Map<string, Person[]> };
+
+/** The unit path, town policy and leaders along the path of a ticket's origin unit. */
+export async function loadLadder(ctx: Ctx, unitId: string): Promise<Ladder> {
+  const path = await unitPath(ctx.db, unitId);
+  const town = path.find((u) => u.kind === "town") ?? path[path.length - 1];
+  const policy = policyFor(town?.settings, ctx.overrides);
+  return { path, policy, leaders: await leadersOf(ctx.db, path) };
+}
+
+/**
+ * The first level of the town's ladder above `after` (or at/above the origin when `after` is null) whose unit
+ * has a leader: a vacant 邻 hands straight to the 组. Null at the top.
+ */
+export function nextPlacement(ladder: Ladder, after: UnitKind | null): Placement | null {
+  const originRank = ladder.path[0] ? RANK[ladder.path[0].kind] : 0;
+  const steps = [...ladder.policy.ladder].sort((a, b) => RANK[a] - RANK[b]);
+  for (const kind of steps) {
+    if (after !== null ? RANK[kind] <= RANK[after] : RANK[kind] < originRank) continue;
+    const unit = ladder.path.find((u) => u.kind === kind);
+    const leaders = unit ? (ladder.leaders.get(unit.id) ?? []) : [];
+    if (unit && leaders.length > 0) return { unit, leaders };
+  }
+  return null;
+}
+
+/** The leaders currently holding a ticket (its holder unit's leaders). */
+export function holders(ladder: Ladder, t: Ticket): Person[] {
+  return ladder.leaders.get(t.holderUnitId) ?? [];
+}

@@ -1,0 +1,213 @@
+/** The answer clock and the ladder on real BullMQ/Redis and a real database: on time, never lost, never doubled. */
+import { and, eq, sql } from "drizzle-orm";
+import { Redis } from "ioredis";
+import { afterAll, describe, expect, it } from "vitest";
+import { outbox, simMessages, ticketEvents, tickets, units } from "../src/db/schema/index.js";
+import { deliverAfterQuietHours, policyFor } from "../src/workflows/policy.js";
+import { queueMessage } from "../src/workflows/outbox.js";
+import { Effects } from "../src/workflows/effects.js";
+import { createHarness, type Harness, REDIS_URL, waitFor } from "./helpers/harness.js";
+
+const open: Harness[] = [];
+async function harness(opts: Parameters<typeof createHarness>[0]) {
+  const h = await createHarness(opts);
+  open.push(h);
+  return h;
+}
+afterAll(async () => {
+  for (const h of open.reverse()) await h.close();
+});
+
+const ticketNo = (text: string) => Number(/#(\d+)/.exec(text)?.[1]);
+const getTicket = async (h: Harness, id: number) => (await h.db.select().from(tickets).where(eq(tickets.id, id)))[0];
+const events = async (h: Harness, id: number) =>
+  h.db.select().from(ticketEvents).where(eq(ticketEvents.ticketId, id)).orderBy(ticketEvents.id);
+
+describe("timed escalation on BullMQ", () => {
+  it("fires on time: 邻 → 组 with an @ of the 组长 and the reporter told, plus a direct message", async () => {
+    const h = await harness({ scheduler: "bullmq", overrides: { answerMs: 1500 } });
+    const id = ticketNo((await h.say("c1", "r1", "报事 路灯坏了")).text);
+    const t = await waitFor(async () => {
+      const row = await getTicket(h, id);
+      return row?.level === "group" ? row : null;
+    }, 8000);
+    const escalatedAt = (await events(h, id)).find((e) => e.kind === "escalated")?.at as Date;
+    const lateness = escalatedAt.getTime() - (t.createdAt.getTime() + 1500);
+    expect(lateness).toBeGreaterThanOrEqual(0);
+    expect(lateness).toBeLessThan(2000);
+    expect(t).toMatchObject({ holderUnitId: "g1", assigneeId: "gl1", status: "open", escalationCount: 1 });
+    const ping = await waitFor(async () => (await h.chatLog("c1")).find((m) => m.from === "bot" && m.text.includes("已上报到组级")));
+    expect(ping.mentions).toEqual(["gl1", "r1"]);
+    expect(ping.text).toContain("@张组长");
+    expect(ping.text).toContain("@李一 你反映的事已转交 张组长（组长）");
+    const dm = await waitFor(async () => (await h.chatLog("dm-gl1")).find((m) => m.text.includes(`#${id}`)));
+    expect(dm.text).toContain(`认领 #${id}`);
+    const status = await h.say("c1", "r1", `进度 #${id}`);
+    expect(status.text).toContain("层级：组");
+    expect(status.text).toContain("张组长");
+  });
+
+  it("answering before the deadline prevents the escalation", async () => {
+    const h = await harness({ scheduler: "bullmq", overrides: { answerMs: 1200 } });
+    const id = ticketNo((await h.say("c1", "r1", "报事 水沟堵了")).text);
+    await h.say("c1", "nl1", `认领 #${id}`);
+    await new Promise((r) => setTimeout(r, 2000));
+    expect(await getTicket(h, id)).toMatchObject({ status: "answered", level: "neighborhood", escalationCount: 0 });
+    expect((await events(h, id)).map((e) => e.kind)).toEqual(["opened", "claimed"]);
+  });
+
+  it("an answer at the very moment the deadline fires gives one consistent outcome", async () => {
+    const h = await harness({ scheduler: "bullmq", overrides: { answerMs: 300 }, start: false });
+    const ids: number[] = [];
+    for (let i = 0; i < 6; i++) ids.push(ticketNo((await h.say("c1", "r1", `报事 同时发生 ${i}`)).text));
+    await new Promise((r) => setTimeout(r, 400));
+    await Promise.all(ids.flatMap((id) => [h.runtime.onDeadline(id), h.say("c1", "gl1", `认领 #${id}`)]));
+    for (const id of ids) {
+      const kinds = (await events(h, id)).map((e) => e.kind);
+      expect([
+        ["opened", "claimed"],
+        ["opened", "escalated", "claimed"],
+      ]).toContainEqual(kinds);
+      const t = await getTicket(h, id);
+      expect(t?.status).toBe("answered");
+      expect(t?.version).toBe(kinds.length - 1);
+      const pings = await h.db.select().from(outbox).where(and(eq(outbox.kind, "ping"), sql`${outbox.payload}->>'ticketId' = ${String(id)}`));
+      expect(pings.length).toBe(kinds.includes("escalated") ? 2 : 0); // the group ping and the 组长's direct message
+    }
+  });
+
+  it("still escalates when Redis loses every job (flush while waiting)", async () => {
+    const h = await harness({ scheduler: "bullmq", overrides: { answerMs: 1500 }, reconcileIntervalMs: 500, graceMs: 200 });
+    const id = ticketNo((await h.say("c1", "r1", "报事 桥面裂缝")).text);
+    const redis = new Redis(REDIS_URL);
+    const keys = await redis.keys(`${h.prefix}:*`);
+    expect(keys.length).toBeGreaterThan(0);
+    await redis.del(...keys);
+    expect(await redis.keys(`${h.prefix}:deadlines:*`)).toEqual([]);
+    await redis.quit();
+    const t = await waitFor(async () => {
+      const row = await getTicket(h, id);
+      return row?.level === "group" ? row : null;
+    }, 8000);
+    expect(t.escalationCount).toBe(1);
+    await waitFor(async () => (await h.chatLog("c1")).some((m) => m.text.includes(`工单 #${id} 已上报到组级`)));
+  });
+
+  it("climbs the whole ladder to the town, re-pings there, and a claim stops it", async () => {
+    const h = await harness({ scheduler: "bullmq", overrides: { answerMs: 700 } });
+    const id = ticketNo((await h.say("c1", "r1", "报事 山塘输水洞堵了")).text);
+    await waitFor(async () => ((await getTicket(h, id))?.escalationCount ?? 0) >= 5, 15_000);
+    await h.say("c1", "to1", `认领 #${id}`);
+    const settled = await getTicket(h, id);
+    expect(settled).toMatchObject({ status: "answered", level: "town", holderUnitId: "t", assigneeId: "to1" });
+    const kinds = (await events(h, id)).map((e) => `${e.kind}:${e.level}`);
+    expect(kinds.slice(0, 4)).toEqual(["opened:neighborhood", "escalated:group", "escalated:village", "escalated:town"]);
+    expect(kinds.slice(4, -1).every((k) => k === "repinged:town")).toBe(true);
+    expect(kinds.at(-1)).toBe("claimed:town");
+    const log = await waitFor(async () => {
+      const l = await h.chatLog("c1");
+      return l.filter((m) => m.text.includes(`#${id}`) && m.from === "bot").length >= 5 ? l : null;
+    });
+    const pings = log.filter((m) => m.from === "bot" && m.text.includes(`#${id}`));
+    expect(pings.find((m) => m.text.includes("已上报到村级"))?.mentions).toEqual(["vo1", "vo2", "r1"]);
+    expect(pings.find((m) => m.text.includes("已上报到镇级"))?.mentions).toEqual(["to1", "r1"]);
+    expect(pings.some((m) => m.text.includes("已到最高层级") && m.mentions.includes("to1"))).toBe(true);
+    const repings = kinds.filter((k) => k.startsWith("repinged")).length;
+    await new Promise((r) => setTimeout(r, 1500));
+    expect((await events(h, id)).filter((e) => e.kind === "repinged").length).toBe(repings);
+  });
+
+  it("manual 上报 uses the same path at once", async () => {
+    const h = await harness({ scheduler: "bullmq" });
+    const id = ticketNo((await h.say("c1", "r1", "报事 邻里纠纷")).text);
+    const r = await h.say("c1", "nl1", `上报 #${id} 需要组里调解`);
+    expect(r.text).toContain("已上报到组级");
+    expect(await getTicket(h, id)).toMatchObject({ level: "group", assigneeId: "gl1" });
+    const e = (await events(h, id)).at(-1);
+    expect(e).toMatchObject({ kind: "escalated", actorId: "nl1", text: "需要组里调解" });
+  });
+});
+
+describe("two replicas on one database and one Redis", () => {
+  it("each escalation and each ping happens exactly once", async () => {
+    const a = await harness({ scheduler: "bullmq", overrides: { answerMs: 800 }, reconcileIntervalMs: 300, graceMs: 100 });
+    const b = await harness({ scheduler: "bullmq", overrides: { answerMs: 800 }, reconcileIntervalMs: 300, graceMs: 100, database: a.database, prefix: a.prefix });
+    const ids: number[] = [];
+    for (let i = 0; i < 12; i++) ids.push(ticketNo((await (i % 2 ? a : b).say(i % 3 ? "c1" : "c2", i % 3 ? "r1" : "r3", `报事 双实例 ${i}`)).text));
+    await waitFor(async () => {
+      const rows = await a.db.select().from(tickets).where(sql`${tickets.id} in ${ids}`);
+      return rows.every((t) => t.level === "town");
+    }, 20_000);
+    for (const id of ids) {
+      const e = (await events(a, id)).filter((x) => x.kind === "escalated").map((x) => x.level);
+      expect(e).toEqual(["group", "village", "town"]);
+    }
+    await waitFor(async () => {
+      const pending = await a.db.select().from(outbox).where(sql`${outbox.status} <> 'sent'`);
+      return pending.length === 0;
+    }, 10_000);
+    const sent = await a.db.select().from(outbox);
+    const delivered = await a.db.select().from(simMessages).where(eq(simMessages.fromId, "bot"));
+    const proactive = delivered.filter((m) => m.text.startsWith("⏫") || m.text.startsWith("⏰") || m.text.startsWith("你有一条"));
+    expect(proactive.length).toBe(sent.length);
+    expect(new Set(proactive.map((m) => `${m.chatId}|${m.text}`)).size).toBe(proactive.length);
+  });
+});
+
+describe("the outbox survives a crash", () => {
+  it("a message committed but never scheduled is sent after restart, once", async () => {
+    const first = await harness({ scheduler: "bullmq", start: false });
+    // The transaction commits; the process "dies" before its after-commit step schedules delivery.
+    const effects = new Effects();
+    await first.db.transaction((db) =>
+      queueMessage({ db, now: new Date(), effects, overrides: {} }, { dedupeKey: "crash-1", to: { chatId: "c1" }, kind: "notice", payload: { text: "崩溃前写入的通知", mentions: [] } }),
+    );
+    expect(effects.outbox).toHaveLength(1);
+    await first.scheduler.close();
+    const second = await harness({ scheduler: "bullmq", database: first.database, prefix: first.prefix });
+    await second.runtime.reconcile();
+    await waitFor(async () => (await second.chatLog("c1")).some((m) => m.text === "崩溃前写入的通知"));
+    await second.runtime.reconcile();
+    await new Promise((r) => setTimeout(r, 500));
+    expect((await second.chatLog("c1")).filter((m) => m.text === "崩溃前写入的通知")).toHaveLength(1);
+  });
+
+  it("a row left 'sending' by a dead worker is taken over after its lease and sent once", async () => {
+    const h = await harness({ scheduler: "bullmq" });
+    const [row] = await h.db
+      .insert(outbox)
+      .values({ dedupeKey: "lease-1", chatId: "c1", kind: "notice", payload: { text: "租约过期的通知", mentions: [] }, status: "sending", leaseUntil: new Date(Date.now() - 1000), attempts: 1 })
+      .returning();
+    await h.runtime.reconcile();
+    await waitFor(async () => (await h.db.select().from(outbox).where(eq(outbox.id, row?.id as number)))[0]?.status === "sent");
+    expect((await h.chatLog("c1")).filter((m) => m.text === "租约过期的通知")).toHaveLength(1);
+  });
+});
+
+describe("quiet hours (fixed clock)", () => {
+  const at = (iso: string) => new Date(iso);
+  it("computes the end of quiet hours in Asia/Shanghai", () => {
+    const p = policyFor({});
+    expect(deliverAfterQuietHours(p, at("2026-03-02T15:30:00Z")).toISOString()).toBe("2026-03-02T23:00:00.000Z"); // 23:30 → 07:00
+    expect(deliverAfterQuietHours(p, at("2026-03-02T20:00:00Z")).toISOString()).toBe("2026-03-02T23:00:00.000Z"); // 04:00 → 07:00
+    expect(deliverAfterQuietHours(p, at("2026-03-02T02:00:00Z")).toISOString()).toBe("2026-03-02T02:00:00.000Z"); // 10:00 → now
+    expect(deliverAfterQuietHours(policyFor({ quietHours: false }), at("2026-03-02T15:30:00Z")).toISOString()).toBe("2026-03-02T15:30:00.000Z");
+    expect(deliverAfterQuietHours(policyFor({ quietHours: "12:00-14:00" }), at("2026-03-02T04:30:00Z")).toISOString()).toBe("2026-03-02T06:00:00.000Z");
+  });
+
+  it("escalates on time at night but holds the non-urgent ping until morning; urgent pings go at once", async () => {
+    let now = at("2026-03-02T15:00:00Z"); // 23:00 in Shanghai
+    const h = await harness({ scheduler: "memory", start: false, clock: () => now, overrides: { answerMs: 60_000 } });
+    await h.db.update(units).set({ settings: {} }).where(eq(units.id, "t")); // default quiet hours 22:00–07:00
+    const normal = ticketNo((await h.say("c1", "r1", "报事 路灯不亮")).text);
+    const urgent = ticketNo((await h.say("c1", "r1", "报事 紧急 电线着火了")).text);
+    now = at("2026-03-02T15:02:00Z");
+    expect(await h.runtime.onDeadline(normal)).toBe("escalated");
+    expect(await h.runtime.onDeadline(urgent)).toBe("escalated");
+    const pingOf = async (id: number) =>
+      (await h.db.select().from(outbox).where(and(eq(outbox.kind, "ping"), sql`${outbox.payload}->>'ticketId' = ${String(id)}`), ))[0];
+    expect((await pingOf(normal))?.notBefore.toISOString()).toBe("2026-03-02T23:00:00.000Z");
+    expect((await pingOf(urgent))?.notBefore.toISOString()).toBe("2026-03-02T15:02:00.000Z");
+    expect((await getTicket(h, normal))?.level).toBe("group");
+  });
+});
