@@ -27,6 +27,9 @@ export type RuntimeOptions = {
   graceMs?: number;
 };
 
+/** A periodic task (digests, reminders): runs on one replica per tick; must be idempotent. */
+export type PeriodicTask = { id: string; pattern: string; run: (rt: Runtime) => Promise<void> };
+
 export type ReconcileReport = { applied: number; timers: number; outbox: number; oldestOverdueMs: number };
 
 const HORIZON_MS = 24 * 3_600_000;
@@ -35,6 +38,7 @@ export class Runtime {
   readonly pipeline: PipelineDeps;
   readonly delivery: DeliveryDeps;
   private timer: NodeJS.Timeout | null = null;
+  private readonly periodic = new Map<string, PeriodicTask>();
   private reconciling: Promise<ReconcileReport> | null = null;
   lastReconcile: (ReconcileReport & { at: Date }) | null = null;
 
@@ -98,9 +102,20 @@ export class Runtime {
     this.opts.scheduler.process<{ id: number }>("outbox", async (p) => {
       await deliverOutbox(this.delivery, p.id);
     });
+    this.opts.scheduler.process<{ task: string }>("periodic", async (p) => {
+      const task = this.periodic.get(p.task);
+      if (!task) return;
+      await task.run(this);
+    });
     const every = this.opts.reconcileIntervalMs ?? 30_000;
     this.timer = setInterval(() => void this.reconcile().catch(() => {}), every);
     this.timer.unref();
+  }
+
+  /** Register a periodic task (call before or after start). */
+  async addPeriodic(task: PeriodicTask): Promise<void> {
+    this.periodic.set(task.id, task);
+    await this.opts.scheduler.repeat(task.id, task.pattern, { task: task.id });
   }
 
   /** One reconciler pass; concurrent calls share the running pass. */

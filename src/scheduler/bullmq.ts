@@ -97,6 +97,14 @@ export class BullScheduler implements Scheduler {
     this.workers.push(worker);
   }
 
+  async repeat<P>(schedulerId: string, pattern: string, payload: P): Promise<void> {
+    await this.queue("periodic").upsertJobScheduler(
+      schedulerId,
+      { pattern, tz: "Asia/Shanghai" },
+      { name: schedulerId, data: payload },
+    );
+  }
+
   async health() {
     try {
       await this.producer.ping();

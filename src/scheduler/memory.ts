@@ -1,4 +1,5 @@
 /** The in-process scheduler for embedded mode (no Redis): timers in this process, same contract as BullMQ's. */
+import { Cron } from "croner";
 import type { Logger } from "pino";
 import { backoffMs, type Job, type JobHandler, MAX_ATTEMPTS, Permanent, type QueueName, RetryAt, type Scheduler } from "./types.js";
 
@@ -11,6 +12,7 @@ export class MemoryScheduler implements Scheduler {
   private readonly handlers = new Map<QueueName, JobHandler<unknown>>();
   private closed = false;
   private inflight = new Set<Promise<void>>();
+  private readonly crons = new Map<string, Cron>();
 
   constructor(private readonly logger: Logger) {}
 
@@ -38,12 +40,22 @@ export class MemoryScheduler implements Scheduler {
     this.handlers.set(queue, handler as JobHandler<unknown>);
   }
 
+  async repeat<P>(schedulerId: string, pattern: string, payload: P): Promise<void> {
+    this.crons.get(schedulerId)?.stop();
+    const cron = new Cron(pattern, { timezone: "Asia/Shanghai", unref: true }, (self: Cron) => {
+      // One job per tick, keyed like BullMQ's scheduler jobs so a slow tick is not run twice.
+      void this.schedule("periodic", [{ jobId: `${schedulerId}-${self.currentRun()?.getTime() ?? Date.now()}`, payload, runAt: new Date() }]);
+    });
+    this.crons.set(schedulerId, cron);
+  }
+
   async health() {
     return { ok: !this.closed, kind: "memory" as const };
   }
 
   async close(): Promise<void> {
     this.closed = true;
+    for (const c of this.crons.values()) c.stop();
     for (const e of this.jobs.values()) if (e.timer) clearTimeout(e.timer);
     await Promise.allSettled([...this.inflight]);
     this.jobs.clear();

@@ -2,7 +2,7 @@
  * One scheduler interface for wake-up timers and background work: BullMQ when REDIS_URL is set, an in-process
  * implementation otherwise. PostgreSQL stays the source of truth; a lost job is recovered by the reconciler.
  */
-export type QueueName = "deadlines" | "outbox";
+export type QueueName = "deadlines" | "outbox" | "periodic";
 
 export type Job<P> = { jobId: string; payload: P; runAt: Date };
 
@@ -26,6 +26,12 @@ export interface Scheduler {
   cancel(queue: QueueName, jobIds: string[]): Promise<void>;
   /** Start processing a queue with a handler (one per queue). */
   process<P>(queue: QueueName, handler: JobHandler<P>): void;
+  /**
+   * A repeating job (cron `pattern`, 6 fields with seconds allowed, in Asia/Shanghai) on the "periodic" queue, upserted by
+   * id: every replica may call this at boot, and only one job fires per tick (BullMQ job scheduler; in embedded mode
+   * there is only one process). Handlers must still be idempotent (outbox dedupe keys).
+   */
+  repeat<P>(schedulerId: string, pattern: string, payload: P): Promise<void>;
   health(): Promise<SchedulerHealth>;
   close(): Promise<void>;
 }
