@@ -152,6 +152,20 @@ describe("permissions and bad input", () => {
     expect((await ticket(id))?.status).toBe("resolved");
   });
 
+  it("two leaders claiming at once: exactly one wins, the other is told who has it", async () => {
+    for (let i = 0; i < 5; i++) {
+      const id = ticketNo((await h.say("c1", "r1", `报事 同时认领 ${i}`)).text);
+      const [a, b] = await Promise.all([h.say("c1", "nl1", `认领 #${id}`), h.say("c1", "gl1", `认领 #${id}`)]);
+      const winners = [a, b].filter((r) => r.text.includes("已认领工单"));
+      const losers = [a, b].filter((r) => r.text.includes("已由"));
+      expect(winners).toHaveLength(1);
+      expect(losers).toHaveLength(1);
+      const t = await ticket(id);
+      expect(losers[0]?.text).toContain(`已由 ${t?.assigneeId === "nl1" ? "王邻长" : "张组长"} 认领`);
+      expect((await eventsOf(id)).filter((k) => k === "claimed")).toHaveLength(1);
+    }
+  });
+
   it("claiming a claimed ticket says who has it", async () => {
     const id = ticketNo((await h.say("c1", "r1", "报事 化粪池满了")).text);
     await h.say("c1", "nl1", `认领 #${id}`);

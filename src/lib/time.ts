@@ -3,7 +3,7 @@ export const TZ = "Asia/Shanghai";
 const OFFSET_MS = 8 * 3_600_000;
 
 const timeFmt = new Intl.DateTimeFormat("zh-CN", { timeZone: TZ, hour: "2-digit", minute: "2-digit", hour12: false });
-const dateFmt = new Intl.DateTimeFormat("zh-CN", { timeZone: TZ, month: "numeric", day: "numeric" });
+const dateFmt = new Intl.DateTimeFormat("zh-CN", { timeZone: TZ, month: "long", day: "numeric" });
 
 /** Minutes since local midnight in Asia/Shanghai. */
 export function localMinutes(at: Date): number {
