@@ -4,11 +4,19 @@ import { HTTPException } from "hono/http-exception";
 import { requestId } from "hono/request-id";
 import type { Logger } from "pino";
 import { simRoutes } from "./bot/sim/routes.js";
+import { type DashboardOptions, dashboardRoutes } from "./dashboard/routes.js";
+import { WecomAdapter } from "./bot/wecom/callback.js";
+import type { WecomConfig } from "./bot/wecom/config.js";
+import { wecomRoutes } from "./bot/wecom/routes.js";
 import type { Runtime } from "./runtime.js";
+import { gauges, renderMetrics } from "./workflows/metrics.js";
 
-export type AppOptions = { runtime: Runtime; logger: Logger; sim: boolean };
+/** An extra readiness check (e.g. a platform connection): `ok: false` makes /readyz answer 503. */
+export type ReadinessCheck = () => { name: string; ok: boolean; detail?: unknown } | Promise<{ name: string; ok: boolean; detail?: unknown }>;
 
-export function createApp({ runtime, logger, sim }: AppOptions): Hono {
+export type AppOptions = { runtime: Runtime; logger: Logger; sim: boolean; wecom?: WecomConfig | null; readiness?: ReadinessCheck[]; /** The leaders' dashboard at /dashboard. */ dashboard?: DashboardOptions };
+
+export function createApp({ runtime, logger, sim, wecom, readiness = [], dashboard }: AppOptions): Hono {
   const app = new Hono();
   app.use(requestId());
 
@@ -30,10 +38,22 @@ export function createApp({ runtime, logger, sim }: AppOptions): Hono {
     checks.reconciler = last
       ? { at: last.at.toISOString(), oldestOverdueMs: last.oldestOverdueMs, applied: last.applied }
       : "not run yet";
+    for (const check of readiness) {
+      const r = await check();
+      checks[r.name] = { ok: r.ok, ...(r.detail && typeof r.detail === "object" ? r.detail : { detail: r.detail }) };
+      ok &&= r.ok;
+    }
     return c.json({ ok, checks }, ok ? 200 : 503);
   });
 
+  app.get("/metrics", async (c) => {
+    const text = renderMetrics(await gauges(runtime.opts.database.db, runtime.clock()));
+    return c.text(text, 200, { "content-type": "text/plain; version=0.0.4" });
+  });
+
   if (sim) app.route("/", simRoutes(runtime));
+  if (dashboard) app.route("/", dashboardRoutes(runtime, dashboard));
+  if (wecom) app.route("/", wecomRoutes(new WecomAdapter({ config: wecom, pipeline: runtime.pipeline, logger })));
 
   app.notFound((c) => c.json({ error: "not found" }, 404));
   app.onError((err, c) => {

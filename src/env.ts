@@ -50,6 +50,31 @@ export const envSchema = z.object({
   WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(200).default(10),
   /** Admin token for the dashboard and admin HTTP routes. */
   ADMIN_TOKEN: z.string().min(16).optional(),
+  /** Signs dashboard sessions and leaders' login links (default: derived from ADMIN_TOKEN). */
+  SESSION_SECRET: z.string().min(32).optional(),
+  /** DingTalk internal app (Stream mode): both turn the DingTalk adapter on. The secret is never logged. */
+  DINGTALK_CLIENT_ID: z.string().optional(),
+  DINGTALK_CLIENT_SECRET: z.string().optional(),
+  /** The robot code; for an internal-app robot it equals the client id (the default). */
+  DINGTALK_ROBOT_CODE: z.string().optional(),
+  /** The robot's names in DingTalk groups (default: BOT_NAMES). */
+  DINGTALK_BOT_NAMES: list.optional(),
+  /** The escalation card template (卡片平台, "….schema"); without it pings are plain group messages. */
+  DINGTALK_CARD_TEMPLATE_ID: z.string().optional(),
+  /** Base URLs, overridable so tests (or a proxy) can stand in for DingTalk. */
+  DINGTALK_API_BASE: z.url({ protocol: /^https?$/ }).default("https://api.dingtalk.com"),
+  DINGTALK_OAPI_BASE: z.url({ protocol: /^https?$/ }).default("https://oapi.dingtalk.com"),
+  DINGTALK_GATEWAY_URL: z.url({ protocol: /^https?$/ }).default("https://api.dingtalk.com/v1.0/gateway/connections/open"),
+  /** Reconnect the Stream connection after this long without any frame or pong (default 15m). */
+  DINGTALK_STREAM_SILENCE: duration.optional(),
+  /** WeCom 智能机器人 (API mode, callback URL): Token, EncodingAESKey and BotID. All three turn /wecom/callback on. */
+  WECOM_TOKEN: z.string().regex(/^[A-Za-z0-9]{1,64}$/, "应为字母和数字（企业微信后台“随机获取”的 Token）").optional(),
+  WECOM_ENCODING_AES_KEY: z.string().regex(/^[A-Za-z0-9]{43}$/, "应为 43 位字母和数字").optional(),
+  WECOM_BOT_ID: z.string().min(1).max(128).optional(),
+  /** The WeCom bot's display names (its @name is stripped); default BOT_NAMES. */
+  WECOM_BOT_NAMES: list.optional(),
+  /** 消息推送 webhook API base URL (tests point it at a fake). */
+  WECOM_WEBHOOK_BASE: z.url({ protocol: /^https?$/ }).default("https://qyapi.weixin.qq.com"),
 });
 
 export type Env = z.infer<typeof envSchema>;
@@ -71,3 +96,16 @@ export function loadEnv(source: Record<string, string | undefined> = process.env
 export const isEmbedded = (env: Env) => !env.DATABASE_URL;
 export const simEnabled = (env: Env) => env.SIM_ENABLED ?? isEmbedded(env);
 export const demoEnabled = (env: Env) => env.DEMO_DATA ?? isEmbedded(env);
+
+/** The WeCom settings when WECOM_TOKEN, WECOM_ENCODING_AES_KEY and WECOM_BOT_ID are all set; null when none is. */
+export function wecomConfig(env: Env) {
+  const { WECOM_TOKEN: token, WECOM_ENCODING_AES_KEY: encodingAESKey, WECOM_BOT_ID: botId } = env;
+  if (!token && !encodingAESKey && !botId) return null;
+  if (!token || !encodingAESKey || !botId) {
+    const missing = Object.entries({ WECOM_TOKEN: token, WECOM_ENCODING_AES_KEY: encodingAESKey, WECOM_BOT_ID: botId })
+      .filter(([, v]) => !v)
+      .map(([k]) => `  ${k}: required when any WECOM_* credential is set`);
+    throw new EnvError(`Invalid configuration:\n${missing.join("\n")}`);
+  }
+  return { token, encodingAESKey, botId, botNames: env.WECOM_BOT_NAMES ?? env.BOT_NAMES, webhookBase: env.WECOM_WEBHOOK_BASE };
+}

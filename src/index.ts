@@ -2,28 +2,38 @@
  * Boot: env → database (+ migrations under an advisory lock) → demo directory if empty → scheduler → runtime
  * (workers + reconciler) → HTTP. Shutdown in the reverse order on SIGTERM/SIGINT.
  */
+import { randomBytes } from "node:crypto";
 import { fileURLToPath } from "node:url";
 import { serve } from "@hono/node-server";
 import { count } from "drizzle-orm";
 import { createApp } from "./app.js";
 import { simSender } from "./bot/sim/sender.js";
+import { createWecomSender } from "./bot/wecom/sender.js";
+import { DingTalkBot, dingtalkConfig } from "./bot/dingtalk/index.js";
 import { openDatabase } from "./db/client.js";
 import { importDirectory } from "./db/directory-import.js";
 import { migrateDatabase } from "./db/migrate.js";
 import { units } from "./db/schema/index.js";
-import { demoEnabled, EnvError, isEmbedded, loadEnv, simEnabled } from "./env.js";
+import { demoEnabled, EnvError, isEmbedded, loadEnv, simEnabled, wecomConfig } from "./env.js";
 import { createLogger } from "./logger.js";
 import { Runtime } from "./runtime.js";
 import { BullScheduler } from "./scheduler/bullmq.js";
 import { MemoryScheduler } from "./scheduler/memory.js";
+import { markWebhookDead } from "./workflows/chats.js";
 import type { Sender } from "./workflows/delivery.js";
+import { runVisitReminders } from "./workflows/visits/reminders.js";
+import { digestTasks } from "./workflows/digests/tasks.js";
 
 const DEMO_FILE = fileURLToPath(new URL("../demo/directory.yaml", import.meta.url));
 
 async function main() {
   let env: ReturnType<typeof loadEnv>;
+  let wecom: ReturnType<typeof wecomConfig>;
+  let dingtalk: ReturnType<typeof dingtalkConfig>;
   try {
     env = loadEnv();
+    wecom = wecomConfig(env);
+    dingtalk = dingtalkConfig(env);
   } catch (err) {
     if (err instanceof EnvError) {
       console.error(err.message);
@@ -49,22 +59,51 @@ async function main() {
   const sim = simEnabled(env);
   const senders: Sender[] = [];
   if (sim) senders.push(simSender);
+  if (wecom)
+    senders.push(
+      createWecomSender({
+        webhookBase: wecom.webhookBase,
+        logger,
+        onDeadWebhook: async (chatId) => {
+          await runtime.transact((ctx) => markWebhookDead(ctx, chatId));
+        },
+      }),
+    );
+
+  const dingtalkBot = dingtalk ? new DingTalkBot(dingtalk, logger) : null;
+  if (dingtalkBot) senders.push(dingtalkBot.sender);
 
   const runtime = new Runtime({
     database,
     scheduler,
     senders,
     logger,
-    botNames: env.BOT_NAMES,
+    botNames: [...new Set([...env.BOT_NAMES, ...(wecom?.botNames ?? []), ...(dingtalk?.botNames ?? [])])],
     overrides: { answerMs: env.ANSWER_DEADLINE, resolveMs: env.RESOLVE_DEADLINE },
   });
   runtime.start();
   await runtime.reconcile().catch(() => {});
+  // 走访 reminders: daily at 09:00 Asia/Shanghai (weekly-contact nudges, the due list before the 集中走访日).
+  await runtime.addPeriodic({
+    id: "visit-reminders",
+    pattern: "0 9 * * *",
+    run: async (rt) => logger.info(await rt.transact((ctx) => runVisitReminders(ctx)), "visit reminders"),
+  });
 
-  const app = createApp({ runtime, logger, sim });
+  // Weekly digests (default Friday 08:00) and monthly reports (the 28th): checked every 5 minutes, exactly once each.
+  for (const task of digestTasks) await runtime.addPeriodic(task);
+  // The dashboard: ADMIN_TOKEN signs in; in embedded mode without one, a one-off token is made and printed.
+  const adminToken = env.ADMIN_TOKEN ?? (isEmbedded(env) ? randomBytes(18).toString("base64url") : undefined);
+  const dashboard = adminToken || env.SESSION_SECRET ? { adminToken, sessionSecret: env.SESSION_SECRET } : undefined;
+
+  // Listeners are registered before the first connect (the gateway learns the topics then).
+  dingtalkBot?.start(runtime.pipeline);
+
+  const app = createApp({ runtime, logger, sim, wecom, readiness: dingtalkBot ? [() => dingtalkBot.readiness()] : [], dashboard });
   const server = serve({ fetch: app.fetch, port: env.PORT, hostname: env.HOST }, (info) => {
     logger.info({ port: info.port, embedded: isEmbedded(env), sim, scheduler: env.REDIS_URL ? "bullmq" : "memory" }, "listening");
     if (sim) console.log(`\n  好邻已启动：http://localhost:${info.port}  （${isEmbedded(env) ? "内置数据库，" : ""}聊天模拟器已开启）\n`);
+    if (dashboard && !env.ADMIN_TOKEN && adminToken) console.log(`  看板：http://localhost:${info.port}/dashboard  本次口令：${adminToken}\n`);
   });
 
   let stopping = false;
@@ -75,6 +114,7 @@ async function main() {
     const hard = setTimeout(() => process.exit(1), 10_000);
     hard.unref();
     await new Promise<void>((resolve) => server.close(() => resolve()));
+    await dingtalkBot?.stop();
     await runtime.stop();
     await scheduler.close();
     await database.close();

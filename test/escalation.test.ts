@@ -211,3 +211,18 @@ describe("quiet hours (fixed clock)", () => {
     expect((await getTicket(h, normal))?.level).toBe("group");
   });
 });
+
+describe("a stalled scheduler is visible", () => {
+  it("/metrics shows the oldest lapsed deadline growing while nothing processes it", async () => {
+    const h = await harness({ scheduler: "memory", start: false, overrides: { answerMs: 100 }, graceMs: 0 });
+    await h.say("c1", "r1", "报事 没人处理的事");
+    await new Promise((r) => setTimeout(r, 1300));
+    const text = await (await h.app.request("/metrics")).text();
+    const overdue = Number(/^haolin_oldest_overdue_seconds (\S+)$/m.exec(text)?.[1]);
+    expect(overdue).toBeGreaterThanOrEqual(1);
+    expect(text).toMatch(/^haolin_tickets_open 1$/m);
+    await h.runtime.reconcile();
+    const after = await (await h.app.request("/metrics")).text();
+    expect(Number(/^haolin_oldest_overdue_seconds (\S+)$/m.exec(after)?.[1])).toBeLessThan(overdue);
+  });
+});

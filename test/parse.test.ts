@@ -308,6 +308,36 @@ describe("invalid commands", () => {
   });
 });
 
+describe("contact (电联 / 联系) and 待走访", () => {
+  table([
+    ["电联 周奶奶 电话问候，身体好", cmd("contact", null, "周奶奶 电话问候，身体好")],
+    ["電聯 周奶奶 一切都好", cmd("contact", null, "周奶奶 一切都好")],
+    ["电联周奶奶身体好", cmd("contact", null, "周奶奶身体好")],
+    ["电访 李大爷 血压正常", cmd("contact", null, "李大爷 血压正常")],
+    ["联系 王阿姨 微信视频，一切正常", cmd("contact", null, "王阿姨 微信视频，一切正常")],
+    ["聯繫：王阿姨 微信問候", cmd("contact", null, "王阿姨 微信問候")],
+    ["联络 3号 电话问候", cmd("contact", null, "3号 电话问候")],
+    ["微信联系 王阿姨 视频通话", cmd("contact", null, "王阿姨 视频通话")],
+    ["电话联系 王阿姨 已问候", cmd("contact", null, "王阿姨 已问候")],
+    ["【联系】王阿姨 电话问候", cmd("contact", null, "王阿姨 电话问候")],
+    ["@好邻 电联 周奶奶 身体好", cmd("contact", null, "周奶奶 身体好")],
+    // 联系 is an everyday word: glued to other words it is chat.
+    ["联系一下物业吧", NONE],
+    ["联系方式是多少", NONE],
+    ["联络员在哪", NONE],
+    ["电话联系了物业", NONE],
+    ["我联系 王阿姨 了", NONE],
+    ["待走访", cmd("due")],
+    ["待走訪", cmd("due")],
+    ["待走访？", cmd("due")],
+    ["@好邻 待走访", cmd("due")],
+    ["待走访的人很多", NONE],
+    ["待办", cmd("todo")],
+    ["走访 周奶奶 诉求：屋顶漏水", cmd("visit", null, "周奶奶 诉求：屋顶漏水")],
+  ]);
+  invalidTable(["电联", "联系 ", "電聯：", "联系：", "微信联系"]);
+});
+
 describe("robustness", () => {
   table([
     ["", NONE],
@@ -335,6 +365,8 @@ describe("USAGE", () => {
     const intents: CommandIntent[] = [
       "report",
       "visit",
+      "contact",
+      "due",
       "status",
       "claim",
       "reply",

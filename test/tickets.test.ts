@@ -116,9 +116,10 @@ describe("status, todo, help", () => {
     expect(leader.text).toContain("代");
   });
 
-  it("走访 and 周报 say plainly they are not available yet", async () => {
-    expect((await h.say("c1", "nl1", "走访 李一 身体很好")).text).toContain("还在建设中");
-    expect((await h.say("c1", "nl1", "周报")).text).toContain("还在建设中");
+  it("走访 is logged for leaders and refused to residents; 周报 posts the digest", async () => {
+    expect((await h.say("c1", "nl1", "走访 李一 身体很好")).text).toContain("已记录 1 次走访");
+    expect((await h.say("c1", "r1", "走访 李一 身体很好")).text).toContain("只有邻长、组长等负责人");
+    expect((await h.say("c1", "nl1", "周报")).text).toContain("东村一组 · 周报");
   });
 
   it("ordinary chat gets no reply; an @ with unknown words gets a hint", async () => {

@@ -11,6 +11,8 @@
 export type Intent =
   | "report"
   | "visit"
+  | "contact"
+  | "due"
   | "status"
   | "claim"
   | "reply"
@@ -40,6 +42,8 @@ export type ParsedCommand = {
 export const USAGE: Readonly<Record<CommandIntent, string>> = {
   report: "报事 问题描述，例如：报事 3栋楼道灯坏了",
   visit: "走访 户或人 情况，例如：走访 5栋302王阿姨 独居老人，身体良好",
+  contact: "电联 户或人 情况（电话、微信联系），例如：电联 王阿姨 电话问候，一切都好",
+  due: "待走访（查看该走访、该联系的住户）",
   status: "进度 #单号，例如：进度 #12",
   claim: "认领 #单号，例如：认领 #12",
   reply: "回复 #单号 内容，例如：回复 #12 师傅下午上门",
@@ -51,12 +55,20 @@ export const USAGE: Readonly<Record<CommandIntent, string>> = {
   help: "帮助（查看全部指令）",
 };
 
-type Rule = { intent: CommandIntent; words: readonly string[]; satisfied?: boolean };
+/** `spaced`: the word is an everyday word too (联系), so it is a command only when a separator follows it. */
+type Rule = { intent: CommandIntent; words: readonly string[]; satisfied?: boolean; spaced?: boolean };
 
 /** The single word table: simplified and traditional forms of every command word. */
 const RULES: readonly Rule[] = [
   { intent: "report", words: ["报事", "報事", "反映", "求助", "报修", "報修", "投诉", "投訴", "上报问题", "上報問題"] },
   { intent: "visit", words: ["走访", "走訪"] },
+  { intent: "contact", words: ["电联", "電聯", "电访", "電訪"] },
+  {
+    intent: "contact",
+    words: ["联系", "聯繫", "聯係", "联络", "聯絡", "电话联系", "電話聯繫", "微信联系", "微信聯繫"],
+    spaced: true,
+  },
+  { intent: "due", words: ["待走访", "待走訪"] },
   { intent: "status", words: ["进度", "進度", "查询", "查詢", "查看"] },
   { intent: "claim", words: ["认领", "認領", "签收", "簽收", "接单", "接單"] },
   { intent: "reply", words: ["回复", "回覆", "回復", "答复", "答覆", "答復", "跟进", "跟進"] },
@@ -85,6 +97,8 @@ const WORDS = RULES.flatMap((rule) => rule.words.map((word) => ({ word, rule }))
 const KIND: Readonly<Record<CommandIntent, "text" | "ticket" | "ticketOrText" | "bare">> = {
   report: "text",
   visit: "text",
+  contact: "text",
+  due: "bare",
   status: "ticket",
   claim: "ticket",
   reply: "ticket",
@@ -97,7 +111,7 @@ const KIND: Readonly<Record<CommandIntent, "text" | "ticket" | "ticketOrText" | 
 };
 
 /** Commands whose text after the ticket (or the whole text) is mandatory. */
-const NEEDS_TEXT: ReadonlySet<CommandIntent> = new Set(["report", "visit", "reply", "resolve", "escalate"]);
+const NEEDS_TEXT: ReadonlySet<CommandIntent> = new Set(["report", "visit", "contact", "reply", "resolve", "escalate"]);
 
 const SEPARATOR = /^[\s：:，,、；;！!]/u;
 const LEADING_SEPARATORS = /^[\s：:，,、；;！!]+/u;
@@ -200,6 +214,8 @@ function ticketCommand(rule: Rule, token: TicketToken | null): ParsedCommand {
 
 function parseArguments(rule: Rule, rest: string, bracketed: boolean): ParsedCommand {
   const args = rest.replace(LEADING_SEPARATORS, "");
+  // 联系一下物业 is chat, 联系 王阿姨 … is a command.
+  if (rule.spaced && !bracketed && rest !== "" && !SEPARATOR.test(rest)) return none();
   switch (KIND[rule.intent]) {
     case "bare":
       return ONLY_PUNCTUATION.test(rest) ? { intent: rule.intent, ticket: null, body: null } : none();

@@ -9,6 +9,7 @@ import { inboundMessages } from "../db/schema/index.js";
 import type { Ctx } from "../workflows/context.js";
 import { findChat, findPerson, type Person } from "../workflows/directory.js";
 import { Effects } from "../workflows/effects.js";
+import { digestForChat } from "../workflows/digests/index.js";
 import type { PolicyOverrides } from "../workflows/policy.js";
 import {
   type Actor,
@@ -23,6 +24,7 @@ import {
 } from "../workflows/ticket-commands.js";
 import { isLeader } from "../workflows/roles.js";
 import { parseCommand } from "./parse.js";
+import { dueCommand, pickCommand, visitCommand } from "./visit-dispatch.js";
 import { MAX_TEXT, replies } from "./replies.js";
 import type { HandleResult, IncomingMessage, Reply } from "./types.js";
 
@@ -104,16 +106,24 @@ async function dispatch(
   if (direct && !me) return [replies.unknownPerson()];
   const one = (r: Reply) => [r];
   switch (cmd.intent) {
-    case "none":
+    case "none": {
+      // A bare number may pick from the choice list a 走访 with an ambiguous name left waiting.
+      const picked = await pickCommand(ctx, actor, text, botNames);
+      if (picked) return picked;
       return addressed || direct ? one(replies.notUnderstood()) : [];
+    }
     case "invalid":
       return one(replies.invalid(cmd.hint ?? replies.notUnderstood().text));
     case "help":
       return one(replies.help(me?.role ?? null));
     case "visit":
-      return one(replies.notYet("走访登记"));
+    case "contact":
+      return visitCommand(ctx, actor, cmd.intent, cmd.body ?? "", text);
+    case "due":
+      return dueCommand(ctx, actor);
     case "digest":
-      return one(replies.notYet("周报"));
+      if (!actor.chat) return one(replies.invalid("请在村、组群里发「周报」，查看本群所在单位近 7 天的统计。"));
+      return one({ text: await digestForChat(ctx, actor.chat), mentions: [] });
     case "todo":
       return one(replies.todo(await todoList(ctx, actor), Boolean(me && isLeader(me.role)), now));
     case "report": {

@@ -37,7 +37,7 @@ export const replies = {
     const lines = ["我是好邻，可以帮你："];
     const mine: CommandIntent[] =
       role && role !== "resident"
-        ? ["report", "status", "claim", "reply", "resolve", "escalate", "todo", "visit", "digest"]
+        ? ["report", "status", "claim", "reply", "resolve", "escalate", "todo", "visit", "contact", "due", "digest"]
         : ["report", "status", "rate", "todo"];
     for (const i of mine) lines.push(`· ${USAGE[i]}`);
     if (role && role !== "resident") lines.push("代居民报事：报事 代户主姓名：问题描述");

@@ -15,6 +15,7 @@ import type { PgTable } from "drizzle-orm/pg-core";
 import { isNode, LineCounter, parseDocument, type ScalarTag, type Tags } from "yaml";
 import { z } from "zod";
 import { townSettingsSchema } from "../workflows/policy.js";
+import { LEADER_ROLE, ROLE_ZH } from "../workflows/roles.js";
 import type { Db } from "./client.js";
 import {
   chats,
@@ -86,15 +87,6 @@ const KIND_LABEL: Record<UnitKind, string> = {
   neighborhood: "邻",
 };
 
-const ROLE_LABEL: Record<Role, string> = {
-  resident: "居民",
-  neighbor_leader: "邻长",
-  group_leader: "组长",
-  area_leader: "片长",
-  village_official: "村干部",
-  town_official: "镇干部",
-  admin: "管理员",
-};
 
 /** The tree town → village → (area) → group → neighborhood; the area level is optional. */
 const PARENT_KINDS: Record<UnitKind, readonly UnitKind[]> = {
@@ -106,20 +98,16 @@ const PARENT_KINDS: Record<UnitKind, readonly UnitKind[]> = {
 };
 
 /** Leaders sit in the unit they lead; residents and admins may be anywhere. */
-const ROLE_UNIT_KIND: Partial<Record<Role, UnitKind>> = {
-  neighbor_leader: "neighborhood",
-  group_leader: "group",
-  area_leader: "area",
-  village_official: "village",
-  town_official: "town",
-};
+const ROLE_UNIT_KIND: Partial<Record<Role, UnitKind>> = Object.fromEntries(
+  Object.entries(LEADER_ROLE).map(([kind, role]) => [role, kind as UnitKind]),
+);
 
 /** Households with these people get monthly visits or weekly contact (常态化联系机制). */
 const SPECIAL_TAGS = new Set(["留守儿童", "孤寡老人", "独居老人", "残疾", "低保"]);
 const careLevels = ["special", "normal"] as const;
 
 const describeKind = (kind: UnitKind) => `${KIND_LABEL[kind]}（${kind}）`;
-const describeRole = (role: Role) => `${ROLE_LABEL[role]}（${role}）`;
+const describeRole = (role: Role) => `${ROLE_ZH[role]}（${role}）`;
 /** Depth in the tree: sorting by it puts every parent before its children, since parents are always shallower. */
 const kindDepth = (kind: UnitKind) => unitKinds.indexOf(kind);
 
@@ -583,13 +571,26 @@ const toUnitRow = (u: UnitInput): UnitRow => ({
   settings: u.settings ?? {},
 });
 
-const toHouseholdRow = (h: HouseholdInput): HouseholdRow => ({
+/** The special tags of the town above `unitId` (its `settings.visits.specialTags`), else the default list. */
+function specialTagsFor(unitsById: UnitIndex, unitId: string): ReadonlySet<string> {
+  let unit = unitsById.get(unitId)?.value;
+  for (let depth = 0; unit && depth < unitKinds.length; depth++) {
+    if (unit.kind === "town") {
+      const tags = unit.settings?.visits?.specialTags;
+      return tags ? new Set(tags) : SPECIAL_TAGS;
+    }
+    unit = unit.parent ? unitsById.get(unit.parent)?.value : undefined;
+  }
+  return SPECIAL_TAGS;
+}
+
+const toHouseholdRow = (h: HouseholdInput, specialTags: ReadonlySet<string> = SPECIAL_TAGS): HouseholdRow => ({
   id: h.id,
   unitId: h.unit,
   headName: h.head,
   members: h.members,
   tags: h.tags,
-  careLevel: h.careLevel ?? (h.tags.some((t) => SPECIAL_TAGS.has(t)) ? "special" : "normal"),
+  careLevel: h.careLevel ?? (h.tags.some((t) => specialTags.has(t)) ? "special" : "normal"),
   houseNo: h.houseNo ?? null,
   nickname: h.nickname ?? null,
   address: h.address ?? null,
@@ -662,7 +663,7 @@ export async function parseDirectoryFile(file: string): Promise<Directory> {
   return {
     // Stable sort by depth: parents are inserted before their children.
     units: data.units.map(toUnitRow).sort((a, b) => kindDepth(a.kind) - kindDepth(b.kind)),
-    households: householdEntries.map((e) => toHouseholdRow(e.value)),
+    households: householdEntries.map((e) => toHouseholdRow(e.value, specialTagsFor(unitsById, e.value.unit))),
     people: data.people.map(toPersonRow),
     identities: identityEntries.map((e) => e.value),
     chats: data.chats.map(toChatRow),

@@ -21,6 +21,8 @@ export type Policy = {
   quietHours: { start: number; end: number } | null;
   /** Categories whose tickets are urgent whatever the text says. */
   urgentCategories: string[];
+  /** Weekly digest: ISO weekday (1 = Monday … 7 = Sunday) and local minutes; monthly report: day of month. */
+  digest: { weekday: number; minutes: number; monthDay: number };
 };
 
 export type PolicyOverrides = { answerMs?: number; resolveMs?: number };
@@ -29,6 +31,26 @@ export const DEFAULT_LADDER: UnitKind[] = ["neighborhood", "group", "village", "
 
 const durationText = z.string().refine((v) => parseDuration(v) !== null, "not a duration such as 4h");
 const clock = z.string().regex(/^([01]?\d|2[0-3]):[0-5]\d$/);
+
+/**
+ * A town's visit rules (常态化联系机制), under `settings.visits`; defaults in src/workflows/visits/rules.ts.
+ * specialTags: household tags that make a household "special" when its careLevel is not given in the file.
+ */
+export const visitSettingsSchema = z
+  .object({
+    specialTags: z.array(z.string()).optional(),
+    specialVisitEvery: z.enum(["month", "quarter"]).optional(),
+    /** A contact this often (days) also keeps a special household covered; 0 turns the contact path off. */
+    specialContactDays: z.number().int().min(0).max(31).optional(),
+    normalVisitEvery: z.enum(["month", "quarter", "year"]).optional(),
+    /** 集中走访日: the day of the month (clamped to the month's last day). */
+    visitDay: z.number().int().min(1).max(31).optional(),
+    /** Each 邻长 gets their due list this many days before the visit day. */
+    visitReminderLeadDays: z.number().int().min(0).max(27).optional(),
+    /** A special household without a contact for this many days triggers a private reminder. */
+    contactReminderDays: z.number().int().min(1).max(31).optional(),
+  })
+  .strict();
 
 /** The shape of a town's `settings` in the directory file. */
 export const townSettingsSchema = z
@@ -40,6 +62,12 @@ export const townSettingsSchema = z
     repingInterval: durationText.optional(),
     quietHours: z.union([z.literal(false), z.string().regex(/^\d{1,2}:\d{2}-\d{1,2}:\d{2}$/)]).optional(),
     urgentCategories: z.array(z.string()).optional(),
+    visits: visitSettingsSchema.optional(),
+    /** Weekly digest day (1 = Monday … 7 = Sunday; default 5, the 周五群众工作日) and time ("08:00"). */
+    digestWeekday: z.number().int().min(1).max(7).optional(),
+    digestTime: clock.optional(),
+    /** Monthly 民情分析 report day (default 28, the 集中走访日; 1–28 so every month has it). */
+    monthlyReportDay: z.number().int().min(1).max(28).optional(),
   })
   .loose();
 
@@ -69,6 +97,11 @@ export function policyFor(settings: unknown, overrides: PolicyOverrides = {}): P
     repingMs: overrides.answerMs ?? dur(s.repingInterval, 4 * 3_600_000),
     quietHours,
     urgentCategories: s.urgentCategories ?? ["安全隐患"],
+    digest: {
+      weekday: s.digestWeekday ?? 5,
+      minutes: s.digestTime ? minutesOf(s.digestTime) : 8 * 60,
+      monthDay: s.monthlyReportDay ?? 28,
+    },
   };
 }
 

@@ -63,11 +63,22 @@ async function findHousehold(ctx: Ctx, leader: Person, name: string): Promise<Ho
   return inScope;
 }
 
-export async function openTicket(ctx: Ctx, actor: Actor, rawText: string): Promise<CommandResult> {
+/**
+ * Opens a ticket. `opts.household`: a leader opens it on behalf of that household (代报) — e.g. a request found on
+ * a visit — with the same routing, clocks and ladder as any report; the text is used as written.
+ */
+export async function openTicket(
+  ctx: Ctx,
+  actor: Actor,
+  rawText: string,
+  opts: { household?: Household } = {},
+): Promise<CommandResult> {
   let text = rawText;
-  let household: Household | null = null;
-  const behalf = actor.person && actor.person.role !== "resident" ? ON_BEHALF.exec(rawText) : null;
-  if (behalf && actor.person) {
+  let household: Household | null = opts.household ?? null;
+  const behalf = !household && actor.person && actor.person.role !== "resident" ? ON_BEHALF.exec(rawText) : null;
+  if (household) {
+    // Given by the caller, who has checked the actor may act for it.
+  } else if (behalf && actor.person) {
     const name = behalf[1] as string;
     const found = await findHousehold(ctx, actor.person, name);
     if (found.length === 0) return { ok: false, reason: "household_not_found", name };
@@ -112,7 +123,7 @@ export async function openTicket(ctx: Ctx, actor: Actor, rawText: string): Promi
     actorId: actor.person?.id ?? null,
     fromStatus: null,
     text,
-    data: household ? { householdId: household.id, onBehalf: Boolean(behalf) } : undefined,
+    data: household ? { householdId: household.id, onBehalf: Boolean(behalf || opts.household) } : undefined,
   });
   rescheduleTimer(ctx, null, t);
   return done(ctx, t, ladder);

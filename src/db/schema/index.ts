@@ -1,3 +1,4 @@
 export * from "./directory.js";
 export * from "./messaging.js";
 export * from "./tickets.js";
+export * from "./visits.js";

@@ -1,0 +1,226 @@
+/**
+ * DingTalk OpenAPI calls (api.dingtalk.com) and session-webhook replies, with one cached app access token.
+ * Every base URL comes from configuration so tests talk to a fake. Nothing here logs a token, secret or
+ * webhook URL; errors carry the path, HTTP status and DingTalk's error code only.
+ * Protocol notes: /work/shared/docs/protocols/dingtalk.md §3, §4, §5.
+ */
+import type { Logger } from "pino";
+
+export type DingTalkApiConfig = {
+  clientId: string;
+  clientSecret: string;
+  /** For an internal-app robot, the robot code equals the client id (AppKey). */
+  robotCode: string;
+  /** https://api.dingtalk.com */
+  apiBase: string;
+  /** https://oapi.dingtalk.com: session webhooks must point here (never POST to a URL a frame merely claims). */
+  oapiBase: string;
+  timeoutMs?: number;
+};
+
+export type ErrorKind = "auth" | "throttled" | "quota" | "permanent" | "transient";
+
+export class DingTalkError extends Error {
+  constructor(
+    readonly kind: ErrorKind,
+    readonly status: number,
+    readonly code: string,
+    what: string,
+    readonly retryAfterMs: number | null = null,
+  ) {
+    super(`dingtalk ${what}: ${kind} (HTTP ${status}${code ? `, ${code}` : ""})`);
+  }
+}
+
+const THROTTLED = /throttl|qpslimit|flowcontrol|ratelimit|too ?fast|^90002$|^90018$|^130101$/i;
+const QUOTA = /apicountlimit|^90020$/i;
+
+/** Sort a failed answer into what the caller should do: refresh the token, wait, give up, or retry with backoff. */
+export function classify(status: number, code: string): ErrorKind {
+  if (QUOTA.test(code)) return "quota";
+  if (status === 429 || THROTTLED.test(code)) return "throttled";
+  if (status === 401 || /invalidauthentication|^40014$|^42001$/i.test(code)) return "auth";
+  if (status === 0 || status >= 500) return "transient";
+  return "permanent";
+}
+
+type Token = { value: string; refreshAt: number };
+
+export type SendResult = { processQueryKey?: string; flowControlled: string[]; invalid: string[] };
+
+export type MsgBody = { msgKey: string; msgParam: string };
+
+/** A robot message body for the OpenAPI (msgParam is a JSON string, not an object). */
+export function msgBody(text: string, format: "text" | "markdown" = "text"): MsgBody {
+  if (format === "markdown") {
+    const title = (text.split("\n").find((l) => l.trim()) ?? "好邻").replace(/^[#>*\s]+/, "").slice(0, 40) || "好邻";
+    return { msgKey: "sampleMarkdown", msgParam: JSON.stringify({ title, text }) };
+  }
+  return { msgKey: "sampleText", msgParam: JSON.stringify({ content: text }) };
+}
+
+export class DingTalkApi {
+  private token: Token | null = null;
+  private fetching: Promise<string> | null = null;
+  /** How many times a token was fetched (for /readyz and tests). */
+  tokenFetches = 0;
+
+  constructor(
+    readonly config: DingTalkApiConfig,
+    private readonly logger: Logger,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /** The app token: cached until shortly before expiry; concurrent callers share one fetch. */
+  async accessToken(): Promise<string> {
+    if (this.token && this.now() < this.token.refreshAt) return this.token.value;
+    if (!this.fetching) {
+      this.fetching = this.fetchToken().finally(() => {
+        this.fetching = null;
+      });
+    }
+    return this.fetching;
+  }
+
+  /** Forget the token (after a 401): the next call fetches a new one. */
+  invalidateToken(stale?: string) {
+    if (!stale || this.token?.value === stale) this.token = null;
+  }
+
+  private async fetchToken(): Promise<string> {
+    this.tokenFetches += 1;
+    const body = await this.call("POST", "/v1.0/oauth2/accessToken", {
+      appKey: this.config.clientId,
+      appSecret: this.config.clientSecret,
+    });
+    const value = typeof body.accessToken === "string" ? body.accessToken : "";
+    const ttlMs = Number(body.expireIn ?? 7200) * 1000;
+    if (!value || !(ttlMs > 0)) throw new DingTalkError("transient", 200, "noToken", "accessToken");
+    // Refresh 5 minutes early (or a tenth of the lifetime, if that is shorter).
+    this.token = { value, refreshAt: this.now() + ttlMs - Math.min(300_000, ttlMs / 10) };
+    this.logger.info({ ttlS: ttlMs / 1000 }, "dingtalk access token fetched");
+    return value;
+  }
+
+  /** An OpenAPI call with the app token; a 401 refreshes the token once and tries again. */
+  async openApi(method: "POST" | "PUT", path: string, payload: unknown): Promise<Record<string, unknown>> {
+    for (let attempt = 0; ; attempt++) {
+      const token = await this.accessToken();
+      try {
+        return await this.call(method, path, payload, token);
+      } catch (err) {
+        if (err instanceof DingTalkError && err.kind === "auth" && attempt === 0) {
+          this.invalidateToken(token);
+          continue;
+        }
+        throw err;
+      }
+    }
+  }
+
+  private async call(method: string, path: string, payload: unknown, token?: string): Promise<Record<string, unknown>> {
+    return this.request(`${this.config.apiBase}${path}`, method, payload, path, token);
+  }
+
+  private async request(url: string, method: string, payload: unknown, what: string, token?: string): Promise<Record<string, unknown>> {
+    let res: Response;
+    try {
+      res = await fetch(url, {
+        method,
+        headers: {
+          "content-type": "application/json",
+          accept: "application/json",
+          ...(token ? { "x-acs-dingtalk-access-token": token } : {}),
+        },
+        body: JSON.stringify(payload),
+        signal: AbortSignal.timeout(this.config.timeoutMs ?? 10_000),
+      });
+    } catch (err) {
+      throw new DingTalkError("transient", 0, (err as Error).name, what);
+    }
+    const text = await res.text();
+    let body: Record<string, unknown> = {};
+    try {
+      body = text ? (JSON.parse(text) as Record<string, unknown>) : {};
+    } catch {
+      // An HTML error page (IP-level throttling answers this way); the status decides.
+    }
+    // OpenAPI errors: HTTP 4xx/5xx with {code, message}; oapi-style answers: HTTP 200 with errcode ≠ 0.
+    const errcode = body.errcode !== undefined && body.errcode !== 0 && body.errcode !== "0" ? String(body.errcode) : "";
+    if (!res.ok || errcode) {
+      const code = errcode || String(body.code ?? "");
+      const retryAfter = Number(res.headers.get("retry-after"));
+      throw new DingTalkError(classify(res.status, code), res.status, code, what, retryAfter > 0 ? retryAfter * 1000 : null);
+    }
+    return body;
+  }
+
+  /** Is this a session webhook we may POST to (DingTalk's own host, as configured)? */
+  sessionWebhookAllowed(url: string): boolean {
+    try {
+      const u = new URL(url);
+      return u.origin === new URL(this.config.oapiBase).origin && u.pathname.startsWith("/robot/sendBySession");
+    } catch {
+      return false;
+    }
+  }
+
+  /** Reply in the conversation a message came from; no token needed (the URL is the credential). */
+  async replyBySession(url: string, body: unknown): Promise<void> {
+    if (!this.sessionWebhookAllowed(url)) throw new DingTalkError("permanent", 0, "untrustedWebhook", "sessionWebhook");
+    await this.request(url, "POST", body, "sessionWebhook");
+  }
+
+  /** groupMessages/send: the robot posts into a group it is a member of. Cannot @ anyone. */
+  async sendGroup(openConversationId: string, msg: MsgBody): Promise<SendResult> {
+    const r = await this.openApi("POST", "/v1.0/robot/groupMessages/send", { robotCode: this.config.robotCode, openConversationId, ...msg });
+    return { processQueryKey: r.processQueryKey as string | undefined, flowControlled: [], invalid: [] };
+  }
+
+  /** oToMessages/batchSend: one-to-one messages, at most 20 users a call (split here). */
+  async sendDirect(userIds: string[], msg: MsgBody): Promise<SendResult> {
+    const out: SendResult = { flowControlled: [], invalid: [] };
+    for (let i = 0; i < userIds.length; i += 20) {
+      const r = await this.openApi("POST", "/v1.0/robot/oToMessages/batchSend", {
+        robotCode: this.config.robotCode,
+        userIds: userIds.slice(i, i + 20),
+        ...msg,
+      });
+      out.processQueryKey ??= r.processQueryKey as string | undefined;
+      out.flowControlled.push(...((r.flowControlledStaffIdList as string[] | undefined) ?? []));
+      out.invalid.push(...((r.invalidStaffIdList as string[] | undefined) ?? []));
+    }
+    return out;
+  }
+
+  /** card/instances/createAndDeliver with Stream callbacks (without callbackType STREAM, taps never arrive). */
+  async createAndDeliverCard(req: {
+    templateId: string;
+    outTrackId: string;
+    openConversationId: string;
+    params: Record<string, string>;
+    atUserIds: Record<string, string>;
+  }): Promise<void> {
+    await this.openApi("POST", "/v1.0/card/instances/createAndDeliver", {
+      cardTemplateId: req.templateId,
+      outTrackId: req.outTrackId,
+      callbackType: "STREAM",
+      openSpaceId: `dtv1.card//IM_GROUP.${req.openConversationId}`,
+      userIdType: 1,
+      cardData: { cardParamMap: req.params },
+      imGroupOpenSpaceModel: { supportForward: false },
+      imGroupOpenDeliverModel: { robotCode: this.config.robotCode, atUserIds: req.atUserIds },
+    });
+  }
+
+  /** PUT card/instances: update some variables of a card, and optionally what one user sees privately. */
+  async updateCard(outTrackId: string, params: Record<string, string>, privateFor?: { userId: string; params: Record<string, string> }) {
+    await this.openApi("PUT", "/v1.0/card/instances", {
+      outTrackId,
+      userIdType: 1,
+      cardData: { cardParamMap: params },
+      ...(privateFor ? { privateData: { [privateFor.userId]: { cardParamMap: privateFor.params } } } : {}),
+      cardUpdateOptions: { updateCardDataByKey: true, updatePrivateDataByKey: true },
+    });
+  }
+}

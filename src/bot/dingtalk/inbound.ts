@@ -1,0 +1,103 @@
+/**
+ * What happens to a frame once it is acked: a robot message goes through the shared pipeline and the replies
+ * go back through the session webhook (or the OpenAPI once it has expired); a card tap becomes the command it
+ * stands for, goes through the same pipeline, and the card is updated. Business rules stay in the workflows.
+ */
+import type { Logger } from "pino";
+import { handleIncoming, type PipelineDeps } from "../pipeline.js";
+import type { Reply } from "../types.js";
+import { findChat, getPerson } from "../../workflows/directory.js";
+import { getTicket } from "../../workflows/tickets.js";
+import { type DingTalkApi, msgBody } from "./api.js";
+import { cardParamsFor } from "./cards.js";
+import { parseCardTap, parseFrameData, robotToIncoming, sessionExpiry, tapCommand, tapMessageId } from "./parse.js";
+import { dingtalkUsers } from "./sender.js";
+import type { CardCallback, RobotMessage, StreamFrame } from "./types.js";
+
+/** Do not start a webhook call this close to its expiry. */
+const WEBHOOK_MARGIN_MS = 60_000;
+
+export type InboundDeps = { pipeline: PipelineDeps; api: DingTalkApi; logger: Logger; botNames: string[] };
+
+/** Write "@名字" for every mentioned person the text does not already name. */
+export function withAtNames(text: string, names: string[]): string {
+  const missing = names.filter((n) => !text.includes(`@${n}`));
+  return missing.length ? `${text}\n${missing.map((n) => `@${n}`).join(" ")}` : text;
+}
+
+export async function onRobotFrame(deps: InboundDeps, frame: StreamFrame): Promise<void> {
+  const m = parseFrameData<RobotMessage>(frame);
+  const msg = m && robotToIncoming(m, deps.botNames, deps.pipeline.clock());
+  if (!m || !msg) {
+    deps.logger.warn({ frameId: frame.headers.messageId }, "dingtalk: robot frame without msgId or sender");
+    return;
+  }
+  if (msg.chatExternalId && !(await findChat(deps.pipeline.db, "dingtalk", msg.chatExternalId))) {
+    // What an admin needs to register the group (README: 接入钉钉); a group id is not personal data.
+    deps.logger.info({ conversationId: msg.chatExternalId }, "dingtalk: message from an unregistered group");
+  }
+  const result = await handleIncoming(deps.pipeline, msg);
+  // A redelivery: the first delivery already answered.
+  if (result.duplicate) return;
+  for (const r of result.replies) await sendReply(deps, m, r);
+}
+
+async function sendReply(deps: InboundDeps, m: RobotMessage, reply: Reply): Promise<void> {
+  if (!reply.text) return;
+  const log = deps.logger.child({ msgId: m.msgId, length: reply.text.length });
+  const users = await dingtalkUsers(deps.pipeline.db, reply.mentions);
+  const text = withAtNames(reply.text, users.map((u) => u.name));
+  const expires = sessionExpiry(m);
+  if (m.sessionWebhook && expires && expires - WEBHOOK_MARGIN_MS > Date.now()) {
+    try {
+      await deps.api.replyBySession(m.sessionWebhook, {
+        msgtype: "text",
+        text: { content: text },
+        at: { atUserIds: users.map((u) => u.userId), isAtAll: false },
+      });
+      return;
+    } catch (err) {
+      log.warn({ err: (err as Error).message }, "dingtalk: session webhook failed; using the OpenAPI");
+    }
+  }
+  // The proactive API cannot @ anyone; the names stay in the text.
+  try {
+    if (m.conversationType === "2") await deps.api.sendGroup(m.conversationId, msgBody(text));
+    else if (m.senderStaffId) await deps.api.sendDirect([m.senderStaffId], msgBody(text));
+  } catch (err) {
+    log.error({ err: (err as Error).message }, "dingtalk: reply could not be sent");
+  }
+}
+
+export async function onCardFrame(deps: InboundDeps, frame: StreamFrame): Promise<void> {
+  const cb = parseFrameData<CardCallback>(frame);
+  const tap = cb && parseCardTap(cb);
+  if (!tap) {
+    deps.logger.info({ frameId: frame.headers.messageId }, "dingtalk: card callback ignored");
+    return;
+  }
+  const { db } = deps.pipeline;
+  const chat = tap.spaceId ? await findChat(db, "dingtalk", tap.spaceId) : null;
+  const result = await handleIncoming(deps.pipeline, {
+    platform: "dingtalk",
+    messageId: tapMessageId(tap),
+    chatExternalId: chat ? chat.externalId : null,
+    senderExternalId: tap.userId,
+    text: tapCommand(tap),
+    addressed: true,
+    receivedAt: deps.pipeline.clock(),
+  });
+  const reply = result.replies[0];
+  const ticket = await getTicket(db, tap.ticketId);
+  if (!ticket) return;
+  const assignee = ticket.assigneeId ? await getPerson(db, ticket.assigneeId) : null;
+  // A reply about the ticket means it acted (refusals carry no ticketId): everyone sees it; a refusal only the tapper.
+  const acted = reply?.ticketId !== undefined;
+  const params = cardParamsFor(ticket.status, assignee?.name ?? null, acted && reply ? reply.text : "");
+  if (!acted) delete params.result;
+  try {
+    await deps.api.updateCard(tap.outTrackId, params, reply ? { userId: tap.userId, params: { result: reply.text } } : undefined);
+  } catch (err) {
+    deps.logger.warn({ err: (err as Error).message, ticketId: tap.ticketId }, "dingtalk: card update failed");
+  }
+}

@@ -1,0 +1,125 @@
+/**
+ * The DingTalk adapter: configuration, the Sender for the outbox, and the Stream connection that feeds the
+ * pipeline. src/index.ts builds it when DINGTALK_CLIENT_ID and DINGTALK_CLIENT_SECRET are set.
+ */
+import type { Logger } from "pino";
+import { type Env, EnvError } from "../../env.js";
+import type { PipelineDeps } from "../pipeline.js";
+import type { Sender } from "../../workflows/delivery.js";
+import { DingTalkApi } from "./api.js";
+import { onCardFrame, onRobotFrame } from "./inbound.js";
+import { createDingTalkSender } from "./sender.js";
+import { StreamConnection, type StreamState, type WatchdogOptions } from "./stream.js";
+import { TOPIC_CARD, TOPIC_ROBOT } from "./types.js";
+
+export type DingTalkConfig = {
+  clientId: string;
+  clientSecret: string;
+  robotCode: string;
+  botNames: string[];
+  cardTemplateId?: string;
+  apiBase: string;
+  oapiBase: string;
+  gatewayUrl: string;
+  watchdog?: Partial<WatchdogOptions>;
+};
+
+const trimSlash = (s: string) => s.replace(/\/+$/, "");
+
+/** The adapter's configuration, or null when DingTalk is not configured. */
+export function dingtalkConfig(env: Env): DingTalkConfig | null {
+  const { DINGTALK_CLIENT_ID: id, DINGTALK_CLIENT_SECRET: secret } = env;
+  if (!id && !secret) return null;
+  if (!id || !secret) throw new EnvError("Invalid configuration:\n  DINGTALK_CLIENT_ID and DINGTALK_CLIENT_SECRET must be set together");
+  return {
+    clientId: id,
+    clientSecret: secret,
+    robotCode: env.DINGTALK_ROBOT_CODE ?? id,
+    botNames: env.DINGTALK_BOT_NAMES ?? env.BOT_NAMES,
+    cardTemplateId: env.DINGTALK_CARD_TEMPLATE_ID,
+    apiBase: trimSlash(env.DINGTALK_API_BASE),
+    oapiBase: trimSlash(env.DINGTALK_OAPI_BASE),
+    gatewayUrl: env.DINGTALK_GATEWAY_URL,
+    watchdog: env.DINGTALK_STREAM_SILENCE ? { silenceMs: env.DINGTALK_STREAM_SILENCE } : undefined,
+  };
+}
+
+export type DingTalkReadiness = { name: "dingtalk"; ok: boolean; detail: Record<string, unknown> };
+
+/** A connection down for longer than this makes /readyz say not ready. */
+const READY_GRACE_MS = 60_000;
+
+export class DingTalkBot {
+  readonly api: DingTalkApi;
+  readonly sender: Sender;
+  private stream: StreamConnection | null = null;
+  private readonly inflight = new Set<Promise<void>>();
+
+  constructor(
+    readonly config: DingTalkConfig,
+    private readonly logger: Logger,
+  ) {
+    this.logger = logger.child({ platform: "dingtalk" });
+    this.api = new DingTalkApi(config, this.logger);
+    this.sender = createDingTalkSender({ api: this.api, logger: this.logger, cardTemplateId: config.cardTemplateId });
+  }
+
+  /** Open the Stream connection; frames are acked at once and then run through the pipeline. */
+  start(pipeline: PipelineDeps): void {
+    const deps = { pipeline, api: this.api, logger: this.logger, botNames: this.config.botNames };
+    const later = (work: () => Promise<void>, what: string) => {
+      const p = work()
+        .catch((err) => this.logger.error({ err: (err as Error).message }, `dingtalk: ${what} failed`))
+        .finally(() => this.inflight.delete(p));
+      this.inflight.add(p);
+    };
+    this.stream = new StreamConnection({
+      clientId: this.config.clientId,
+      clientSecret: this.config.clientSecret,
+      gatewayUrl: this.config.gatewayUrl,
+      logger: this.logger,
+      watchdog: this.config.watchdog,
+      callbacks: {
+        [TOPIC_ROBOT]: (frame, ack) => {
+          ack(null);
+          later(() => onRobotFrame(deps, frame), "robot message");
+        },
+        [TOPIC_CARD]: (frame, ack) => {
+          // An empty update: the real one follows once the command has run (PUT card/instances).
+          ack({ cardUpdateOptions: { updateCardDataByKey: true }, cardData: { cardParamMap: {} } });
+          later(() => onCardFrame(deps, frame), "card tap");
+        },
+      },
+    });
+    this.stream.start();
+  }
+
+  state(): StreamState | null {
+    return this.stream?.state() ?? null;
+  }
+
+  readiness(): DingTalkReadiness {
+    const s = this.stream?.state();
+    if (!s) return { name: "dingtalk", ok: false, detail: { status: "not started" } };
+    const down = s.status !== "connected";
+    const ok = !down || Date.now() - s.since.getTime() < READY_GRACE_MS;
+    return {
+      name: "dingtalk",
+      ok,
+      detail: {
+        status: s.status,
+        since: s.since.toISOString(),
+        lastFrameAt: s.lastFrameAt?.toISOString() ?? null,
+        connects: s.connects,
+        reconnects: s.reconnects,
+        ...(s.lastError ? { lastError: s.lastError } : {}),
+      },
+    };
+  }
+
+  /** Close the connection and let frames already acked finish. */
+  async stop(): Promise<void> {
+    await this.stream?.stop();
+    await Promise.allSettled([...this.inflight]);
+  }
+}

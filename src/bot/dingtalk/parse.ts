@@ -1,0 +1,89 @@
+/**
+ * Translating DingTalk's inbound payloads into our shapes. Pure functions: no I/O, no SDK.
+ * Robot text arrives with the robot's own @ already removed (usually leaving a leading space); other @names stay.
+ */
+import type { IncomingMessage } from "../types.js";
+import { decodeOutTrackId } from "./cards.js";
+import type { CardCallback, RobotMessage, StreamFrame } from "./types.js";
+
+const escapeRe = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+
+/** The readable text of a robot message: text, joined rich-text parts, or DingTalk's speech recognition of audio. */
+export function robotText(m: RobotMessage, botNames: string[] = []): string {
+  let text = "";
+  if (m.msgtype === "text") text = m.text?.content ?? "";
+  else if (m.msgtype === "richText") text = (m.content?.richText ?? []).map((p) => p.text ?? "").join("");
+  else if (m.msgtype === "audio") text = m.content?.recognition ?? "";
+  text = text.replace(/\s+/g, " ").trim();
+  // The robot's name can remain (rich text, or an @ typed after the command); strip it at either end.
+  for (const n of botNames) {
+    const at = `[@＠]${escapeRe(n)}`;
+    text = text.replace(new RegExp(`^${at}\\s*|\\s*${at}$`, "gu"), "").trim();
+  }
+  return text;
+}
+
+export function parseFrameData<T>(frame: StreamFrame): T | null {
+  try {
+    return JSON.parse(frame.data) as T;
+  } catch {
+    return null;
+  }
+}
+
+const toMs = (v: number | string | undefined): number | null => {
+  const n = typeof v === "string" ? Number(v) : v;
+  return typeof n === "number" && Number.isFinite(n) ? n : null;
+};
+
+/** A robot message as an IncomingMessage; null when it lacks what we need (no msgId, no sender). */
+export function robotToIncoming(m: RobotMessage, botNames: string[], now: Date): IncomingMessage | null {
+  const sender = m.senderStaffId || m.senderId;
+  if (!m.msgId || !sender) return null;
+  const group = m.conversationType === "2";
+  if (group && !m.conversationId) return null;
+  const createdAt = toMs(m.createAt);
+  return {
+    platform: "dingtalk",
+    messageId: m.msgId,
+    chatExternalId: group ? m.conversationId : null,
+    senderExternalId: sender,
+    text: robotText(m, botNames),
+    // Groups deliver only messages that @ the robot; a direct chat is always addressed to it.
+    addressed: true,
+    receivedAt: createdAt ? new Date(createdAt) : now,
+  };
+}
+
+/** When the session webhook of a message stops working (ms epoch), or null if it has none. */
+export const sessionExpiry = (m: RobotMessage): number | null => (m.sessionWebhook ? toMs(m.sessionWebhookExpiredTime) : null);
+
+export type CardAction = "claim" | "resolve";
+export type CardTap = { outTrackId: string; ticketId: number; action: CardAction; userId: string; remark: string; spaceId: string | null };
+
+/** A tap on one of our escalation cards' buttons; null for anything we did not send or cannot act on. */
+export function parseCardTap(cb: CardCallback): CardTap | null {
+  const ticketId = decodeOutTrackId(cb.outTrackId);
+  if (!ticketId || !cb.userId) return null;
+  let params: Record<string, unknown> = {};
+  let actionIds: string[] = [];
+  try {
+    const content = JSON.parse(cb.content ?? "{}") as { cardPrivateData?: { actionIds?: string[]; params?: Record<string, unknown> } };
+    params = content.cardPrivateData?.params ?? {};
+    actionIds = content.cardPrivateData?.actionIds ?? [];
+  } catch {
+    return null;
+  }
+  const raw = String(params.action ?? actionIds[0] ?? "");
+  const action: CardAction | null = /^claim/.test(raw) ? "claim" : /^resolve/.test(raw) ? "resolve" : null;
+  if (!action) return null;
+  const remark = typeof params.remark === "string" ? params.remark.trim() : "";
+  const spaceId = cb.spaceType === "IM_GROUP" && cb.spaceId ? cb.spaceId : null;
+  return { outTrackId: cb.outTrackId, ticketId, action, userId: cb.userId, remark, spaceId };
+}
+
+/** The command a tap stands for: the same words a leader would type, so the rules stay in one place. */
+export const tapCommand = (t: CardTap) => (t.action === "claim" ? `认领 #${t.ticketId}` : `办结 #${t.ticketId} ${t.remark}`.trim());
+
+/** The dedupe key of a tap: the same person pressing the same button of the same card twice changes nothing. */
+export const tapMessageId = (t: CardTap) => `card:${t.outTrackId}:${t.userId}:${t.action}`;

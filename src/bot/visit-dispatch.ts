@@ -1,0 +1,87 @@
+/**
+ * Dispatch of the visit commands, called from the pipeline inside its transaction. In a group chat the reply is
+ * minimal (counts); the details go to the leader privately through the outbox.
+ */
+import { randomUUID } from "node:crypto";
+import type { VisitChannel, VisitKind } from "../db/schema/index.js";
+import type { Ctx } from "../workflows/context.js";
+import { queueMessage } from "../workflows/outbox.js";
+import type { Actor } from "../workflows/ticket-commands.js";
+import { dueList } from "../workflows/visits/due.js";
+import { CHOICE_TTL_MS, type LogOutcome, logVisit, type PickOutcome, pickChoice } from "../workflows/visits/log.js";
+import { replies } from "./replies.js";
+import type { Reply } from "./types.js";
+import { visitReplies } from "./visit-replies.js";
+
+/** 电联 is a phone call; 微信 anywhere in the message makes it a WeChat contact. */
+export function channelOf(kind: VisitKind, text: string): VisitChannel {
+  if (kind === "visit") return "home";
+  if (/微信|微訊/u.test(text)) return "wechat";
+  if (/电联|電聯|电访|電訪|电话|電話/u.test(text)) return "phone";
+  return "other";
+}
+
+async function tellPrivately(ctx: Ctx, personId: string, text: string, dedupeKey: string): Promise<void> {
+  await queueMessage(ctx, { dedupeKey, to: { personId }, kind: "notice", payload: { text, mentions: [] } });
+}
+
+async function present(ctx: Ctx, actor: Actor, r: LogOutcome | PickOutcome): Promise<Reply[]> {
+  const me = actor.person;
+  const inGroup = actor.chat !== null;
+  if (!r.ok) {
+    if (r.reason === "forbidden") return [visitReplies.forbidden()];
+    if (r.reason === "too_many") return [visitReplies.tooMany(r.count)];
+    return [visitReplies.outOfRange(r.count)];
+  }
+  if (!me) return [];
+  switch (r.status) {
+    case "ambiguous": {
+      const list = visitReplies.choicesList(r.query, r.candidates, CHOICE_TTL_MS / 60_000);
+      if (!inGroup) return [{ text: list, mentions: [] }];
+      await tellPrivately(ctx, me.id, list, `visit-choices-${me.id}-${randomUUID()}`);
+      return [visitReplies.choicesInGroup(r.candidates.length)];
+    }
+    case "unmatched": {
+      const detail = visitReplies.unmatchedDetail(r.visit.query, r.visit.kind, r.request);
+      if (!inGroup) return [{ text: detail, mentions: [] }];
+      await tellPrivately(ctx, me.id, detail, `visit-${r.visit.id}`);
+      return [visitReplies.unmatchedInGroup(r.visit.kind)];
+    }
+    case "matched": {
+      const detail = visitReplies.loggedDetail(r, ctx.now);
+      const ticket = r.ticket ? [replies.opened(r.ticket, ctx.now)] : [];
+      if (!inGroup) return [{ text: detail, mentions: [] }, ...ticket];
+      await tellPrivately(ctx, me.id, detail, `visit-${r.visit.id}`);
+      return [visitReplies.loggedInGroup(r.visit.kind), ...ticket];
+    }
+  }
+}
+
+/** `走访 …` / `电联 …`. */
+export async function visitCommand(ctx: Ctx, actor: Actor, kind: VisitKind, body: string, text: string): Promise<Reply[]> {
+  return present(ctx, actor, await logVisit(ctx, actor, { kind, channel: channelOf(kind, text), body }));
+}
+
+/** `待走访`: counts in a group (the list privately), the list in a direct message. */
+export async function dueCommand(ctx: Ctx, actor: Actor): Promise<Reply[]> {
+  const me = actor.person;
+  const d = me ? await dueList(ctx, me) : null;
+  if (!me || !d) return [visitReplies.dueForbidden()];
+  if (!actor.chat) return [{ text: visitReplies.dueText(d), mentions: [] }];
+  if (d.items.length > 0) await tellPrivately(ctx, me.id, visitReplies.dueText(d), `due-list-${me.id}-${randomUUID()}`);
+  return [visitReplies.dueInGroup(d)];
+}
+
+const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+
+/** A message that is only a number (after the bot's @mention) picks from a waiting choice list; else null. */
+export async function pickCommand(ctx: Ctx, actor: Actor, text: string, botNames: string[]): Promise<Reply[] | null> {
+  if (!actor.person) return null;
+  const names = botNames.filter((n) => n.trim() !== "").map(escapeRegExp);
+  const bare = (names.length ? text.replace(new RegExp(`[@＠](?:${names.join("|")})`, "gu"), "") : text).trim();
+  const m = /^[0-9０-９]{1,2}$/u.exec(bare);
+  if (!m) return null;
+  const n = Number(m[0].replace(/[０-９]/gu, (d) => String.fromCharCode(d.charCodeAt(0) - 0xfee0)));
+  const r = await pickChoice(ctx, actor, n);
+  return r ? present(ctx, actor, r) : null;
+}

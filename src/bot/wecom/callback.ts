@@ -1,0 +1,220 @@
+/**
+ * The 智能机器人 callback (API mode, callback URL), as Web Request → Response.
+ *
+ * Order: body size → query parameters → signature (constant time) → timestamp freshness → decrypt → what
+ * @wecom/crypto does not check (structure, receiveid "", aibotid, JSON shape) → the core pipeline → an encrypted
+ * passive reply. A rejection stores nothing and logs only the reason and lengths. If the database fails the
+ * answer is 503 so WeCom delivers again; `msgid` dedupe makes the redelivery safe.
+ */
+import type { Logger } from "pino";
+import { handleIncoming, type PipelineDeps } from "../pipeline.js";
+import { replies } from "../replies.js";
+import type { IncomingMessage, Reply } from "../types.js";
+import { commandFor, parseEventKey, taskIdFor, ticketCard, ticketOfTask, updatedCard } from "./cards.js";
+import type { WecomConfig } from "./config.js";
+import { CryptoError, openCiphertext, sealReply, signatureMatches } from "./crypto.js";
+import { type Callback, messageText, parseCallback, stripBotMention } from "./parse.js";
+
+export const MAX_BODY_BYTES = 64 * 1024;
+/** WeCom does not specify a window; its retries arrive within seconds. Five minutes tolerates clock skew. */
+export const MAX_SKEW_S = 300;
+/** stream.content is limited to 20480 bytes. */
+const MAX_STREAM_BYTES = 20_000;
+
+export type WecomAdapterOptions = {
+  config: WecomConfig;
+  pipeline: PipelineDeps;
+  logger: Logger;
+  /** Wall clock for timestamp freshness (seconds come from WeCom's clock, not the business clock). */
+  nowMs?: () => number;
+};
+
+class Reject extends Error {
+  constructor(
+    readonly status: number,
+    readonly reason: string,
+  ) {
+    super(reason);
+  }
+}
+
+const text = (status: number, body: string) =>
+  new Response(body, { status, headers: { "content-type": "text/plain; charset=utf-8" } });
+
+/** WeCom says to URL-decode; URLSearchParams turns a literal "+" into a space, and base64 never has spaces. */
+const param = (url: URL, name: string) => url.searchParams.get(name)?.replaceAll(" ", "+") ?? null;
+
+async function readLimited(req: Request, max: number): Promise<string> {
+  const declared = Number(req.headers.get("content-length") ?? "0");
+  if (declared > max) throw new Reject(413, "body too large");
+  if (!req.body) return "";
+  const reader = req.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > max) {
+      await reader.cancel().catch(() => {});
+      throw new Reject(413, "body too large");
+    }
+    chunks.push(value);
+  }
+  return Buffer.concat(chunks).toString("utf8");
+}
+
+export class WecomAdapter {
+  private readonly log: Logger;
+  private readonly nowMs: () => number;
+
+  constructor(private readonly opts: WecomAdapterOptions) {
+    this.log = opts.logger.child({ platform: "wecom" });
+    this.nowMs = opts.nowMs ?? Date.now;
+  }
+
+  async handleCallback(req: Request): Promise<Response> {
+    try {
+      if (req.method === "GET") return this.verifyUrl(new URL(req.url));
+      if (req.method === "POST") return await this.receive(req);
+      return text(405, "method not allowed");
+    } catch (err) {
+      if (err instanceof Reject) {
+        this.log.warn({ status: err.status, reason: err.reason }, "callback rejected");
+        return text(err.status, err.reason);
+      }
+      throw err;
+    }
+  }
+
+  /** Signature, then freshness, then the ciphertext: returns the plaintext. */
+  private open(url: URL, ciphertext: string): string {
+    const { token, encodingAESKey } = this.opts.config;
+    const signature = param(url, "msg_signature");
+    const timestamp = param(url, "timestamp");
+    const nonce = param(url, "nonce");
+    if (!signature || !timestamp || !nonce) throw new Reject(400, "missing query parameters");
+    if (!/^\d{1,12}$/.test(timestamp) || nonce.length > 128) throw new Reject(400, "bad query parameters");
+    if (!signatureMatches(token, timestamp, nonce, ciphertext, signature)) throw new Reject(401, "bad signature");
+    if (Math.abs(this.nowMs() / 1000 - Number(timestamp)) > MAX_SKEW_S) throw new Reject(401, "stale timestamp");
+    try {
+      return openCiphertext(encodingAESKey, ciphertext, "");
+    } catch (err) {
+      if (err instanceof CryptoError) throw new Reject(400, `undecryptable: ${err.message}`);
+      throw err;
+    }
+  }
+
+  /** URL verification (保存 in the admin console): the decrypted echostr as bare text, within a second. */
+  private verifyUrl(url: URL): Response {
+    const echostr = param(url, "echostr");
+    if (!echostr) throw new Reject(400, "missing query parameters");
+    const plain = this.open(url, echostr);
+    this.log.info("callback URL verified");
+    return text(200, plain);
+  }
+
+  private async receive(req: Request): Promise<Response> {
+    const raw = await readLimited(req, MAX_BODY_BYTES);
+    const url = new URL(req.url);
+    if (!param(url, "msg_signature") || !param(url, "timestamp") || !param(url, "nonce"))
+      throw new Reject(400, "missing query parameters");
+    let body: unknown;
+    try {
+      body = JSON.parse(raw);
+    } catch {
+      throw new Reject(400, "body is not JSON");
+    }
+    const ciphertext = (body as { encrypt?: unknown } | null)?.encrypt;
+    if (typeof ciphertext !== "string") throw new Reject(400, "no encrypt field");
+    const plain = this.open(url, ciphertext);
+    const parsed = parseCallback(plain, this.opts.config.botId);
+    if (!parsed.ok) {
+      const status = parsed.reason === "wrong_bot" ? 403 : 400;
+      throw new Reject(status, parsed.reason === "wrong_bot" ? "aibotid mismatch" : `bad callback: ${parsed.reason}`);
+    }
+    const m = parsed.callback;
+    const nonce = param(url, "nonce") as string;
+    this.log.info({ msgid: m.msgid, msgtype: m.msgtype, chattype: m.chattype, length: plain.length }, "callback");
+
+    try {
+      if (m.msgtype === "event") return await this.onEvent(m, nonce);
+      const content = messageText(m);
+      if (content === null) {
+        if (m.msgtype === "stream") return new Response(null, { status: 200 });
+        return this.reply(nonce, streamReply(m.msgid, "暂时只能处理文字。请用文字描述，或发图文混排消息并 @我。"));
+      }
+      const text = stripBotMention(content, this.opts.config.botNames);
+      const result = await handleIncoming(this.opts.pipeline, this.incoming(m, text));
+      const out = this.withChatId(m, result.replies);
+      if (out.length === 0) return new Response(null, { status: 200 });
+      const one = out.length === 1 ? out[0] : undefined;
+      const card = one ? ticketCard(one, taskIdFor(one.ticketId ?? 0, m.msgid)) : null;
+      return this.reply(nonce, streamReply(m.msgid, out.map((r) => r.text).join("\n\n"), card));
+    } catch (err) {
+      // Database (or pipeline) failure: WeCom retries a callback that fails, and the msgid dedupe makes that safe.
+      this.log.error({ msgid: m.msgid, err: (err as Error).message }, "callback not processed; asking WeCom to retry");
+      return text(503, "temporarily unavailable");
+    }
+  }
+
+  private incoming(m: Callback, text: string): IncomingMessage {
+    return {
+      platform: "wecom",
+      messageId: m.msgid,
+      chatExternalId: m.chattype === "group" ? (m.chatid ?? null) : null,
+      senderExternalId: m.from.userid.toLowerCase(),
+      text,
+      addressed: true,
+      receivedAt: this.opts.pipeline.clock(),
+    };
+  }
+
+  /** An unregistered group is told its chatid, which the admin needs to bind it (`npm run wecom:bind`). */
+  private withChatId(m: Callback, out: Reply[]): Reply[] {
+    const unregistered = replies.unregisteredChat().text;
+    if (m.chattype !== "group" || out.length !== 1 || out[0]?.text !== unregistered) return out;
+    return [{ ...(out[0] as Reply), text: `${unregistered}\n本群 ID：${m.chatid}（登记时使用）` }];
+  }
+
+  private async onEvent(m: Extract<Callback, { msgtype: "event" }>, nonce: string): Promise<Response> {
+    const ev = m.event;
+    if (ev.eventtype === "enter_chat") {
+      return this.reply(nonce, { msgtype: "text", text: { content: replies.help(null).text } });
+    }
+    if (ev.eventtype !== "template_card_event" || !ev.template_card_event) return new Response(null, { status: 200 });
+    const { event_key, task_id } = ev.template_card_event;
+    const click = parseEventKey(event_key);
+    // Only our own cards: the key and the task_id must name the same ticket.
+    if (!click || ticketOfTask(task_id) !== click.ticketId) {
+      this.log.warn({ msgid: m.msgid }, "card event with a key we did not make");
+      return new Response(null, { status: 200 });
+    }
+    // The same workflow as typing the command; the event's msgid is the dedupe key, so a repeat changes nothing.
+    const result = await handleIncoming(this.opts.pipeline, this.incoming(m, commandFor(click.action, click.ticketId)));
+    const answer = result.replies[0] ?? { text: "已收到。", mentions: [] };
+    return this.reply(nonce, updatedCard(click.ticketId, answer, task_id));
+  }
+
+  private reply(nonce: string, plaintext: unknown): Response {
+    const { token, encodingAESKey } = this.opts.config;
+    const envelope = sealReply(token, encodingAESKey, JSON.stringify(plaintext), nonce, Math.floor(this.nowMs() / 1000));
+    return new Response(JSON.stringify(envelope), { status: 200, headers: { "content-type": "application/json" } });
+  }
+}
+
+function clipBytes(s: string, max: number): string {
+  if (Buffer.byteLength(s) <= max) return s;
+  let out = "";
+  for (const ch of s) {
+    if (Buffer.byteLength(out + ch) > max - 3) break;
+    out += ch;
+  }
+  return `${out}…`;
+}
+
+/** One finished `stream` reply (markdown); with a card it is `stream_with_template_card` (doc 101031). */
+function streamReply(msgid: string, content: string, card?: object | null) {
+  const stream = { id: `s-${taskIdFor(0, msgid).slice(3)}`, finish: true, content: clipBytes(content, MAX_STREAM_BYTES) };
+  return card ? { msgtype: "stream_with_template_card", stream, template_card: card } : { msgtype: "stream", stream };
+}

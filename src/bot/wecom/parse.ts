@@ -1,0 +1,104 @@
+/**
+ * The decrypted 智能机器人 callback (doc 100719 messages, 101027 events), validated. WeCom's JSON examples are
+ * trusted over its tables (`card_type` / `event_key` / `task_id`, not `cardtype` / `eventkey`).
+ */
+import { z } from "zod";
+
+const id = z.string().min(1).max(256);
+const base = {
+  msgid: id,
+  aibotid: id,
+  chatid: id.optional(),
+  chattype: z.enum(["single", "group"]),
+  from: z.object({ userid: z.string().min(1).max(128) }),
+  response_url: z.string().max(2048).optional(),
+  create_time: z.number().optional(),
+};
+
+const textMessage = z.object({ ...base, msgtype: z.literal("text"), text: z.object({ content: z.string().max(20_000) }) });
+const mixedMessage = z.object({
+  ...base,
+  msgtype: z.literal("mixed"),
+  mixed: z.object({
+    msg_item: z
+      .array(z.object({ msgtype: z.string().max(32), text: z.object({ content: z.string().max(20_000) }).optional() }))
+      .max(100),
+  }),
+});
+const voiceMessage = z.object({ ...base, msgtype: z.literal("voice"), voice: z.object({ content: z.string().max(20_000) }) });
+/** Media and stream-refresh callbacks: understood, not acted on. */
+const otherMessage = z.object({ ...base, msgtype: z.enum(["image", "file", "video", "stream"]) });
+const eventMessage = z.object({
+  ...base,
+  msgtype: z.literal("event"),
+  event: z.object({
+    eventtype: z.string().min(1).max(64),
+    template_card_event: z
+      .object({ card_type: z.string().max(64), event_key: z.string().max(1024), task_id: z.string().max(128) })
+      .optional(),
+  }),
+});
+
+const callback = z
+  .discriminatedUnion("msgtype", [textMessage, mixedMessage, voiceMessage, otherMessage, eventMessage])
+  .refine((m) => m.chattype !== "group" || m.chatid !== undefined, { message: "group callback without chatid" });
+
+export type Callback = z.infer<typeof callback>;
+export const KNOWN_MSGTYPES = ["text", "mixed", "voice", "image", "file", "video", "stream", "event"] as const;
+
+export type ParseOutcome =
+  | { ok: true; callback: Callback }
+  | { ok: false; reason: "not_json" | "wrong_bot" | "unknown_msgtype" | "malformed" };
+
+/** JSON, then the bot id (before the shape: a callback for another bot is refused whatever it holds), then shape. */
+export function parseCallback(plaintext: string, botId: string): ParseOutcome {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(plaintext);
+  } catch {
+    return { ok: false, reason: "not_json" };
+  }
+  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) return { ok: false, reason: "malformed" };
+  const r = raw as Record<string, unknown>;
+  if (r.aibotid !== botId) return { ok: false, reason: "wrong_bot" };
+  if (!(KNOWN_MSGTYPES as readonly unknown[]).includes(r.msgtype)) return { ok: false, reason: "unknown_msgtype" };
+  const parsed = callback.safeParse(raw);
+  return parsed.success ? { ok: true, callback: parsed.data } : { ok: false, reason: "malformed" };
+}
+
+/** The text a message carries (mixed: its text parts), or null for a message without text. */
+export function messageText(m: Callback): string | null {
+  switch (m.msgtype) {
+    case "text":
+      return m.text.content;
+    case "voice":
+      return m.voice.content;
+    case "mixed": {
+      const parts = m.mixed.msg_item.flatMap((i) => (i.msgtype === "text" && i.text ? [i.text.content.trim()] : []));
+      return parts.length ? parts.join(" ") : null;
+    }
+    default:
+      return null;
+  }
+}
+
+/** Remove the bot's own @name at the start or end (WeCom includes it in text.content); 好邻居 is not 好邻. */
+export function stripBotMention(text: string, botNames: string[]): string {
+  let out = text.trim();
+  const names = [...botNames].sort((a, b) => b.length - a.length);
+  for (let changed = true; changed; ) {
+    changed = false;
+    for (const n of names) {
+      for (const tag of [`@${n}`, `＠${n}`]) {
+        if (out.startsWith(tag) && (out.length === tag.length || /\s/u.test(out.charAt(tag.length)))) {
+          out = out.slice(tag.length).trim();
+          changed = true;
+        } else if (out.endsWith(tag) && /\s/u.test(out.charAt(out.length - tag.length - 1))) {
+          out = out.slice(0, -tag.length).trim();
+          changed = true;
+        }
+      }
+    }
+  }
+  return out;
+}

@@ -1,0 +1,58 @@
+/**
+ * `npm run wecom:bind -- --chat <chatid> --unit <unitId> --name <群名> --webhook <消息推送地址或 key>`
+ *
+ * Binds a WeCom group (its chatid, which the bot tells an unregistered group) to a unit of the directory and stores
+ * the group's 消息推送 webhook server-side. `--webhook -` reads the address from standard input, so it stays out of
+ * the shell history. The address is never printed. Re-running updates the binding and revives a dead webhook.
+ */
+import { readFileSync } from "node:fs";
+import { parseArgs } from "node:util";
+import { normalizeWebhook, WebhookError } from "../bot/wecom/webhook.js";
+import { openDatabase } from "../db/client.js";
+import { migrateDatabase } from "../db/migrate.js";
+import { EnvError, loadEnv } from "../env.js";
+import { BindError, bindChat } from "../workflows/chats.js";
+
+const USAGE = "用法：npm run wecom:bind -- --chat <群ID> --unit <单位id> --name <群名称> [--webhook <消息推送地址|key|->]";
+
+async function main(argv: string[]): Promise<number> {
+  let values: { chat?: string; unit?: string; name?: string; webhook?: string };
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      options: { chat: { type: "string" }, unit: { type: "string" }, name: { type: "string" }, webhook: { type: "string" } },
+      strict: true,
+    }));
+  } catch (err) {
+    console.error(`${(err as Error).message}\n${USAGE}`);
+    return 2;
+  }
+  if (!values.chat || !values.unit || !values.name) {
+    console.error(USAGE);
+    return 2;
+  }
+  const raw = values.webhook === "-" ? readFileSync(0, "utf8").trim() : values.webhook;
+  const webhookUrl = raw === undefined ? undefined : normalizeWebhook(raw);
+  const env = loadEnv();
+  const database = await openDatabase({ url: env.DATABASE_URL, dataDir: env.DATA_DIR, poolSize: 1 });
+  try {
+    await migrateDatabase(database, env.DATABASE_URL);
+    const r = await bindChat(database.db, { platform: "wecom", externalId: values.chat, unitId: values.unit, name: values.name, webhookUrl });
+    const hook = webhookUrl ? "消息推送地址已保存（不显示）" : "消息推送地址未改动";
+    console.log(`${r.created ? "已登记" : "已更新"}：企业微信群 ${values.chat} → 单位 ${values.unit}（${values.name}），${hook}。`);
+    return 0;
+  } finally {
+    await database.close();
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    if (err instanceof BindError || err instanceof WebhookError || err instanceof EnvError) console.error(`绑定失败：${err.message}`);
+    else console.error("绑定失败：", (err as Error).message);
+    process.exitCode = 1;
+  },
+);

@@ -1,0 +1,228 @@
+/**
+ * The dashboard's queries, each limited to the viewer's scope (a unit's subtree; everything for the admin).
+ * Aggregates are grouped SQL; lists are paged.
+ */
+import type { SQL } from "drizzle-orm";
+import { type Db, queryRows, sql } from "../db/client.js";
+import type { TicketStatus, UnitKind } from "../db/schema/index.js";
+
+export type Scope = { rootId: string | null };
+
+const ts = (d: Date) => sql`${d.toISOString()}::timestamptz`;
+
+/** `with recursive sub(unit_id)` for a scope (every unit for the admin). */
+export function scopeCte(scope: Scope): SQL {
+  if (!scope.rootId) return sql`with recursive sub(unit_id) as (select id from units)`;
+  return sql`with recursive sub(unit_id) as (
+      select ${scope.rootId}::text
+      union all
+      select u.id from units u join sub on u.parent_id = sub.unit_id
+    )`;
+}
+
+export type TicketFilter = {
+  status?: TicketStatus;
+  level?: UnitKind;
+  unitId?: string;
+  category?: string;
+  from?: Date;
+  to?: Date;
+};
+
+function filterSql(f: TicketFilter): SQL {
+  const parts: SQL[] = [sql`true`];
+  if (f.status) parts.push(sql`t.status = ${f.status}`);
+  if (f.level) parts.push(sql`t.level = ${f.level}`);
+  if (f.category) parts.push(sql`t.category = ${f.category}`);
+  if (f.from) parts.push(sql`t.created_at >= ${ts(f.from)}`);
+  if (f.to) parts.push(sql`t.created_at < ${ts(f.to)}`);
+  if (f.unitId)
+    parts.push(sql`t.unit_id in (with recursive f(id) as (select ${f.unitId}::text union all select u.id from units u join f on u.parent_id = f.id) select id from f)`);
+  return sql.join(parts, sql` and `);
+}
+
+export type TicketRow = {
+  id: number;
+  created_at: Date;
+  category: string;
+  urgency: string;
+  status: TicketStatus;
+  level: UnitKind;
+  unit_name: string;
+  holder_name: string;
+  assignee: string | null;
+  reporter: string | null;
+  first_answered_at: Date | null;
+  resolved_at: Date | null;
+  closed_at: Date | null;
+  rating: string | null;
+  reopen_count: number;
+  escalation_count: number;
+  text: string;
+};
+
+const toDate = (v: unknown) => (v === null || v === undefined ? null : new Date(v as string));
+
+export async function listTickets(db: Db, scope: Scope, f: TicketFilter, limit: number, offset = 0): Promise<{ rows: TicketRow[]; total: number }> {
+  const rows = await queryRows<Record<string, unknown>>(
+    db,
+    sql`${scopeCte(scope)}
+      select t.id, t.created_at, t.category, t.urgency, t.status, t.level, o.name as unit_name, hu.name as holder_name,
+        a.name as assignee, r.name as reporter, t.first_answered_at, t.resolved_at, t.closed_at, t.rating,
+        t.reopen_count, t.escalation_count, t.text, count(*) over () as total
+      from tickets t
+        join sub on sub.unit_id = t.unit_id
+        join units o on o.id = t.unit_id
+        join units hu on hu.id = t.holder_unit_id
+        left join people a on a.id = t.assignee_id
+        left join people r on r.id = t.reporter_id
+      where ${filterSql(f)}
+      order by t.id desc
+      limit ${limit} offset ${offset}`,
+  );
+  const total = Number(rows[0]?.total ?? 0);
+  return {
+    total,
+    rows: rows.map((r) => ({
+      ...(r as unknown as TicketRow),
+      id: Number(r.id),
+      created_at: toDate(r.created_at) as Date,
+      first_answered_at: toDate(r.first_answered_at),
+      resolved_at: toDate(r.resolved_at),
+      closed_at: toDate(r.closed_at),
+      reopen_count: Number(r.reopen_count),
+      escalation_count: Number(r.escalation_count),
+    })),
+  };
+}
+
+export async function ticketInScope(db: Db, scope: Scope, id: number): Promise<TicketRow | null> {
+  if (!Number.isInteger(id) || id <= 0 || id > 2 ** 31 - 1) return null;
+  const rows = await queryRows<Record<string, unknown>>(
+    db,
+    sql`${scopeCte(scope)}
+      select t.id, t.created_at, t.category, t.urgency, t.status, t.level, o.name as unit_name, hu.name as holder_name,
+        a.name as assignee, r.name as reporter, t.first_answered_at, t.resolved_at, t.closed_at, t.rating,
+        t.reopen_count, t.escalation_count, t.text
+      from tickets t join sub on sub.unit_id = t.unit_id join units o on o.id = t.unit_id join units hu on hu.id = t.holder_unit_id
+        left join people a on a.id = t.assignee_id left join people r on r.id = t.reporter_id
+      where t.id = ${id}`,
+  );
+  const r = rows[0];
+  if (!r) return null;
+  return {
+    ...(r as unknown as TicketRow),
+    id: Number(r.id),
+    created_at: toDate(r.created_at) as Date,
+    first_answered_at: toDate(r.first_answered_at),
+    resolved_at: toDate(r.resolved_at),
+    closed_at: toDate(r.closed_at),
+  };
+}
+
+export type EventRow = { id: number; at: Date; kind: string; level: string | null; actor: string | null; text: string | null; data: Record<string, unknown> | null };
+
+export async function timeline(db: Db, ticketId: number): Promise<EventRow[]> {
+  const rows = await queryRows<Record<string, unknown>>(
+    db,
+    sql`select e.id, e.at, e.kind, e.level, p.name as actor, e.text, e.data
+        from ticket_events e left join people p on p.id = e.actor_id
+        where e.ticket_id = ${ticketId} order by e.at, e.id`,
+  );
+  return rows.map((r) => ({
+    id: Number(r.id),
+    at: new Date(r.at as string),
+    kind: String(r.kind),
+    level: (r.level as string) ?? null,
+    actor: (r.actor as string) ?? null,
+    text: (r.text as string) ?? null,
+    data: typeof r.data === "string" ? JSON.parse(r.data) : ((r.data as Record<string, unknown>) ?? null),
+  }));
+}
+
+/** Events of every ticket in scope opened in a range (the 台账 export's second sheet). */
+export async function eventsForExport(db: Db, scope: Scope, f: TicketFilter, limit: number) {
+  return queryRows<Record<string, unknown>>(
+    db,
+    sql`${scopeCte(scope)}
+      select e.ticket_id, e.at, e.kind, e.level, p.name as actor, e.text
+      from tickets t join sub on sub.unit_id = t.unit_id
+        join ticket_events e on e.ticket_id = t.id
+        left join people p on p.id = e.actor_id
+      where ${filterSql(f)}
+      order by e.ticket_id, e.at, e.id
+      limit ${limit}`,
+  );
+}
+
+/** Tickets opened per ISO week (Asia/Shanghai) since `from`. */
+export async function weeklyVolume(db: Db, scope: Scope, from: Date): Promise<{ week: Date; n: number }[]> {
+  const rows = await queryRows<Record<string, unknown>>(
+    db,
+    sql`${scopeCte(scope)}
+      select date_trunc('week', t.created_at at time zone 'Asia/Shanghai') as week, count(*) as n
+      from tickets t join sub on sub.unit_id = t.unit_id
+      where t.created_at >= ${ts(from)}
+      group by 1 order by 1`,
+  );
+  return rows.map((r) => ({ week: new Date(`${String(r.week).slice(0, 10)}T00:00:00+08:00`), n: Number(r.n) }));
+}
+
+/** First-answer times in buckets (hours) of tickets opened since `from`; the last bucket is "not answered". */
+export const ANSWER_BUCKETS = [1, 2, 3, 4, 8, 24] as const;
+export async function answerDistribution(db: Db, scope: Scope, from: Date): Promise<{ label: string; n: number; late: boolean }[]> {
+  const [r] = await queryRows<Record<string, unknown>>(
+    db,
+    sql`${scopeCte(scope)}, x as (
+        select extract(epoch from (t.first_answered_at - t.created_at)) / 3600.0 as h
+        from tickets t join sub on sub.unit_id = t.unit_id where t.created_at >= ${ts(from)}
+      )
+      select
+        count(*) filter (where h < 1) as b0, count(*) filter (where h >= 1 and h < 2) as b1,
+        count(*) filter (where h >= 2 and h < 3) as b2, count(*) filter (where h >= 3 and h <= 4) as b3,
+        count(*) filter (where h > 4 and h < 8) as b4, count(*) filter (where h >= 8 and h < 24) as b5,
+        count(*) filter (where h >= 24) as b6, count(*) filter (where h is null) as none
+      from x`,
+  );
+  const labels = ["<1h", "1–2h", "2–3h", "3–4h", "4–8h", "8–24h", "≥24h", "未答复"];
+  const keys = ["b0", "b1", "b2", "b3", "b4", "b5", "b6", "none"];
+  return keys.map((k, i) => ({ label: labels[i] as string, n: Number(r?.[k] ?? 0), late: i >= 4 }));
+}
+
+/** The escalation funnel: tickets opened since `from` that reached each level (levels only go up). */
+export async function funnel(db: Db, scope: Scope, from: Date): Promise<{ level: UnitKind; n: number }[]> {
+  const [r] = await queryRows<Record<string, unknown>>(
+    db,
+    sql`${scopeCte(scope)}, x as (
+        select case t.level when 'neighborhood' then 0 when 'group' then 1 when 'area' then 2 when 'village' then 3 else 4 end as rank
+        from tickets t join sub on sub.unit_id = t.unit_id where t.created_at >= ${ts(from)}
+      )
+      select count(*) as l0, count(*) filter (where rank >= 1) as l1, count(*) filter (where rank >= 3) as l3,
+        count(*) filter (where rank >= 4) as l4
+      from x`,
+  );
+  return [
+    { level: "neighborhood", n: Number(r?.l0 ?? 0) },
+    { level: "group", n: Number(r?.l1 ?? 0) },
+    { level: "village", n: Number(r?.l3 ?? 0) },
+    { level: "town", n: Number(r?.l4 ?? 0) },
+  ];
+}
+
+export async function unitOptions(db: Db, scope: Scope): Promise<{ id: string; name: string; kind: UnitKind }[]> {
+  return queryRows(db, sql`${scopeCte(scope)} select u.id, u.name, u.kind from units u join sub on sub.unit_id = u.id order by u.id`);
+}
+
+export async function categoryOptions(db: Db, scope: Scope): Promise<string[]> {
+  const rows = await queryRows<{ category: string }>(
+    db,
+    sql`${scopeCte(scope)} select distinct t.category from tickets t join sub on sub.unit_id = t.unit_id order by 1`,
+  );
+  return rows.map((r) => r.category);
+}
+
+/** The units one level below the scope's root (or the villages, for the admin): coverage bars. */
+export async function childUnits(db: Db, scope: Scope): Promise<{ id: string; name: string }[]> {
+  if (!scope.rootId) return queryRows(db, sql`select id, name from units where kind = 'village' order by id`);
+  return queryRows(db, sql`select id, name from units where parent_id = ${scope.rootId} order by id`);
+}

@@ -1,0 +1,411 @@
+/**
+ * The leaders' dashboard (/dashboard): sign-in with the admin token or a leader's signed login link, then tickets
+ * (filters, timeline), charts, scorecards and the 台账 export (CSV, XLSX). A leader sees their own unit's subtree;
+ * the admin sees everything. Sessions are HMAC-signed cookies (HttpOnly, SameSite=Strict).
+ */
+import ExcelJS from "exceljs";
+import { eq, inArray } from "drizzle-orm";
+import { type Context, Hono, type Next } from "hono";
+import { deleteCookie, getCookie, setCookie } from "hono/cookie";
+import { people, type TicketStatus, ticketStatuses, type UnitKind, unitKinds } from "../db/schema/index.js";
+import type { Runtime } from "../runtime.js";
+import { coverageByUnit } from "../workflows/digests/coverage.js";
+import { UnitTree } from "../workflows/digests/index.js";
+import { scorecardLine } from "../workflows/digests/format.js";
+import { SCORE_WEIGHTS, scorecards } from "../workflows/digests/monthly.js";
+import { isoWeek, localDate, monthlySlot } from "../workflows/digests/period.js";
+import { LEVEL_ZH, ROLE_ZH } from "../workflows/roles.js";
+import { formatDurationZh } from "../lib/duration.js";
+import { ADMIN, LINK_TTL_MS, SESSION_TTL_MS, Signer, tokenMatches } from "./auth.js";
+import {
+  answerDistribution,
+  categoryOptions,
+  childUnits,
+  eventsForExport,
+  funnel,
+  listTickets,
+  type Scope,
+  type TicketFilter,
+  type TicketRow,
+  ticketInScope,
+  timeline,
+  unitOptions,
+  weeklyVolume,
+} from "./data.js";
+import { barChart, h, hBars, page, raw, STATUS_ZH, statusPill } from "./views.js";
+
+export type DashboardOptions = { adminToken?: string; sessionSecret?: string };
+
+type Viewer = { id: string; name: string; admin: boolean; scope: Scope };
+type Env = { Variables: { viewer: Viewer } };
+
+const COOKIE = "hl_dash";
+const PAGE_SIZE = 50;
+const EXPORT_LIMIT = 100_000;
+
+const dateTime = new Intl.DateTimeFormat("sv-SE", {
+  timeZone: "Asia/Shanghai",
+  year: "numeric",
+  month: "2-digit",
+  day: "2-digit",
+  hour: "2-digit",
+  minute: "2-digit",
+});
+export const fmt = (d: Date | null) => (d ? dateTime.format(d) : "");
+
+const EVENT_ZH: Record<string, string> = {
+  opened: "报事",
+  claimed: "认领",
+  replied: "回复",
+  resolved: "办结",
+  rated: "评价满意",
+  reopened: "不满意，重新打开",
+  escalated: "上报",
+  repinged: "再次提醒",
+};
+
+/** "2026-03-05" → local midnight; anything else → undefined. */
+function parseDay(v: string | undefined): Date | undefined {
+  const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(v ?? "");
+  return m ? localDate(Number(m[1]), Number(m[2]), Number(m[3])) : undefined;
+}
+
+function parseFilter(q: Record<string, string>): TicketFilter {
+  const to = parseDay(q.to);
+  return {
+    status: (ticketStatuses as readonly string[]).includes(q.status ?? "") ? (q.status as TicketStatus) : undefined,
+    level: (unitKinds as readonly string[]).includes(q.level ?? "") ? (q.level as UnitKind) : undefined,
+    unitId: q.unit && q.unit.length <= 100 ? q.unit : undefined,
+    category: q.category && q.category.length <= 50 ? q.category : undefined,
+    from: parseDay(q.from),
+    to: to ? new Date(to.getTime() + 86_400_000) : undefined, // the "to" day is included
+  };
+}
+
+const EXPORT_COLUMNS: [string, (t: TicketRow) => string | number][] = [
+  ["工单号", (t) => t.id],
+  ["报事时间", (t) => fmt(t.created_at)],
+  ["类别", (t) => t.category],
+  ["紧急", (t) => (t.urgency === "urgent" ? "是" : "")],
+  ["状态", (t) => STATUS_ZH[t.status] ?? t.status],
+  ["层级", (t) => LEVEL_ZH[t.level] ?? t.level],
+  ["来源单位", (t) => t.unit_name],
+  ["责任单位", (t) => t.holder_name],
+  ["经办人", (t) => t.assignee ?? ""],
+  ["报事人", (t) => t.reporter ?? ""],
+  ["首次答复", (t) => fmt(t.first_answered_at)],
+  ["办结", (t) => fmt(t.resolved_at)],
+  ["关闭", (t) => fmt(t.closed_at)],
+  ["评价", (t) => (t.rating === "satisfied" ? "满意" : t.rating === "unsatisfied" ? "不满意" : "")],
+  ["重开次数", (t) => t.reopen_count],
+  ["上报次数", (t) => t.escalation_count],
+  ["事项", (t) => t.text],
+];
+
+/** CSV cell: quoted, and a leading = + - @ neutralised so a spreadsheet never runs it as a formula. */
+const csvCell = (v: string | number) => {
+  const s = typeof v === "number" ? String(v) : /^[=+\-@\t\r]/.test(v) ? `'${v}` : v;
+  return `"${s.replaceAll('"', '""')}"`;
+};
+
+export function dashboardRoutes(runtime: Runtime, opts: DashboardOptions): Hono<Env> {
+  const app = new Hono<Env>();
+  const db = runtime.pipeline.db;
+  const signer = new Signer(opts.sessionSecret, opts.adminToken);
+  const now = () => runtime.clock();
+
+  const startSession = (c: Parameters<typeof setCookie>[0], sub: string) => {
+    setCookie(c, COOKIE, signer.sign("session", { sub, exp: now().getTime() + SESSION_TTL_MS }), {
+      httpOnly: true,
+      sameSite: "Strict",
+      path: "/dashboard",
+      secure: new URL(c.req.url).protocol === "https:",
+      maxAge: SESSION_TTL_MS / 1000,
+    });
+  };
+
+  const loginPage = (error?: string) =>
+    page(
+      "登录",
+      h`<div class="login card"><h1>好邻看板 · 登录</h1>
+        ${error ? h`<p class="err">${error}</p>` : ""}
+        <form method="post" action="/dashboard/login">
+          <label>管理员口令<br><input type="password" name="token" autocomplete="current-password" required style="width:100%"></label>
+          <p><button class="primary" type="submit">登录</button></p>
+        </form>
+        <p class="muted">村、组负责人请使用管理员发给你的个人登录链接（24 小时内有效）。</p></div>`,
+      null,
+    );
+
+  app.get("/dashboard/login", (c) => c.html(loginPage()));
+
+  app.post("/dashboard/login", async (c) => {
+    const form = await c.req.parseBody();
+    const token = typeof form.token === "string" ? form.token : "";
+    if (!tokenMatches(token, opts.adminToken)) return c.html(loginPage("口令不正确。"), 401);
+    startSession(c, ADMIN);
+    return c.redirect("/dashboard", 303);
+  });
+
+  app.get("/dashboard/login/link", async (c) => {
+    const link = signer.verify("link", c.req.query("k"), now().getTime());
+    if (!link) return c.html(loginPage("登录链接无效或已过期，请向管理员重新索取。"), 401);
+    startSession(c, link.sub);
+    return c.redirect("/dashboard", 303);
+  });
+
+  app.post("/dashboard/logout", (c) => {
+    deleteCookie(c, COOKIE, { path: "/dashboard" });
+    return c.redirect("/dashboard/login", 303);
+  });
+
+  // Everything below needs a session (the routes above answered already).
+  const auth = async (c: Context<Env>, next: Next) => {
+    const s = signer.verify("session", getCookie(c, COOKIE), now().getTime());
+    let viewer: Viewer | null = null;
+    if (s?.sub === ADMIN) viewer = { id: ADMIN, name: "管理员", admin: true, scope: { rootId: null } };
+    else if (s) {
+      const [p] = await db.select().from(people).where(eq(people.id, s.sub));
+      if (p?.role === "admin") viewer = { id: p.id, name: p.name, admin: true, scope: { rootId: null } };
+      else if (p && p.role !== "resident") viewer = { id: p.id, name: `${p.name}（${ROLE_ZH[p.role]}）`, admin: false, scope: { rootId: p.unitId } };
+    }
+    if (!viewer) {
+      if (c.req.method === "GET" && !c.req.path.startsWith("/dashboard/export")) return c.redirect("/dashboard/login", 303);
+      return c.text("请先登录", 401);
+    }
+    c.set("viewer", viewer);
+    await next();
+  };
+  app.use("/dashboard", auth);
+  app.use("/dashboard/*", auth);
+
+  const render = (c: { get: (k: "viewer") => Viewer }, title: string, body: ReturnType<typeof h>) => page(title, body, c.get("viewer").name);
+
+  app.get("/dashboard", async (c) => {
+    const v = c.get("viewer");
+    const at = now();
+    const week0 = isoWeek(new Date(at.getTime() - 11 * 7 * 86_400_000)).start;
+    const since = new Date(at.getTime() - 28 * 86_400_000);
+    const [volume, answers, fun, children] = await Promise.all([
+      weeklyVolume(db, v.scope, week0),
+      answerDistribution(db, v.scope, since),
+      funnel(db, v.scope, since),
+      childUnits(db, v.scope),
+    ]);
+    const weeks = Array.from({ length: 12 }, (_, i) => new Date(week0.getTime() + i * 7 * 86_400_000));
+    const volBars = weeks.map((w) => {
+      const n = volume.find((x) => Math.abs(x.week.getTime() - w.getTime()) < 3_600_000)?.n ?? 0;
+      return { label: isoWeek(w).key.slice(5), n };
+    });
+    const coverage = await coverageByUnit(
+      db,
+      children.map((u) => u.id),
+      at,
+    );
+    const total = fun[0]?.n ?? 0;
+    const covRows = children
+      .filter((u) => coverage.has(u.id))
+      .map((u) => {
+        const cv = coverage.get(u.id)?.all ?? { visited: 0, due: 0 };
+        return { label: u.name, value: cv.visited, of: cv.due, text: `${cv.due ? Math.round((100 * cv.visited) / cv.due) : 0}%（${cv.visited}/${cv.due}）` };
+      });
+    return c.html(
+      render(
+        c,
+        "概览",
+        h`<h1>概览</h1><div class="cards">
+          <div class="card" id="chart-volume"><h2>每周工单量（近 12 周）</h2>${barChart(volBars, { title: "每周工单量" })}</div>
+          <div class="card" id="chart-answer"><h2>首次答复用时（近 28 天）</h2>${barChart(
+            answers.map((a) => ({ label: a.label, n: a.n, color: a.late ? "#d97706" : "#3f9f7a" })),
+            { title: "首次答复用时分布", marker: { after: 3, label: "4 小时" } },
+          )}</div>
+          <div class="card" id="chart-funnel"><h2>上报漏斗 邻→组→村→镇（近 28 天）</h2>${hBars(
+            fun.map((f) => ({ label: `到${LEVEL_ZH[f.level]}级`, value: f.n, text: `${f.n}${total ? `（${Math.round((100 * f.n) / total)}%）` : ""}` })),
+            "上报漏斗",
+          )}</div>
+          <div class="card" id="chart-coverage"><h2>走访覆盖（按单位）</h2>${
+            covRows.length ? hBars(covRows, "走访覆盖") : h`<p class="muted">暂无走访数据。</p>`
+          }</div>
+        </div>
+        <p><a class="button" href="/dashboard/tickets">查看工单台账</a> <a class="button" href="/dashboard/scorecards">邻长履职评议</a>
+        ${v.admin ? h`<a class="button" href="/dashboard/links">负责人登录链接</a>` : ""}</p>`,
+      ),
+    );
+  });
+
+  app.get("/dashboard/tickets", async (c) => {
+    const v = c.get("viewer");
+    const q = c.req.query();
+    const f = parseFilter(q);
+    const pageNo = Math.max(1, Math.min(10_000, Number(q.page) || 1));
+    const [list, unitsList, cats] = await Promise.all([
+      listTickets(db, v.scope, f, PAGE_SIZE, (pageNo - 1) * PAGE_SIZE),
+      unitOptions(db, v.scope),
+      categoryOptions(db, v.scope),
+    ]);
+    const keep = new URLSearchParams(Object.entries(q).filter(([k, val]) => k !== "page" && val));
+    const opt = (value: string, label: string, cur: string | undefined) => h`<option value="${value}"${raw(cur === value ? " selected" : "")}>${label}</option>`;
+    const pages = Math.max(1, Math.ceil(list.total / PAGE_SIZE));
+    return c.html(
+      render(
+        c,
+        "工单台账",
+        h`<h1>工单台账</h1>
+        <form class="filters" method="get" action="/dashboard/tickets">
+          <label>状态<select name="status"><option value="">全部</option>${ticketStatuses.map((s) => opt(s, STATUS_ZH[s] ?? s, q.status))}</select></label>
+          <label>层级<select name="level"><option value="">全部</option>${(["neighborhood", "group", "area", "village", "town"] as const).map((l) => opt(l, LEVEL_ZH[l], q.level))}</select></label>
+          <label>单位<select name="unit"><option value="">全部</option>${unitsList.map((u) => opt(u.id, u.name, q.unit))}</select></label>
+          <label>类别<select name="category"><option value="">全部</option>${cats.map((x) => opt(x, x, q.category))}</select></label>
+          <label>起始日期<input type="date" name="from" value="${q.from ?? ""}"></label>
+          <label>截止日期<input type="date" name="to" value="${q.to ?? ""}"></label>
+          <button class="primary" type="submit">筛选</button>
+          <a class="button" id="export-csv" href="/dashboard/export.csv?${keep.toString()}">导出 CSV</a>
+          <a class="button" id="export-xlsx" href="/dashboard/export.xlsx?${keep.toString()}">导出 Excel</a>
+        </form>
+        <p class="muted" id="count">共 ${list.total} 件${pages > 1 ? `，第 ${pageNo}/${pages} 页` : ""}</p>
+        <table id="tickets"><thead><tr><th>单号</th><th>报事时间</th><th>类别</th><th>状态</th><th>层级</th><th>来源</th><th>责任单位</th><th>经办人</th><th>首次答复</th><th>评价</th></tr></thead><tbody>
+        ${list.rows.map(
+          (t) => h`<tr><td><a href="/dashboard/tickets/${t.id}">#${t.id}</a></td><td>${fmt(t.created_at)}</td><td>${t.category}${t.urgency === "urgent" ? " 🚨" : ""}</td>
+            <td>${statusPill(t.status)}</td><td>${LEVEL_ZH[t.level]}</td><td>${t.unit_name}</td><td>${t.holder_name}</td><td>${t.assignee ?? ""}</td>
+            <td>${t.first_answered_at ? formatDurationZh(t.first_answered_at.getTime() - t.created_at.getTime()) : "—"}</td>
+            <td>${t.rating === "satisfied" ? "满意" : t.rating === "unsatisfied" ? "不满意" : ""}</td></tr>`,
+        )}
+        </tbody></table>
+        <p>${pageNo > 1 ? h`<a href="?${keep.toString()}&page=${pageNo - 1}">上一页</a> ` : ""}${pageNo < pages ? h`<a href="?${keep.toString()}&page=${pageNo + 1}">下一页</a>` : ""}</p>`,
+      ),
+    );
+  });
+
+  app.get("/dashboard/tickets/:id", async (c) => {
+    const v = c.get("viewer");
+    const t = await ticketInScope(db, v.scope, Number(c.req.param("id")));
+    if (!t) return c.html(render(c, "找不到工单", h`<h1>找不到这个工单</h1><p>它不存在，或不在你负责的范围内。</p>`), 404);
+    const events = await timeline(db, t.id);
+    return c.html(
+      render(
+        c,
+        `工单 #${t.id}`,
+        h`<h1>工单 #${t.id} ${statusPill(t.status)}</h1>
+        <div class="card"><p>${t.text}</p>
+          <p class="muted">${t.category} · 来源 ${t.unit_name} · 现在 ${LEVEL_ZH[t.level]}级（${t.holder_name}）· 经办人 ${t.assignee ?? "—"} · 报事人 ${t.reporter ?? "群成员"}</p></div>
+        <h2>全程记录</h2><ol class="timeline" id="timeline">
+        ${events.map(
+          (e) => h`<li><strong>${fmt(e.at)}</strong> ${EVENT_ZH[e.kind] ?? e.kind}${e.kind === "escalated" && e.level ? `到${LEVEL_ZH[e.level as UnitKind] ?? e.level}级` : ""}
+            ${e.actor ? `· ${e.actor}` : e.kind === "escalated" || e.kind === "repinged" ? "· 系统（超时）" : ""}${e.text ? h`<br><span class="muted">${e.text}</span>` : ""}</li>`,
+        )}</ol>
+        <p><a href="/dashboard/tickets">← 返回台账</a></p>`,
+      ),
+    );
+  });
+
+  app.get("/dashboard/scorecards", async (c) => {
+    const v = c.get("viewer");
+    const tree = await UnitTree.load(db);
+    const root = v.scope.rootId ?? tree.towns()[0]?.id;
+    if (!root) return c.html(render(c, "履职评议", h`<h1>履职评议</h1><p>还没有名册。</p>`));
+    const policy = tree.policy(root, runtime.pipeline.overrides);
+    const m = /^(\d{4})-(\d{2})$/.exec(c.req.query("month") ?? "");
+    const anchor = m ? localDate(Number(m[1]), Number(m[2]), 1) : now();
+    const slot = monthlySlot(anchor, policy.digest.monthDay, policy.digest.minutes);
+    const asOf = slot.window.to.getTime() < now().getTime() ? slot.window.to : now();
+    const cards = await scorecards(db, root, { window: slot.window, asOf, answerMs: policy.answerMs });
+    const ratio = (n: number, d: number) => (d ? `${Math.round((100 * n) / d)}%` : "—");
+    return c.html(
+      render(
+        c,
+        "履职评议",
+        h`<h1>邻长履职评议 · ${tree.name(root)}</h1>
+        <form class="filters" method="get"><label>月份<input type="month" name="month" value="${slot.month}"></label><button class="primary">查看</button>
+          <span class="muted">统计期：${fmt(slot.window.from).slice(0, 10)} 至 ${fmt(new Date(slot.window.to.getTime() - 1)).slice(0, 10)}（每月 ${policy.digest.monthDay} 日集中走访日为界）</span></form>
+        <table id="scorecards"><thead><tr><th>邻长</th><th>邻</th><th>综合分</th><th>走访按时</th><th>首次答复中位</th><th>${formatDurationZh(policy.answerMs)}内答复</th><th>本级解决</th><th>满意</th><th>重开</th><th>工单</th></tr></thead><tbody>
+        ${[...cards]
+          .sort((a, b) => (b.score ?? -1) - (a.score ?? -1))
+          .map(
+            (s) => h`<tr title="${scorecardLine(s, policy.answerMs)}"><td>${s.name}</td><td>${s.unitName}</td><td><strong>${s.score ?? "—"}</strong></td>
+              <td>${s.visits ? ratio(s.visits.visited, s.visits.due) : "—"}</td><td>${s.medianFirstAnswerMs === null ? "—" : formatDurationZh(s.medianFirstAnswerMs)}</td>
+              <td>${ratio(s.answeredInTime, s.answerDecided)}</td><td>${ratio(s.ownLevel, s.tickets)}</td><td>${ratio(s.satisfied, s.rated)}</td><td>${s.reopened}</td><td>${s.tickets}</td></tr>`,
+          )}
+        </tbody></table>
+        <h2>评分公式</h2><div class="formula" id="formula">
+          <p>综合分 = round(100 × (${SCORE_WEIGHTS.answer}×答复率 + ${SCORE_WEIGHTS.ownLevel}×本级解决率 + ${SCORE_WEIGHTS.satisfaction}×满意率 + ${SCORE_WEIGHTS.visits}×走访按时率) ÷ 有数据各项权重之和) − ${SCORE_WEIGHTS.reopenPenalty}×重开次数，最低 0 分。</p>
+          <ul><li>答复率：本邻统计期内新增工单中，在答复时限（${formatDurationZh(policy.answerMs)}）内首次答复（认领、回复或办结）的比例（时限未到且未答复的不计入）。</li>
+          <li>本级解决率（微事不出邻）：本邻新增工单中，未上报、在邻级办结的比例。</li>
+          <li>满意率：统计期内报事人评价中“满意”的比例。</li>
+          <li>走访按时率：本邻应走访户中按期走访的比例（来自走访登记）。</li>
+          <li>首次答复中位时长只展示、不计分；某项没有数据时不计入，权重按其余各项重新分配。</li></ul></div>`,
+      ),
+    );
+  });
+
+  app.get("/dashboard/links", async (c) => {
+    const v = c.get("viewer");
+    if (!v.admin) return c.text("只有管理员可以查看", 403);
+    const leaders = await db
+      .select()
+      .from(people)
+      .where(inArray(people.role, ["neighbor_leader", "group_leader", "area_leader", "village_official", "town_official"]))
+      .orderBy(people.unitId, people.id);
+    const exp = now().getTime() + LINK_TTL_MS;
+    const base = new URL(c.req.url).origin;
+    return c.html(
+      render(
+        c,
+        "负责人登录链接",
+        h`<h1>负责人登录链接</h1><p class="muted">每个链接 24 小时内有效，只能看到本人所在单位及下级。请私下发给本人。</p>
+        <table id="links"><thead><tr><th>姓名</th><th>角色</th><th>登录链接</th></tr></thead><tbody>
+        ${leaders.map((p) => {
+          const url = `${base}/dashboard/login/link?k=${signer.sign("link", { sub: p.id, exp })}`;
+          return h`<tr><td>${p.name}</td><td>${ROLE_ZH[p.role]}</td><td><input readonly value="${url}" style="width:100%" data-person="${p.id}"></td></tr>`;
+        })}</tbody></table>`,
+      ),
+    );
+  });
+
+  const exportRows = async (c: { get: (k: "viewer") => Viewer; req: { query: () => Record<string, string> } }) => {
+    const v = c.get("viewer");
+    const f = parseFilter(c.req.query());
+    return { f, v, list: await listTickets(db, v.scope, f, EXPORT_LIMIT, 0) };
+  };
+  const filename = (f: TicketFilter, ext: string) =>
+    `taizhang-${f.from ? fmt(f.from).slice(0, 10) : "all"}-${f.to ? fmt(new Date(f.to.getTime() - 1)).slice(0, 10) : fmt(now()).slice(0, 10)}.${ext}`;
+
+  app.get("/dashboard/export.csv", async (c) => {
+    const { f, list } = await exportRows(c);
+    const lines = [EXPORT_COLUMNS.map(([k]) => csvCell(k)).join(",")];
+    for (const t of list.rows) lines.push(EXPORT_COLUMNS.map(([, get]) => csvCell(get(t))).join(","));
+    return c.body(`\uFEFF${lines.join("\r\n")}\r\n`, 200, {
+      "content-type": "text/csv; charset=utf-8",
+      "content-disposition": `attachment; filename="${filename(f, "csv")}"`,
+    });
+  });
+
+  app.get("/dashboard/export.xlsx", async (c) => {
+    const { f, v, list } = await exportRows(c);
+    const wb = new ExcelJS.Workbook();
+    wb.creator = "好邻 Haolin";
+    const sheet = wb.addWorksheet("工单台账");
+    sheet.columns = EXPORT_COLUMNS.map(([header]) => ({ header, width: header === "事项" ? 50 : 16 }));
+    sheet.getRow(1).font = { bold: true };
+    for (const t of list.rows) sheet.addRow(EXPORT_COLUMNS.map(([, get]) => get(t)));
+    const ev = wb.addWorksheet("事件记录");
+    ev.columns = ["工单号", "时间", "事件", "层级", "操作人", "说明"].map((header) => ({ header, width: header === "说明" ? 50 : 16 }));
+    ev.getRow(1).font = { bold: true };
+    for (const e of await eventsForExport(db, v.scope, f, EXPORT_LIMIT * 5)) {
+      ev.addRow([
+        Number(e.ticket_id),
+        fmt(new Date(e.at as string)),
+        EVENT_ZH[String(e.kind)] ?? e.kind,
+        e.level ? (LEVEL_ZH[e.level as UnitKind] ?? e.level) : "",
+        (e.actor as string) ?? "",
+        (e.text as string) ?? "",
+      ]);
+    }
+    const buf = await wb.xlsx.writeBuffer();
+    return c.body(new Uint8Array(buf as ArrayBuffer), 200, {
+      "content-type": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+      "content-disposition": `attachment; filename="${filename(f, "xlsx")}"`,
+    });
+  });
+
+  return app;
+}

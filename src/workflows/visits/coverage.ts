@@ -1,0 +1,52 @@
+/**
+ * Visit coverage for digests and the dashboard: counts only, never names.
+ *
+ * visitCoverage(db, scope, asOf) looks at every household in the scope (the listed units, or every unit under
+ * `root`) and applies its care plan (src/workflows/visits/rules.ts) as of the instant `asOf`:
+ * - due      — households in the scope (each is always under a plan: special or normal);
+ * - covered  — households whose plan is satisfied at `asOf`: a home visit in the current calendar month
+ *              (special) / quarter (normal), or — special only — a visit or contact within the last 7 days;
+ * - overdue  — households not covered whose previous period also ended without a visit (never visited counts);
+ *              the rest of the uncovered ones are "due this period".
+ * `special` counts special households only; `all` counts every household (special included).
+ * Only matched visits logged at or before `asOf` count, so a past week's digest is reproducible: pass the end of
+ * the week (e.g. Friday 08:00 Asia/Shanghai) as `asOf`. Rules are the town's (settings.visits).
+ */
+import type { Db } from "../../db/client.js";
+import { careStatus, visitRulesFor } from "./rules.js";
+import { historiesOf, householdsIn, subtreeUnitIds, townOf } from "./scope.js";
+
+export type CoverageCounts = { due: number; covered: number; overdue: number };
+export type Coverage = { special: CoverageCounts; all: CoverageCounts };
+export type CoverageScope = { unitIds: string[] } | { root: string };
+
+export async function visitCoverage(db: Db, scope: CoverageScope, asOf: Date): Promise<Coverage> {
+  const unitIds = "root" in scope ? await subtreeUnitIds(db, scope.root) : scope.unitIds;
+  const out: Coverage = { special: { due: 0, covered: 0, overdue: 0 }, all: { due: 0, covered: 0, overdue: 0 } };
+  const list = await householdsIn(db, unitIds);
+  if (list.length === 0) return out;
+  // Households of several towns: each under its own town's rules.
+  const townByUnit = new Map<string, Awaited<ReturnType<typeof townOf>>>();
+  for (const unitId of new Set(list.map((h) => h.unitId))) townByUnit.set(unitId, await townOf(db, unitId));
+  const byTown = new Map<string, typeof list>();
+  for (const h of list) {
+    const key = townByUnit.get(h.unitId)?.id ?? "";
+    byTown.set(key, [...(byTown.get(key) ?? []), h]);
+  }
+  for (const [, group] of byTown) {
+    const rules = visitRulesFor(townByUnit.get(group[0]?.unitId ?? "")?.settings);
+    const histories = await historiesOf(db, group, rules, asOf);
+    for (const h of group) {
+      const history = histories.get(h.id);
+      if (!history) continue;
+      const { status } = careStatus(h.careLevel, history, rules, asOf);
+      const buckets = h.careLevel === "special" ? [out.special, out.all] : [out.all];
+      for (const b of buckets) {
+        b.due += 1;
+        if (status === "covered") b.covered += 1;
+        if (status === "overdue") b.overdue += 1;
+      }
+    }
+  }
+  return out;
+}

@@ -1,0 +1,149 @@
+/**
+ * Logging visits and contacts from chat. A match is logged at once; several matches wait for the leader's pick
+ * (visit_choices, per person and chat); no match is still logged, as "unmatched", for an admin to resolve.
+ * A note with a request (诉求：…) opens a ticket on behalf of the household through openTicket.
+ */
+import { and, eq, gt } from "drizzle-orm";
+import { visitChoices, type VisitChannel, type VisitKind, visits } from "../../db/schema/index.js";
+import type { Ctx } from "../context.js";
+import { canLead, getHousehold, type Household, type Person, unitPath } from "../directory.js";
+import { isLeader } from "../roles.js";
+import { type Actor, type Done, openTicket } from "../ticket-commands.js";
+import { MAX_CHOICES, matchHousehold } from "./match.js";
+import { type CareStatus, careStatus, visitRulesFor } from "./rules.js";
+import { historiesOf, townOf } from "./scope.js";
+
+export type Visit = typeof visits.$inferSelect;
+export type VisitInput = { kind: VisitKind; channel: VisitChannel; body: string };
+
+/** How long a numbered choice list waits for the pick. */
+export const CHOICE_TTL_MS = 30 * 60_000;
+
+export type Logged = {
+  ok: true;
+  status: "matched";
+  visit: Visit;
+  household: Household;
+  /** The household's standing right after this visit. */
+  care: CareStatus;
+  /** The ticket opened for a request in the note. */
+  ticket: Done | null;
+};
+export type LogOutcome =
+  | Logged
+  | { ok: true; status: "unmatched"; visit: Visit; request: string | null }
+  | { ok: true; status: "ambiguous"; kind: VisitKind; query: string; candidates: Household[] }
+  | { ok: false; reason: "forbidden" }
+  | { ok: false; reason: "too_many"; query: string; count: number };
+
+/** `诉求：屋顶漏水` (or 訴求 / 需求) in a note: the request, up to the end of the note. */
+const REQUEST = /(?:诉求|訴求|需求)\s*[：:]\s*([\s\S]+)$/u;
+export const requestIn = (note: string | null) => (note ? (REQUEST.exec(note)?.[1]?.trim() ?? null) || null : null);
+
+const scopeOf = (actor: Actor) => actor.chat?.id ?? "direct";
+
+async function record(
+  ctx: Ctx,
+  actor: Actor,
+  me: Person,
+  input: { kind: VisitKind; channel: VisitChannel; query: string; note: string | null; chatId?: string | null },
+  household: Household | null,
+): Promise<LogOutcome> {
+  const request = requestIn(input.note);
+  const ticket = household && request ? await openTicket(ctx, actor, request, { household }) : null;
+  const [visit] = await ctx.db
+    .insert(visits)
+    .values({
+      householdId: household?.id ?? null,
+      leaderId: me.id,
+      unitId: household?.unitId ?? me.unitId,
+      kind: input.kind,
+      channel: input.channel,
+      note: input.note,
+      query: input.query,
+      status: household ? "matched" : "unmatched",
+      ticketId: ticket?.ok ? ticket.ticket.id : null,
+      chatId: actor.chat?.id ?? input.chatId ?? null,
+      at: ctx.now,
+    })
+    .returning();
+  if (!visit) throw new Error("logVisit: insert returned nothing");
+  if (!household) return { ok: true, status: "unmatched", visit, request };
+  const town = await townOf(ctx.db, household.unitId);
+  const rules = visitRulesFor(town?.settings);
+  const history = (await historiesOf(ctx.db, [household], rules, ctx.now)).get(household.id);
+  const care = careStatus(household.careLevel, history ?? { lastVisitAt: null, lastContactAt: null, lastVisitBeforePeriodAt: null }, rules, ctx.now);
+  return { ok: true, status: "matched", visit, household, care, ticket: ticket?.ok ? ticket : null };
+}
+
+/** `走访 <who> <情况>` / `电联 <who> <情况>`: only leaders log visits. */
+export async function logVisit(ctx: Ctx, actor: Actor, input: VisitInput): Promise<LogOutcome> {
+  const me = actor.person;
+  if (!me || !isLeader(me.role)) return { ok: false, reason: "forbidden" };
+  const m = await matchHousehold(ctx, me, input.body);
+  const base = { kind: input.kind, channel: input.channel, query: m.query, note: m.note };
+  if (m.candidates.length === 1) return record(ctx, actor, me, base, m.candidates[0] as Household);
+  if (m.candidates.length === 0) return record(ctx, actor, me, base, null);
+  if (m.candidates.length > MAX_CHOICES) return { ok: false, reason: "too_many", query: m.query, count: m.candidates.length };
+  const row = {
+    personId: me.id,
+    scope: scopeOf(actor),
+    chatId: actor.chat?.id ?? null,
+    ...base,
+    candidates: m.candidates.map((h) => h.id),
+    expiresAt: new Date(ctx.now.getTime() + CHOICE_TTL_MS),
+    createdAt: ctx.now,
+  };
+  await ctx.db
+    .insert(visitChoices)
+    .values(row)
+    .onConflictDoUpdate({ target: [visitChoices.personId, visitChoices.scope], set: row });
+  return { ok: true, status: "ambiguous", kind: input.kind, query: m.query, candidates: m.candidates };
+}
+
+export type PickOutcome = LogOutcome | { ok: false; reason: "out_of_range"; count: number };
+
+/**
+ * The next reply picks one: `n` (1-based) from the choice list waiting for this person in this chat; in a direct
+ * message, the person's latest waiting list from any chat. Null when nothing waits (the number is ordinary chat).
+ */
+export async function pickChoice(ctx: Ctx, actor: Actor, n: number): Promise<PickOutcome | null> {
+  const me = actor.person;
+  if (!me) return null;
+  const live = and(eq(visitChoices.personId, me.id), gt(visitChoices.expiresAt, ctx.now));
+  const [choice] = await ctx.db
+    .select()
+    .from(visitChoices)
+    .where(actor.chat ? and(live, eq(visitChoices.scope, scopeOf(actor))) : live)
+    .orderBy(visitChoices.createdAt)
+    .limit(1);
+  if (!choice) return null;
+  const id = choice.candidates[n - 1];
+  if (!id) return { ok: false, reason: "out_of_range", count: choice.candidates.length };
+  await ctx.db
+    .delete(visitChoices)
+    .where(and(eq(visitChoices.personId, me.id), eq(visitChoices.scope, choice.scope)));
+  const household = await getHousehold(ctx.db, id);
+  // The visit belongs to the chat where it was written, even when the pick came by direct message.
+  return record(ctx, actor, me, choice, household);
+}
+
+/** An admin (or a leader above the unit) ties an unmatched visit to the household it was about. */
+export async function resolveUnmatchedVisit(
+  ctx: Ctx,
+  admin: Person,
+  visitId: number,
+  householdId: string,
+): Promise<{ ok: true; visit: Visit } | { ok: false; reason: "not_found" | "forbidden" | "not_unmatched" }> {
+  const [v] = await ctx.db.select().from(visits).where(eq(visits.id, visitId));
+  const household = await getHousehold(ctx.db, householdId);
+  if (!v || !household) return { ok: false, reason: "not_found" };
+  if (v.status !== "unmatched") return { ok: false, reason: "not_unmatched" };
+  if (!canLead(admin, await unitPath(ctx.db, household.unitId))) return { ok: false, reason: "forbidden" };
+  const [updated] = await ctx.db
+    .update(visits)
+    .set({ householdId, unitId: household.unitId, status: "matched", resolvedById: admin.id, resolvedAt: ctx.now })
+    .where(and(eq(visits.id, visitId), eq(visits.status, "unmatched")))
+    .returning();
+  return updated ? { ok: true, visit: updated } : { ok: false, reason: "not_unmatched" };
+}

@@ -1,0 +1,115 @@
+/**
+ * The dashboard in a real headless Chromium (Debian's chromium driven by playwright-core): sign in, look at the
+ * charts, filter, open a ticket's timeline, download the Excel export, and keep screenshots (screenshots/dashboard).
+ */
+import { existsSync, mkdirSync } from "node:fs";
+import type { AddressInfo } from "node:net";
+import { serve, type ServerType } from "@hono/node-server";
+import ExcelJS from "exceljs";
+import { type Browser, chromium } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createApp } from "../src/app.js";
+import { createHarness, type Harness, silent } from "./helpers/harness.js";
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
+const SHOTS = "screenshots/dashboard";
+const TOKEN = "browser-admin-token-0123456789";
+
+let h: Harness;
+let server: ServerType;
+let base = "";
+let browser: Browser;
+const ids: number[] = [];
+const ticketNo = (text: string) => Number(/#(\d+)/.exec(text)?.[1]);
+
+beforeAll(async () => {
+  if (!existsSync(CHROMIUM)) throw new Error(`浏览器测试需要 Chromium：${CHROMIUM} 不存在（Debian：apt-get install -y chromium）`);
+  mkdirSync(SHOTS, { recursive: true });
+  h = await createHarness();
+  const app = createApp({ runtime: h.runtime, logger: silent, sim: true, dashboard: { adminToken: TOKEN } });
+  server = serve({ fetch: app.fetch, port: 0, hostname: "127.0.0.1" });
+  await new Promise<void>((r) => server.once("listening", () => r()));
+  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const reports: [string, string, string][] = [
+    ["c1", "r1", "报事 村口路灯坏了"],
+    ["c1", "r1", "报事 水沟堵了，下雨就漫到路上"],
+    ["c2", "r3", "报事 垃圾没人清运"],
+    ["c1", "r2", "报事 邻里因占地吵架"],
+  ];
+  for (const [chat, who, text] of reports) ids.push(ticketNo((await h.say(chat, who, text)).text));
+  await h.say("c1", "nl1", `认领 #${ids[0]}`);
+  await h.say("c1", "nl1", `办结 #${ids[0]} 已换新灯泡`);
+  await h.say("c1", "r1", `满意 #${ids[0]}`);
+  await h.say("c1", "nl1", `上报 #${ids[1]} 需要组里协调`);
+  await h.say("c1", "gl1", `认领 #${ids[1]}`);
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+  });
+});
+
+afterAll(async () => {
+  await browser?.close();
+  server?.close();
+  await h?.close();
+});
+
+describe("dashboard in Chromium", () => {
+  it("signs in, shows charts, filters, opens a timeline and downloads the Excel 台账", async () => {
+    const context = await browser.newContext({ acceptDownloads: true, viewport: { width: 1280, height: 900 }, locale: "zh-CN" });
+    const external: string[] = [];
+    context.on("request", (r) => {
+      if (!r.url().startsWith(base)) external.push(r.url());
+    });
+    const page = await context.newPage();
+    await page.goto(`${base}/dashboard`);
+    expect(page.url()).toContain("/dashboard/login");
+    await page.screenshot({ path: `${SHOTS}/login.png` });
+    await page.fill('input[name="token"]', "not-the-token-at-all");
+    await Promise.all([page.waitForLoadState("load"), page.click('button[type="submit"]')]);
+    expect(await page.locator(".err").textContent()).toBe("口令不正确。");
+    await page.fill('input[name="token"]', TOKEN);
+    await page.click('button[type="submit"]');
+    await page.waitForURL(`${base}/dashboard`);
+
+    for (const id of ["chart-volume", "chart-answer", "chart-funnel", "chart-coverage"]) expect(await page.locator(`#${id}`).isVisible()).toBe(true);
+    expect(await page.locator("#chart-volume svg rect").count()).toBe(12);
+    expect(await page.locator("#chart-answer svg line[stroke-dasharray]").count()).toBe(1); // the 4-hour line
+    expect(await page.locator("#chart-funnel").textContent()).toContain("到组级");
+    await page.screenshot({ path: `${SHOTS}/overview.png`, fullPage: true });
+
+    const count = async () => (await page.locator("#count").textContent()) ?? "";
+    await Promise.all([page.waitForURL(`${base}/dashboard/tickets`), page.click("header >> text=工单台账")]);
+    expect(await count()).toMatch(/共 4 件/);
+    await page.selectOption('select[name="level"]', "group");
+    await Promise.all([page.waitForURL(/level=group/), page.click("text=筛选")]);
+    expect(await count()).toMatch(/共 2 件/); // the escalated one, and 二邻's (no 邻长: starts at the 组)
+    await page.selectOption('select[name="status"]', "answered");
+    await Promise.all([page.waitForURL(/status=answered/), page.click("text=筛选")]);
+    expect(await count()).toMatch(/共 1 件/);
+    await page.screenshot({ path: `${SHOTS}/tickets.png`, fullPage: true });
+
+    await Promise.all([page.waitForURL(`${base}/dashboard/tickets/${ids[1]}`), page.click(`#tickets a[href="/dashboard/tickets/${ids[1]}"]`)]);
+    const tl = page.locator("#timeline li");
+    expect(await tl.count()).toBe(3);
+    expect(await tl.nth(1).textContent()).toContain("上报到组级");
+    expect(await tl.nth(2).textContent()).toContain("张组长");
+    await page.screenshot({ path: `${SHOTS}/ticket.png`, fullPage: true });
+
+    await page.goto(`${base}/dashboard/tickets`);
+    const [download] = await Promise.all([page.waitForEvent("download"), page.click("#export-xlsx")]);
+    expect(download.suggestedFilename()).toMatch(/^taizhang-.*\.xlsx$/);
+    const file = `${SHOTS}/taizhang.xlsx`;
+    await download.saveAs(file);
+    const wb = new ExcelJS.Workbook();
+    await wb.xlsx.readFile(file);
+    expect(wb.getWorksheet("工单台账")?.rowCount).toBe(5);
+
+    await Promise.all([page.waitForURL(`${base}/dashboard/scorecards`), page.click("header >> text=履职评议")]);
+    expect(await page.locator("#formula").textContent()).toContain("综合分");
+    expect(await page.locator("#scorecards").textContent()).toContain("王邻长");
+    await page.screenshot({ path: `${SHOTS}/scorecards.png`, fullPage: true });
+    expect(external).toEqual([]);
+    await context.close();
+  });
+});

@@ -1,0 +1,139 @@
+/** The dashboard over HTTP: sign-in, scope per leader, filters, timeline, exports, scorecard arithmetic. */
+import ExcelJS from "exceljs";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createApp } from "../src/app.js";
+import { Signer } from "../src/dashboard/auth.js";
+import { scoreOf } from "../src/workflows/digests/monthly.js";
+import { createHarness, type Harness, silent } from "./helpers/harness.js";
+
+const TOKEN = "test-admin-token-0123456789";
+let h: Harness;
+let app: ReturnType<typeof createApp>;
+const ids: Record<string, number> = {};
+const ticketNo = (text: string) => Number(/#(\d+)/.exec(text)?.[1]);
+
+beforeAll(async () => {
+  h = await createHarness();
+  app = createApp({ runtime: h.runtime, logger: silent, sim: true, dashboard: { adminToken: TOKEN, sessionSecret: "s".repeat(40) } });
+  ids.lamp = ticketNo((await h.say("c1", "r1", "报事 村口路灯坏了，电话19900000101")).text);
+  await h.say("c1", "nl1", `认领 #${ids.lamp}`);
+  await h.say("c1", "nl1", `办结 #${ids.lamp} 已换新灯泡`);
+  await h.say("c1", "r1", `满意 #${ids.lamp}`);
+  ids.ditch = ticketNo((await h.say("c2", "r3", "报事 =水沟堵了")).text);
+  await h.say("c2", "nl3", `上报 #${ids.ditch} 需要组里协调`);
+});
+afterAll(async () => {
+  await h.close();
+});
+
+async function login(token = TOKEN) {
+  const res = await app.request("/dashboard/login", {
+    method: "POST",
+    headers: { "content-type": "application/x-www-form-urlencoded" },
+    body: new URLSearchParams({ token }).toString(),
+  });
+  return { res, cookie: (res.headers.get("set-cookie") ?? "").split(";")[0] as string };
+}
+const get = (path: string, cookie: string) => app.request(path, { headers: { cookie } });
+
+describe("sign-in", () => {
+  it("refuses a wrong token and pages without a session; accepts the admin token", async () => {
+    expect((await login("wrong-token-wrong-token")).res.status).toBe(401);
+    const anon = await app.request("/dashboard/tickets");
+    expect(anon.status).toBe(303);
+    expect(anon.headers.get("location")).toBe("/dashboard/login");
+    expect((await app.request("/dashboard/export.csv")).status).toBe(401);
+    const { res, cookie } = await login();
+    expect(res.status).toBe(303);
+    expect(res.headers.get("set-cookie")).toMatch(/HttpOnly/i);
+    expect(res.headers.get("set-cookie")).toMatch(/SameSite=Strict/i);
+    const page = await get("/dashboard", cookie);
+    expect(page.status).toBe(200);
+    const html = await page.text();
+    expect(html).toContain("每周工单量");
+    expect(html).toContain("<svg");
+    expect(html).not.toMatch(/(src|href)="https?:/); // offline: nothing external
+  });
+
+  it("a forged or tampered cookie is refused", async () => {
+    const other = new Signer("x".repeat(40), undefined).sign("session", { sub: "admin", exp: Date.now() + 60_000 });
+    expect((await get("/dashboard/tickets", `hl_dash=${other}`)).status).toBe(303);
+    const { cookie } = await login();
+    expect((await get("/dashboard/tickets", `${cookie.slice(0, -2)}xx`)).status).toBe(303);
+  });
+
+  it("a leader's login link shows only their own unit's subtree", async () => {
+    const { cookie } = await login();
+    const links = await (await get("/dashboard/links", cookie)).text();
+    const url = /value="[^"]*(\/dashboard\/login\/link\?k=[^"]+)" [^>]*data-person="nl3"/.exec(links)?.[1];
+    expect(url).toBeTruthy();
+    const res = await app.request((url as string).replaceAll("&amp;", "&"));
+    expect(res.status).toBe(303);
+    const leader = (res.headers.get("set-cookie") ?? "").split(";")[0] as string;
+    const table = await (await get("/dashboard/tickets", leader)).text();
+    expect(table).toContain(`#${ids.ditch}`);
+    expect(table).not.toContain(`#${ids.lamp}<`);
+    expect((await get(`/dashboard/tickets/${ids.lamp}`, leader)).status).toBe(404);
+    expect((await get("/dashboard/links", leader)).status).toBe(403);
+    // A resident cannot use a link at all.
+    const resident = new Signer("s".repeat(40), undefined).sign("link", { sub: "r1", exp: Date.now() + 60_000 });
+    const r = await app.request(`/dashboard/login/link?k=${resident}`);
+    const rc = (r.headers.get("set-cookie") ?? "").split(";")[0] as string;
+    expect((await get("/dashboard/tickets", rc)).status).toBe(303);
+  });
+});
+
+describe("tickets, timeline and exports", () => {
+  it("filters by status and level, and shows the whole timeline", async () => {
+    const { cookie } = await login();
+    const closed = await (await get("/dashboard/tickets?status=closed", cookie)).text();
+    expect(closed).toContain(`#${ids.lamp}`);
+    expect(closed).not.toContain(`#${ids.ditch}<`);
+    const group = await (await get("/dashboard/tickets?level=group&unit=g2", cookie)).text();
+    expect(group).toContain(`#${ids.ditch}`);
+    const t = await (await get(`/dashboard/tickets/${ids.lamp}`, cookie)).text();
+    for (const step of ["报事", "认领", "办结", "评价满意", "王邻长", "已换新灯泡"]) expect(t).toContain(step);
+  });
+
+  it("exports the 台账 as CSV (formula-safe) and XLSX for a date range", async () => {
+    const { cookie } = await login();
+    const today = new Intl.DateTimeFormat("sv-SE", { timeZone: "Asia/Shanghai" }).format(new Date());
+    const csv = await get(`/dashboard/export.csv?from=${today}&to=${today}`, cookie);
+    expect(csv.headers.get("content-type")).toContain("text/csv");
+    expect(csv.headers.get("content-disposition")).toContain(`taizhang-${today}-${today}.csv`);
+    const text = await csv.text();
+    expect(text.split("\r\n")[0]).toContain("工单号");
+    expect(text).toContain(`"${ids.lamp}"`);
+    expect(text).toContain(`"'=水沟堵了"`);
+    const none = await (await get("/dashboard/export.csv?from=2001-01-01&to=2001-01-02", cookie)).text();
+    expect(none.trim().split("\r\n").length).toBe(1);
+
+    const xlsx = await get(`/dashboard/export.xlsx?from=${today}&to=${today}`, cookie);
+    const wb = new ExcelJS.Workbook();
+    await wb.xlsx.load(await xlsx.arrayBuffer());
+    const sheet = wb.getWorksheet("工单台账");
+    expect(sheet?.rowCount).toBe(3);
+    expect(sheet?.getRow(1).getCell(1).value).toBe("工单号");
+    const events = wb.getWorksheet("事件记录");
+    expect(events?.rowCount).toBeGreaterThanOrEqual(7);
+  });
+
+  it("shows the scorecards with their formula", async () => {
+    const { cookie } = await login();
+    const html = await (await get("/dashboard/scorecards", cookie)).text();
+    expect(html).toContain("王邻长");
+    expect(html).toContain("综合分 = round(100 × (30×答复率");
+  });
+});
+
+describe("scorecard arithmetic", () => {
+  const base = { personId: "p", name: "n", unitId: "u", unitName: "un", medianFirstAnswerMs: null, visits: null } as const;
+  it("weights the parts that have data and subtracts 5 per reopen", () => {
+    // 答复 3/4, 本级 2/4, 满意 1/2, 走访 5/10: (30×.75 + 25×.5 + 25×.5 + 20×.5) / 100 = 57.5 → 58; − 5 = 53
+    expect(scoreOf({ ...base, tickets: 4, answerDecided: 4, answeredInTime: 3, ownLevel: 2, rated: 2, satisfied: 1, reopened: 1, visits: { visited: 5, due: 10 } })).toBe(53);
+    // No ratings, no visits: only 答复 and 本级 count, 100 × (30×1 + 25×0) / 55 = 54.5 → 55
+    expect(scoreOf({ ...base, tickets: 2, answerDecided: 2, answeredInTime: 2, ownLevel: 0, rated: 0, satisfied: 0, reopened: 0 })).toBe(55);
+    expect(scoreOf({ ...base, tickets: 0, answerDecided: 0, answeredInTime: 0, ownLevel: 0, rated: 0, satisfied: 0, reopened: 0 })).toBeNull();
+    expect(scoreOf({ ...base, tickets: 1, answerDecided: 1, answeredInTime: 0, ownLevel: 0, rated: 1, satisfied: 0, reopened: 3 })).toBe(0);
+  });
+});

@@ -1,0 +1,317 @@
+/**
+ * A fake DingTalk for tests, over real HTTP and a real WebSocket on 127.0.0.1:
+ * - the Stream gateway (POST /v1.0/gateway/connections/open → a local endpoint and a one-time ticket) and the
+ *   WebSocket behind it: pushes robot, card and system frames, records acks, redelivers frames not acked in
+ *   time (also after a reconnect), answers pings unless frozen, and can drop or freeze connections;
+ * - the session webhook (POST /robot/sendBySession);
+ * - OAuth2 tokens with a configurable lifetime, robot group and 1:1 sends, card create-and-deliver and update,
+ *   checking the access token and answering DingTalk's errors (injectable: throttling, permanent failures).
+ */
+import { randomUUID } from "node:crypto";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { WebSocket, WebSocketServer } from "ws";
+
+export const TOPIC_ROBOT = "/v1.0/im/bot/messages/get";
+export const TOPIC_CARD = "/v1.0/card/instances/callback";
+
+export type Recorded = { method: string; path: string; headers: IncomingMessage["headers"]; body: Record<string, unknown>; at: number };
+export type Ack = { messageId: string; code: number; data: string; at: number };
+type Frame = { specVersion: string; type: string; headers: Record<string, string>; data: string };
+type Pending = { frame: Frame; deliveries: number; timer: NodeJS.Timeout | null };
+type Conn = { ws: WebSocket; id: number; frozen: boolean };
+type Failure = { status: number; body: Record<string, unknown>; headers?: Record<string, string> };
+
+export class FakeDingTalk {
+  readonly clientId = "dingfakeclient";
+  readonly clientSecret = "fake-secret-never-logged";
+  url = "";
+  /** Token lifetime in seconds. */
+  tokenTtlS = 7200;
+  /** How long before an unacked frame is pushed again. */
+  redeliverMs = 1500;
+
+  readonly gatewayCalls: { subscriptions: { type: string; topic: string }[]; at: number }[] = [];
+  readonly requests: Recorded[] = [];
+  readonly sessionPosts: Recorded[] = [];
+  readonly acks: Ack[] = [];
+  tokenFetches = 0;
+  totalConnections = 0;
+  /** The most connections that were open at the same time. */
+  peakOpen = 0;
+
+  private server!: Server;
+  private wss!: WebSocketServer;
+  private readonly tickets = new Set<string>();
+  private readonly conns = new Set<Conn>();
+  private readonly pending = new Map<string, Pending>();
+  private readonly tokens = new Map<string, number>();
+  private readonly failures = new Map<string, Failure[]>();
+  private seq = 0;
+
+  static async start(): Promise<FakeDingTalk> {
+    const f = new FakeDingTalk();
+    await f.listen();
+    return f;
+  }
+
+  private async listen() {
+    // Pongs are answered by hand, so a frozen connection can play dead without closing.
+    this.wss = new WebSocketServer({ noServer: true, autoPong: false });
+    this.server = createServer((req, res) => void this.http(req, res));
+    this.server.on("upgrade", (req, socket, head) => {
+      const u = new URL(req.url ?? "/", "http://x");
+      const ticket = u.searchParams.get("ticket") ?? "";
+      if (u.pathname !== "/connect" || !this.tickets.delete(ticket)) {
+        socket.end("HTTP/1.1 401 Unauthorized\r\n\r\n");
+        return;
+      }
+      this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws));
+    });
+    await new Promise<void>((r) => this.server.listen(0, "127.0.0.1", r));
+    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+  }
+
+  async close() {
+    for (const p of this.pending.values()) if (p.timer) clearTimeout(p.timer);
+    for (const c of this.conns) c.ws.terminate();
+    await new Promise<void>((r) => this.wss.close(() => r()));
+    this.server.closeAllConnections();
+    await new Promise<void>((r) => this.server.close(() => r()));
+  }
+
+  // ---- Stream side ----
+
+  private accept(ws: WebSocket) {
+    const conn: Conn = { ws, id: ++this.totalConnections, frozen: false };
+    this.conns.add(conn);
+    this.peakOpen = Math.max(this.peakOpen, this.openCount());
+    ws.on("ping", (data) => {
+      if (!conn.frozen) ws.pong(data);
+    });
+    ws.on("message", (raw) => {
+      if (conn.frozen) return;
+      const msg = JSON.parse(String(raw)) as { code: number; headers: { messageId: string }; data: string };
+      this.acks.push({ messageId: msg.headers.messageId, code: msg.code, data: msg.data, at: Date.now() });
+      const p = this.pending.get(msg.headers.messageId);
+      if (p) {
+        if (p.timer) clearTimeout(p.timer);
+        this.pending.delete(msg.headers.messageId);
+      }
+    });
+    ws.on("close", () => this.conns.delete(conn));
+    // Frames that were waiting for a connection go out now.
+    for (const p of this.pending.values()) if (p.deliveries === 0) this.deliver(p);
+  }
+
+  /** Connections open right now. */
+  openCount(): number {
+    return [...this.conns].filter((c) => c.ws.readyState === WebSocket.OPEN).length;
+  }
+
+  private live(): Conn | undefined {
+    return [...this.conns].find((c) => c.ws.readyState === WebSocket.OPEN && !c.frozen);
+  }
+
+  private deliver(p: Pending) {
+    const c = this.live();
+    if (c) {
+      p.deliveries += 1;
+      c.ws.send(JSON.stringify(p.frame));
+    }
+    if (p.timer) clearTimeout(p.timer);
+    p.timer = setTimeout(() => this.deliver(p), this.redeliverMs);
+  }
+
+  /** Push a CALLBACK frame; it is pushed again until acked. Returns the frame's messageId. */
+  pushCallback(topic: string, data: unknown, messageId = `fm-${++this.seq}-${randomUUID().slice(0, 8)}`): string {
+    const frame: Frame = {
+      specVersion: "1.0",
+      type: "CALLBACK",
+      headers: { appId: "fake-app", connectionId: "fake-conn", contentType: "application/json", messageId, time: String(Date.now()), topic },
+      data: JSON.stringify(data),
+    };
+    const p: Pending = { frame, deliveries: 0, timer: null };
+    this.pending.set(messageId, p);
+    this.deliver(p);
+    return messageId;
+  }
+
+  pushRobot(data: Record<string, unknown>, messageId?: string): string {
+    return this.pushCallback(TOPIC_ROBOT, data, messageId);
+  }
+
+  pushCardTap(opts: { outTrackId: string; userId: string; action: string; spaceId?: string; remark?: string }, messageId?: string): string {
+    return this.pushCallback(
+      TOPIC_CARD,
+      {
+        type: "actionCallback",
+        outTrackId: opts.outTrackId,
+        corpId: "dingcorpfake",
+        userId: opts.userId,
+        userIdType: 1,
+        spaceType: opts.spaceId ? "IM_GROUP" : "IM_ROBOT",
+        spaceId: opts.spaceId ?? "",
+        extension: "{}",
+        content: JSON.stringify({
+          cardPrivateData: { actionIds: [`${opts.action}_btn`], params: { action: opts.action, ...(opts.remark ? { remark: opts.remark } : {}) } },
+        }),
+      },
+      messageId,
+    );
+  }
+
+  /** A SYSTEM frame (ping, disconnect) to every live connection. */
+  pushSystem(topic: string, data: unknown = {}) {
+    const frame = { specVersion: "1.0", type: "SYSTEM", headers: { contentType: "application/json", messageId: `sys-${++this.seq}`, time: String(Date.now()), topic }, data: JSON.stringify(data) };
+    for (const c of this.conns) if (!c.frozen && c.ws.readyState === WebSocket.OPEN) c.ws.send(JSON.stringify(frame));
+  }
+
+  /** The server closes every connection (a normal close frame, or cutting TCP when `abrupt`). */
+  dropAll(abrupt = false) {
+    for (const c of this.conns) (abrupt ? c.ws.terminate() : c.ws.close(1001, "going away"));
+  }
+
+  /** Every open connection goes silent: no frames, no pongs, no acks read, and no close. */
+  freezeAll() {
+    for (const c of this.conns) c.frozen = true;
+  }
+
+  acked(messageId: string): Ack[] {
+    return this.acks.filter((a) => a.messageId === messageId);
+  }
+
+  /** A robot message as DingTalk would send it, with a session webhook on this fake. */
+  robotMessage(opts: { text: string; staffId: string; group?: string | null; nick?: string; msgId?: string; webhookValidMs?: number }) {
+    const now = Date.now();
+    const group = opts.group ?? null;
+    return {
+      msgtype: "text",
+      text: { content: ` ${opts.text}` },
+      msgId: opts.msgId ?? `msg${randomUUID().replaceAll("-", "").slice(0, 12)}==`,
+      createAt: now,
+      conversationType: group ? "2" : "1",
+      conversationId: group ?? `cidDirect${opts.staffId}`,
+      ...(group ? { conversationTitle: "测试群" } : {}),
+      senderId: `$:LWCP_v1:$${opts.staffId}`,
+      senderStaffId: opts.staffId,
+      senderNick: opts.nick ?? opts.staffId,
+      senderCorpId: "dingcorpfake",
+      chatbotUserId: "$:LWCP_v1:$robot",
+      robotCode: this.clientId,
+      isInAtList: true,
+      atUsers: [{ dingtalkId: "$:LWCP_v1:$robot" }],
+      sessionWebhook: `${this.url}/robot/sendBySession?session=s${++this.seq}`,
+      sessionWebhookExpiredTime: now + (opts.webhookValidMs ?? 5_400_000),
+    };
+  }
+
+  // ---- HTTP side ----
+
+  /** Answer the next `count` calls to `path` with an error (after the token check). */
+  failNext(path: string, failure: Failure, count = 1) {
+    const list = this.failures.get(path) ?? [];
+    for (let i = 0; i < count; i++) list.push(failure);
+    this.failures.set(path, list);
+  }
+
+  /** Every token issued so far stops working (as after a secret reset). */
+  revokeTokens() {
+    this.tokens.clear();
+  }
+
+  calls(path: string): Recorded[] {
+    return this.requests.filter((r) => r.path === path);
+  }
+
+  private async http(req: IncomingMessage, res: ServerResponse) {
+    const chunks: Buffer[] = [];
+    for await (const c of req) chunks.push(c as Buffer);
+    const raw = Buffer.concat(chunks).toString("utf8");
+    let body: Record<string, unknown> = {};
+    try {
+      body = raw ? (JSON.parse(raw) as Record<string, unknown>) : {};
+    } catch {
+      return send(res, 400, { code: "invalidParameter", message: "body is not JSON" });
+    }
+    const u = new URL(req.url ?? "/", this.url);
+    const rec: Recorded = { method: req.method ?? "", path: u.pathname, headers: req.headers, body, at: Date.now() };
+
+    if (u.pathname === "/v1.0/gateway/connections/open") {
+      const down = this.failures.get(u.pathname)?.shift();
+      if (down) return send(res, down.status, down.body);
+      if (body.clientId !== this.clientId || body.clientSecret !== this.clientSecret) return send(res, 401, { code: "InvalidAuthentication" });
+      if (req.headers.accept !== "application/json") return send(res, 406, { code: "notAcceptable" });
+      this.gatewayCalls.push({ subscriptions: body.subscriptions as { type: string; topic: string }[], at: Date.now() });
+      const ticket = randomUUID();
+      this.tickets.add(ticket);
+      return send(res, 200, { endpoint: `${this.url.replace("http", "ws")}/connect`, ticket });
+    }
+    if (u.pathname === "/v1.0/oauth2/accessToken") {
+      if (body.appKey !== this.clientId || body.appSecret !== this.clientSecret) return send(res, 400, { code: "invalidClientIdOrSecret", message: "无效的clientId或clientSecret" });
+      this.tokenFetches += 1;
+      // A little latency, so concurrent callers really are concurrent.
+      await new Promise((r) => setTimeout(r, 50));
+      const token = `tok-${++this.seq}-${randomUUID().slice(0, 8)}`;
+      this.tokens.set(token, Date.now() + this.tokenTtlS * 1000);
+      return send(res, 200, { accessToken: token, expireIn: this.tokenTtlS });
+    }
+    if (u.pathname === "/robot/sendBySession") {
+      this.sessionPosts.push(rec);
+      const f = this.failures.get(u.pathname)?.shift();
+      if (f) return send(res, f.status, f.body, f.headers);
+      return send(res, 200, { errcode: 0, errmsg: "ok" });
+    }
+
+    const token = String(req.headers["x-acs-dingtalk-access-token"] ?? "");
+    const exp = this.tokens.get(token);
+    if (!exp || exp < Date.now()) {
+      this.requests.push({ ...rec, path: `${u.pathname}#401` });
+      return send(res, 401, { code: "InvalidAuthentication", message: "不合法的access_token", requestid: randomUUID() });
+    }
+    this.requests.push(rec);
+    const f = this.failures.get(u.pathname)?.shift();
+    if (f) return send(res, f.status, { requestid: randomUUID(), ...f.body }, f.headers);
+
+    const key = `${req.method} ${u.pathname}`;
+    switch (key) {
+      case "POST /v1.0/robot/groupMessages/send":
+        if (body.robotCode !== this.clientId) return send(res, 400, { code: "invalidParameter.robotCode.notExsit", message: "机器人不存在" });
+        if (typeof body.msgParam !== "string") return send(res, 400, { code: "invalidParameter.msgParam.invalid", message: "msgParam 必须是 JSON 字符串" });
+        return send(res, 200, { processQueryKey: `pqk-${++this.seq}` });
+      case "POST /v1.0/robot/oToMessages/batchSend": {
+        const ids = (body.userIds as string[] | undefined) ?? [];
+        if (ids.length > 20) return send(res, 400, { code: "invalidParameter.userIds.overMax", message: "userIds 最多 20 个" });
+        return send(res, 200, { processQueryKey: `pqk-${++this.seq}`, invalidStaffIdList: [], flowControlledStaffIdList: [] });
+      }
+      case "POST /v1.0/card/instances/createAndDeliver":
+        if (body.callbackType !== "STREAM") return send(res, 400, { code: "invalidParameter.callbackType", message: "callbackType" });
+        return send(res, 200, { success: true, result: { outTrackId: body.outTrackId, deliverResults: [{ success: true }] } });
+      case "PUT /v1.0/card/instances":
+        return send(res, 200, { success: true, result: true });
+      default:
+        return send(res, 404, { code: "notFound", message: key });
+    }
+  }
+}
+
+function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) {
+  res.writeHead(status, { "content-type": "application/json", ...headers });
+  res.end(JSON.stringify(body));
+}
+
+/** Adapter configuration pointing every DingTalk URL at the fake, with a watchdog quick enough for tests. */
+export function fakeConfig(f: FakeDingTalk, extra: { cardTemplateId?: string } = {}) {
+  return {
+    clientId: f.clientId,
+    clientSecret: f.clientSecret,
+    robotCode: f.clientId,
+    botNames: ["好邻"],
+    cardTemplateId: extra.cardTemplateId ?? "tmpl-escalation.schema",
+    apiBase: f.url,
+    oapiBase: f.url,
+    gatewayUrl: `${f.url}/v1.0/gateway/connections/open`,
+    // Generous for a loaded 2-core machine: a pong has 2 s to come back; silence is not tested here.
+    watchdog: { intervalMs: 250, pongTimeoutMs: 2000, silenceMs: 120_000, connectTimeoutMs: 5000, backoffBaseMs: 100, backoffMaxMs: 1000, stableMs: 30_000 },
+  };
+}

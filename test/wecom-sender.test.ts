@@ -1,0 +1,132 @@
+/**
+ * Sending through each group's 消息推送 webhook, over real HTTP to the fake WeCom, through the real outbox:
+ * real @mentions, markdown split under 4096 bytes, spacing per webhook, retries on 45009 / -1, and a dead
+ * webhook (93000) marking the chat dead and telling the admins — without ever showing the key.
+ */
+import { eq } from "drizzle-orm";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { normalizeWebhook, splitBytes, webhookKey } from "../src/bot/wecom/webhook.js";
+import { chats, outbox } from "../src/db/schema/index.js";
+import { bindChat, BindError } from "../src/workflows/chats.js";
+import type { QueueMessage } from "../src/workflows/outbox.js";
+import { queueMessage } from "../src/workflows/outbox.js";
+import { startWecomBot } from "./fakes/wecom-bot.js";
+import { waitFor } from "./helpers/harness.js";
+
+type Bot = Awaited<ReturnType<typeof startWecomBot>>;
+let bot: Bot;
+beforeAll(async () => {
+  // 李一 has no WeCom id here: she is @-mentioned by phone.
+  bot = await startWecomBot({ scheduler: "bullmq", reporterIdentity: false, minIntervalMs: 300 });
+});
+afterAll(async () => {
+  await bot?.close();
+});
+
+let n = 0;
+async function queue(payload: QueueMessage["payload"], kind: QueueMessage["kind"] = "ping", chatId = bot.chatId) {
+  const dedupeKey = `wecom-test-${++n}-${Date.now()}`;
+  await bot.h.runtime.transact((ctx) => queueMessage(ctx, { dedupeKey, to: { chatId }, kind, payload }));
+  const [row] = await bot.h.db.select().from(outbox).where(eq(outbox.dedupeKey, dedupeKey));
+  return row?.id as number;
+}
+const rowOf = async (id: number) => (await bot.h.db.select().from(outbox).where(eq(outbox.id, id)))[0];
+const settled = (id: number, status: "sent" | "failed") => waitFor(async () => ((await rowOf(id))?.status === status ? rowOf(id) : null), 20_000);
+
+describe("WeCom sender (消息推送 webhook)", () => {
+  it("pings are text with mentioned_list (userids) and mentioned_mobile_list (phone when no WeCom id)", async () => {
+    const id = await queue({ text: "⏫ 工单 #99 已上报到组级\n请 @张组长 认领", mentions: ["gl1", "r1", "vo1"], ticketId: 99 });
+    await settled(id, "sent");
+    const call = bot.fake.sent(bot.hook.key).at(-1);
+    expect(call?.body).toEqual({
+      msgtype: "text",
+      text: { content: "⏫ 工单 #99 已上报到组级\n请 @张组长 认领", mentioned_list: ["zhangzz"], mentioned_mobile_list: ["19900000101"] },
+    });
+    expect((await rowOf(id))?.platform).toBe("wecom");
+  });
+
+  it("digests are markdown, split under 4096 bytes, with <@userid> mentions", async () => {
+    const lines = Array.from({ length: 120 }, (_, i) => `> 第 ${i + 1} 条：东村一组本周报事已办结，群众满意。`);
+    const text = `**本周报事周报**\n${lines.join("\n")}`;
+    const before = bot.fake.sent(bot.hook.key).length;
+    const id = await queue({ text, mentions: ["nl1"], format: "markdown" }, "digest");
+    await settled(id, "sent");
+    const parts = bot.fake.sent(bot.hook.key).slice(before);
+    expect(parts.length).toBeGreaterThan(1);
+    const contents = parts.map((p) => (p.body.markdown as { content: string }).content);
+    for (const c of contents) expect(Buffer.byteLength(c)).toBeLessThanOrEqual(4096);
+    expect(parts.every((p) => p.body.msgtype === "markdown")).toBe(true);
+    expect(contents.join("\n")).toBe(`${text}\n<@wanglz>`);
+  });
+
+  it("45009 and -1 are retried with backoff until accepted (queued, never dropped)", async () => {
+    bot.fake.script(bot.hook.key, 45009, -1);
+    const before = bot.fake.calls.length;
+    const id = await queue({ text: "提醒：工单 #98 请尽快处理", mentions: [] });
+    const row = await settled(id, "sent");
+    expect(bot.fake.calls.slice(before).map((c) => c.errcode)).toEqual([45009, -1, 0]);
+    expect(row?.attempts).toBe(3);
+  });
+
+  it("spaces messages to one webhook through the outbox; the fake's 20/min limit is never hit", async () => {
+    const before = bot.fake.calls.length;
+    const ids = await Promise.all([1, 2, 3, 4].map((i) => queue({ text: `批量提醒 ${i}`, mentions: [] })));
+    for (const id of ids) await settled(id, "sent");
+    const calls = bot.fake.calls.slice(before);
+    expect(calls.map((c) => c.errcode)).toEqual([0, 0, 0, 0]);
+    for (let i = 1; i < calls.length; i++) expect((calls[i]?.at ?? 0) - (calls[i - 1]?.at ?? 0)).toBeGreaterThanOrEqual(250);
+  });
+
+  it("93000 marks the chat dead once, tells the admins, and never shows the key", async () => {
+    bot.fake.removeWebhook(bot.hook.key);
+    const id = await queue({ text: "工单 #97 已上报", mentions: ["gl1"] });
+    const row = await settled(id, "failed");
+    expect(row?.lastError).toContain("93000");
+    expect((await bot.h.db.select().from(chats).where(eq(chats.id, bot.chatId)))[0]?.status).toBe("dead");
+    const notice = await waitFor(async () => (await bot.h.chatLog("dm-adm")).find((m) => m.text.includes("消息推送地址已失效")));
+    expect(notice.text).toContain("东村一组企微群");
+
+    // A later message to the dead chat fails at once, without calling WeCom; only one notice.
+    const calls = bot.fake.calls.length;
+    const later = await settled(await queue({ text: "又一条提醒", mentions: [] }), "failed");
+    expect(later?.lastError).toContain("dead");
+    expect(bot.fake.calls.length).toBe(calls);
+    expect((await bot.h.chatLog("dm-adm")).filter((m) => m.text.includes("消息推送地址已失效"))).toHaveLength(1);
+
+    const everything = [...bot.logs, ...(await bot.h.db.select().from(outbox)).map((r) => JSON.stringify(r)), notice.text].join("\n");
+    expect(everything).not.toContain(bot.hook.key);
+
+    // Re-binding with a new webhook revives the chat.
+    const fresh = bot.fake.addWebhook();
+    await bindChat(bot.h.db, { platform: "wecom", externalId: "wrVillageGroup01", unitId: "g1", name: "东村一组企微群", webhookUrl: normalizeWebhook(fresh.url) });
+    const revived = await settled(await queue({ text: "重新绑定后的提醒", mentions: ["gl1"] }), "sent");
+    expect(revived?.status).toBe("sent");
+    expect(bot.fake.mentions(fresh.key)).toEqual(["zhangzz"]);
+  });
+});
+
+describe("binding and webhook addresses", () => {
+  it("accepts the copied URL or the bare key, and never repeats bad input", () => {
+    const key = "693a91f6-7xxx-4bc4-97a0-0ec2sifa5aaa";
+    expect(normalizeWebhook(`https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=${key}`)).toBe(`https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=${key}`);
+    expect(normalizeWebhook(` ${key} `)).toBe(`https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=${key}`);
+    expect(webhookKey(`https://evil.example/cgi-bin/webhook/send?key=${key}`)).toBe(key); // only the key is kept
+    try {
+      normalizeWebhook("https://example.com/hook?token=secret-value-123");
+      expect.unreachable();
+    } catch (err) {
+      expect((err as Error).message).not.toContain("secret-value-123");
+    }
+  });
+
+  it("refuses an unknown unit", async () => {
+    await expect(bindChat(bot.h.db, { platform: "wecom", externalId: "wrX", unitId: "nope", name: "某群" })).rejects.toBeInstanceOf(BindError);
+  });
+
+  it("splits text by bytes at line breaks, and long lines by characters", () => {
+    const parts = splitBytes(`${"路".repeat(1000)}\n短行`, 2048);
+    expect(parts.every((p) => Buffer.byteLength(p) <= 2048)).toBe(true);
+    expect(parts).toHaveLength(2);
+    expect(parts.join("")).toBe(`${"路".repeat(1000)}\n短行`); // the long line is cut; the line break is kept
+  });
+});
