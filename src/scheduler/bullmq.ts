@@ -4,7 +4,7 @@
  * patiently for Redis to come back.
  */
 import { DelayedError, type Job as BullJob, Queue, UnrecoverableError, Worker } from "bullmq";
-import { Redis, type RedisOptions } from "ioredis";
+import { Redis } from "ioredis";
 import type { Logger } from "pino";
 import { backoffMs, type Job, type JobHandler, MAX_ATTEMPTS, Permanent, type QueueName, RetryAt, type Scheduler } from "./types.js";
 

@@ -17,6 +17,23 @@ import type { CardCallback, RobotMessage, StreamFrame } from "./types.js";
 /** Do not start a webhook call this close to its expiry. */
 const WEBHOOK_MARGIN_MS = 60_000;
 
+/**
+ * Frames are acked before they are processed, so DingTalk will not redeliver them: if the database is down, keep
+ * trying here (about ten minutes, backing off) instead of dropping the message. The msgId dedupe makes retries safe.
+ */
+async function persistently<T>(deps: InboundDeps, what: string, run: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await run();
+    } catch (err) {
+      if (attempt >= 14) throw err;
+      const wait = Math.min(60_000, 500 * 2 ** attempt) * (0.75 + Math.random() * 0.5);
+      deps.logger.warn({ attempt, waitMs: Math.round(wait), err: (err as Error).message }, `dingtalk: ${what} failed; retrying`);
+      await new Promise((r) => setTimeout(r, wait));
+    }
+  }
+}
+
 export type InboundDeps = { pipeline: PipelineDeps; api: DingTalkApi; logger: Logger; botNames: string[] };
 
 /** Write "@名字" for every mentioned person the text does not already name. */
@@ -32,11 +49,13 @@ export async function onRobotFrame(deps: InboundDeps, frame: StreamFrame): Promi
     deps.logger.warn({ frameId: frame.headers.messageId }, "dingtalk: robot frame without msgId or sender");
     return;
   }
-  if (msg.chatExternalId && !(await findChat(deps.pipeline.db, "dingtalk", msg.chatExternalId))) {
-    // What an admin needs to register the group (README: 接入钉钉); a group id is not personal data.
-    deps.logger.info({ conversationId: msg.chatExternalId }, "dingtalk: message from an unregistered group");
-  }
-  const result = await handleIncoming(deps.pipeline, msg);
+  const result = await persistently(deps, "message", async () => {
+    if (msg.chatExternalId && !(await findChat(deps.pipeline.db, "dingtalk", msg.chatExternalId))) {
+      // What an admin needs to register the group (README: 接入钉钉); a group id is not personal data.
+      deps.logger.info({ conversationId: msg.chatExternalId }, "dingtalk: message from an unregistered group");
+    }
+    return handleIncoming(deps.pipeline, msg);
+  });
   // A redelivery: the first delivery already answered.
   if (result.duplicate) return;
   for (const r of result.replies) await sendReply(deps, m, r);
@@ -77,15 +96,17 @@ export async function onCardFrame(deps: InboundDeps, frame: StreamFrame): Promis
     return;
   }
   const { db } = deps.pipeline;
-  const chat = tap.spaceId ? await findChat(db, "dingtalk", tap.spaceId) : null;
-  const result = await handleIncoming(deps.pipeline, {
-    platform: "dingtalk",
-    messageId: tapMessageId(tap),
-    chatExternalId: chat ? chat.externalId : null,
-    senderExternalId: tap.userId,
-    text: tapCommand(tap),
-    addressed: true,
-    receivedAt: deps.pipeline.clock(),
+  const result = await persistently(deps, "card tap", async () => {
+    const chat = tap.spaceId ? await findChat(db, "dingtalk", tap.spaceId) : null;
+    return handleIncoming(deps.pipeline, {
+      platform: "dingtalk",
+      messageId: tapMessageId(tap),
+      chatExternalId: chat ? chat.externalId : null,
+      senderExternalId: tap.userId,
+      text: tapCommand(tap),
+      addressed: true,
+      receivedAt: deps.pipeline.clock(),
+    });
   });
   const reply = result.replies[0];
   const ticket = await getTicket(db, tap.ticketId);

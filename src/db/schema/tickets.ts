@@ -56,6 +56,8 @@ export const tickets = pgTable(
     index().on(t.status, t.resolveDueAt),
     index().on(t.holderUnitId, t.status),
     index().on(t.unitId, t.createdAt),
+    // Digests: overdue and unconfirmed tickets per unit.
+    index().on(t.unitId, t.status),
     index().on(t.chatId, t.createdAt),
     index().on(t.reporterId),
     index().on(t.assigneeId, t.status),

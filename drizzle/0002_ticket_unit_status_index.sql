@@ -1,0 +1,1 @@
+CREATE INDEX "tickets_unit_id_status_index" ON "tickets" USING btree ("unit_id","status");
