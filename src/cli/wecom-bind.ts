@@ -8,10 +8,9 @@
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { normalizeWebhook, WebhookError } from "../bot/wecom/webhook.js";
-import { openDatabase } from "../db/client.js";
-import { migrateDatabase } from "../db/migrate.js";
-import { EnvError, loadEnv } from "../env.js";
+import { EnvError } from "../env.js";
 import { BindError, bindChat } from "../workflows/chats.js";
+import { runCli, withDatabase } from "./run.js";
 
 const USAGE = "用法：npm run wecom:bind -- --chat <群ID> --unit <单位id> --name <群名称> [--webhook <消息推送地址|key|->]";
 
@@ -27,32 +26,25 @@ async function main(argv: string[]): Promise<number> {
     console.error(`${(err as Error).message}\n${USAGE}`);
     return 2;
   }
-  if (!values.chat || !values.unit || !values.name) {
+  const { chat, unit, name } = values;
+  if (!chat || !unit || !name) {
     console.error(USAGE);
     return 2;
   }
   const raw = values.webhook === "-" ? readFileSync(0, "utf8").trim() : values.webhook;
   const webhookUrl = raw === undefined ? undefined : normalizeWebhook(raw);
-  const env = loadEnv();
-  const database = await openDatabase({ url: env.DATABASE_URL, dataDir: env.DATA_DIR, poolSize: 1 });
-  try {
-    await migrateDatabase(database, env.DATABASE_URL);
-    const r = await bindChat(database.db, { platform: "wecom", externalId: values.chat, unitId: values.unit, name: values.name, webhookUrl });
+  return withDatabase(async (db) => {
+    const r = await bindChat(db, { platform: "wecom", externalId: chat, unitId: unit, name, webhookUrl });
     const hook = webhookUrl ? "消息推送地址已保存（不显示）" : "消息推送地址未改动";
-    console.log(`${r.created ? "已登记" : "已更新"}：企业微信群 ${values.chat} → 单位 ${values.unit}（${values.name}），${hook}。`);
+    console.log(`${r.created ? "已登记" : "已更新"}：企业微信群 ${chat} → 单位 ${unit}（${name}），${hook}。`);
     return 0;
-  } finally {
-    await database.close();
-  }
+  });
 }
 
-main(process.argv.slice(2)).then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (err: unknown) => {
-    if (err instanceof BindError || err instanceof WebhookError || err instanceof EnvError) console.error(`绑定失败：${err.message}`);
-    else console.error("绑定失败：", (err as Error).message);
-    process.exitCode = 1;
-  },
+runCli(
+  () => main(process.argv.slice(2)),
+  (err) =>
+    err instanceof BindError || err instanceof WebhookError || err instanceof EnvError
+      ? `绑定失败：${err.message}`
+      : `绑定失败：${(err as Error).message}`,
 );

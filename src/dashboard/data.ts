@@ -63,53 +63,17 @@ export type TicketRow = {
 
 const toDate = (v: unknown) => (v === null || v === undefined ? null : new Date(v as string));
 
-export async function listTickets(db: Db, scope: Scope, f: TicketFilter, limit: number, offset = 0): Promise<{ rows: TicketRow[]; total: number }> {
-  const rows = await queryRows<Record<string, unknown>>(
-    db,
-    sql`${scopeCte(scope)}
-      select t.id, t.created_at, t.category, t.urgency, t.status, t.level, o.name as unit_name, hu.name as holder_name,
-        a.name as assignee, r.name as reporter, t.first_answered_at, t.resolved_at, t.closed_at, t.rating,
-        t.reopen_count, t.escalation_count, t.text, count(*) over () as total
-      from tickets t
-        join sub on sub.unit_id = t.unit_id
-        join units o on o.id = t.unit_id
-        join units hu on hu.id = t.holder_unit_id
-        left join people a on a.id = t.assignee_id
-        left join people r on r.id = t.reporter_id
-      where ${filterSql(f)}
-      order by t.id desc
-      limit ${limit} offset ${offset}`,
-  );
-  const total = Number(rows[0]?.total ?? 0);
-  return {
-    total,
-    rows: rows.map((r) => ({
-      ...(r as unknown as TicketRow),
-      id: Number(r.id),
-      created_at: toDate(r.created_at) as Date,
-      first_answered_at: toDate(r.first_answered_at),
-      resolved_at: toDate(r.resolved_at),
-      closed_at: toDate(r.closed_at),
-      reopen_count: Number(r.reopen_count),
-      escalation_count: Number(r.escalation_count),
-    })),
-  };
-}
+/** The ticket columns both queries select, from a raw row (drivers differ in how they return dates and numbers). */
+const TICKET_COLUMNS = sql`t.id, t.created_at, t.category, t.urgency, t.status, t.level, o.name as unit_name,
+  hu.name as holder_name, a.name as assignee, r.name as reporter, t.first_answered_at, t.resolved_at, t.closed_at,
+  t.rating, t.reopen_count, t.escalation_count, t.text`;
+const TICKET_JOINS = sql`join sub on sub.unit_id = t.unit_id
+  join units o on o.id = t.unit_id
+  join units hu on hu.id = t.holder_unit_id
+  left join people a on a.id = t.assignee_id
+  left join people r on r.id = t.reporter_id`;
 
-export async function ticketInScope(db: Db, scope: Scope, id: number): Promise<TicketRow | null> {
-  if (!Number.isInteger(id) || id <= 0 || id > 2 ** 31 - 1) return null;
-  const rows = await queryRows<Record<string, unknown>>(
-    db,
-    sql`${scopeCte(scope)}
-      select t.id, t.created_at, t.category, t.urgency, t.status, t.level, o.name as unit_name, hu.name as holder_name,
-        a.name as assignee, r.name as reporter, t.first_answered_at, t.resolved_at, t.closed_at, t.rating,
-        t.reopen_count, t.escalation_count, t.text
-      from tickets t join sub on sub.unit_id = t.unit_id join units o on o.id = t.unit_id join units hu on hu.id = t.holder_unit_id
-        left join people a on a.id = t.assignee_id left join people r on r.id = t.reporter_id
-      where t.id = ${id}`,
-  );
-  const r = rows[0];
-  if (!r) return null;
+function toTicketRow(r: Record<string, unknown>): TicketRow {
   return {
     ...(r as unknown as TicketRow),
     id: Number(r.id),
@@ -117,7 +81,36 @@ export async function ticketInScope(db: Db, scope: Scope, id: number): Promise<T
     first_answered_at: toDate(r.first_answered_at),
     resolved_at: toDate(r.resolved_at),
     closed_at: toDate(r.closed_at),
+    reopen_count: Number(r.reopen_count),
+    escalation_count: Number(r.escalation_count),
   };
+}
+
+export async function listTickets(db: Db, scope: Scope, f: TicketFilter, limit: number, offset = 0): Promise<{ rows: TicketRow[]; total: number }> {
+  const rows = await queryRows<Record<string, unknown>>(
+    db,
+    sql`${scopeCte(scope)}
+      select ${TICKET_COLUMNS}, count(*) over () as total
+      from tickets t ${TICKET_JOINS}
+      where ${filterSql(f)}
+      order by t.id desc
+      limit ${limit} offset ${offset}`,
+  );
+  const total = Number(rows[0]?.total ?? 0);
+  return { total, rows: rows.map(toTicketRow) };
+}
+
+export async function ticketInScope(db: Db, scope: Scope, id: number): Promise<TicketRow | null> {
+  if (!Number.isInteger(id) || id <= 0 || id > 2 ** 31 - 1) return null;
+  const rows = await queryRows<Record<string, unknown>>(
+    db,
+    sql`${scopeCte(scope)}
+      select ${TICKET_COLUMNS}
+      from tickets t ${TICKET_JOINS}
+      where t.id = ${id}`,
+  );
+  const r = rows[0];
+  return r ? toTicketRow(r) : null;
 }
 
 export type EventRow = { id: number; at: Date; kind: string; level: string | null; actor: string | null; text: string | null; data: Record<string, unknown> | null };

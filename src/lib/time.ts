@@ -3,6 +3,13 @@ export const TZ = "Asia/Shanghai";
 const OFFSET_MS = 8 * 3_600_000;
 
 const timeFmt = new Intl.DateTimeFormat("zh-CN", { timeZone: TZ, hour: "2-digit", minute: "2-digit", hour12: false });
+const secondsFmt = new Intl.DateTimeFormat("zh-CN", {
+  timeZone: TZ,
+  hour: "2-digit",
+  minute: "2-digit",
+  second: "2-digit",
+  hour12: false,
+});
 const dateFmt = new Intl.DateTimeFormat("zh-CN", { timeZone: TZ, month: "long", day: "numeric" });
 
 /** Minutes since local midnight in Asia/Shanghai. */
@@ -17,10 +24,10 @@ export function localMidnight(at: Date): Date {
   return new Date(ms - (((ms % 86_400_000) + 86_400_000) % 86_400_000) - OFFSET_MS);
 }
 
-/** "今天 14:30", "明天 09:00" or "5月3日 09:00" relative to `now`. */
+/** "今天 14:30", "明天 09:00" or "5月3日 09:00" relative to `now`; with seconds when it is minutes away (short demo clocks). */
 export function formatWhenZh(at: Date, now: Date): string {
   const days = Math.round((localMidnight(at).getTime() - localMidnight(now).getTime()) / 86_400_000);
-  const hm = timeFmt.format(at);
+  const hm = (Math.abs(at.getTime() - now.getTime()) < 10 * 60_000 ? secondsFmt : timeFmt).format(at);
   if (days === 0) return `今天 ${hm}`;
   if (days === 1) return `明天 ${hm}`;
   if (days === -1) return `昨天 ${hm}`;

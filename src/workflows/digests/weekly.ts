@@ -228,7 +228,9 @@ async function batch(db: Db, scopes: DigestScope[], p: FigureParams, out: Map<st
         select distinct on (e.ticket_id) e.ticket_id, e.actor_id, t.unit_id,
           extract(epoch from (t.first_answered_at - t.created_at)) * 1000 as took_ms
         from ticket_events e join tickets t on t.id = e.ticket_id and t.first_answered_at = e.at
-        where e.kind in ('claimed', 'replied', 'resolved') and e.actor_id is not null
+        -- Narrow to the chats' units first: for one chat (周报 on demand) this avoids ranking the whole town's week.
+        where t.unit_id in (select unit_id from scope)
+          and e.kind in ('claimed', 'replied', 'resolved') and e.actor_id is not null
           and e.at >= ${ts(from)} and e.at < ${ts(to)}
         order by e.ticket_id, e.id
       ), ranked as (
