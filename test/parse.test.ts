@@ -381,3 +381,18 @@ describe("USAGE", () => {
     for (const intent of intents) expect(USAGE[intent]).toMatch(/\p{Script=Han}/u);
   });
 });
+
+describe("found by an independent check against the contract", () => {
+  table([
+    ["进度 12。", cmd("status", 12)],
+    ["进度 #12？", cmd("status", 12)],
+    ["满意 12。", rate(true, 12)],
+    ["认领 12？？", cmd("claim", 12)],
+    ["回复 12。好的", cmd("reply", 12, "好的")],
+    ["\u200b进度 #3", cmd("status", 3)],
+    ["\ufeff@好邻 报事 路灯坏了", cmd("report", null, "路灯坏了")],
+    ["回复 12 👌", cmd("reply", 12, "👌")],
+    ["投诉 😡", cmd("report", null, "😡")],
+  ]);
+  invalidTable(["办结 12 。", "办结 #12 ……", "报事。", "上报 。", "走访 ！", "回复 #5 ？"]);
+});

@@ -114,6 +114,8 @@ const KIND: Readonly<Record<CommandIntent, "text" | "ticket" | "ticketOrText" | 
 const NEEDS_TEXT: ReadonlySet<CommandIntent> = new Set(["report", "visit", "contact", "reply", "resolve", "escalate"]);
 
 const SEPARATOR = /^[\s：:，,、；;！!]/u;
+/** Sentence-final punctuation right after a ticket (进度 12。 / 认领 #3？) belongs to the sentence, not the body. */
+const SENTENCE_END = /^[。？?…～~]+/u;
 const LEADING_SEPARATORS = /^[\s：:，,、；;！!]+/u;
 const ONLY_PUNCTUATION = /^[\s\p{P}\p{S}]*$/u;
 const BRACKETS: Readonly<Record<string, string>> = { "【": "】", "[": "]" };
@@ -143,6 +145,10 @@ function cleanBody(text: string): string | null {
   const body = text.replace(LEADING_SEPARATORS, "").trimEnd();
   return body === "" ? null : body;
 }
+
+/** A required text that is only punctuation (办结 12 。) says nothing: treat it as missing. Emoji do say something. */
+const PUNCTUATION_ONLY = /^[\s\p{P}]*$/u;
+const meaningful = (body: string | null) => (body === null || PUNCTUATION_ONLY.test(body) ? null : body);
 
 function startsWithCI(text: string, prefix: string): boolean {
   return text.slice(0, prefix.length).toLowerCase() === prefix.toLowerCase();
@@ -187,8 +193,9 @@ function matchCommand(text: string): { rule: Rule; rest: string; bracketed: bool
 function readTicket(text: string): TicketToken | null {
   const match = TICKET.exec(text);
   if (!match?.groups) return null;
-  const rest = text.slice(match[0].length);
-  if (match.groups.strong === undefined && rest !== "" && !SEPARATOR.test(rest)) return null;
+  const after = text.slice(match[0].length);
+  const rest = after.replace(SENTENCE_END, "");
+  if (match.groups.strong === undefined && after !== "" && rest === after && !SEPARATOR.test(rest)) return null;
   const digits = (match.groups.digits ?? "")
     .replace(/[０-９]/gu, (d) => String.fromCharCode(d.charCodeAt(0) - 0xfee0))
     .replace(/^0+/u, "");
@@ -197,7 +204,7 @@ function readTicket(text: string): TicketToken | null {
 }
 
 function textCommand(intent: CommandIntent, rest: string): ParsedCommand {
-  const body = cleanBody(rest);
+  const body = meaningful(cleanBody(rest));
   return body === null ? invalid(USAGE[intent]) : { intent, ticket: null, body };
 }
 
@@ -206,7 +213,7 @@ function ticketCommand(rule: Rule, token: TicketToken | null): ParsedCommand {
   if (token === null) return invalid(usage);
   if (token.ticket === null) return invalid(usage, "单号无效，请填写正确的工单编号。");
   const body = cleanBody(token.rest);
-  if (body === null && NEEDS_TEXT.has(rule.intent)) return invalid(usage);
+  if (meaningful(body) === null && NEEDS_TEXT.has(rule.intent)) return invalid(usage);
   const parsed: ParsedCommand = { intent: rule.intent, ticket: token.ticket, body };
   if (rule.satisfied !== undefined) parsed.satisfied = rule.satisfied;
   return parsed;
@@ -240,7 +247,8 @@ export function parseCommand(text: string, options?: { botNames?: string[] }): P
   const names = (Array.isArray(options?.botNames) ? options.botNames : ["好邻"]).filter(
     (name): name is string => typeof name === "string" && name.trim() !== "",
   );
-  const { text: message, mentioned } = stripMentions(text.trim(), names);
+  // Zero-width characters some clients put before a message are not text.
+  const { text: message, mentioned } = stripMentions(text.replace(/^[\s\u200b-\u200d\ufeff]+/u, "").trim(), names);
   // A message that is only the bot's @mention asks for the menu.
   if (message === "") return mentioned ? { intent: "help", ticket: null, body: null } : none();
   const command = matchCommand(message);
