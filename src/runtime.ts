@@ -32,7 +32,12 @@ export type PeriodicTask = { id: string; pattern: string; run: (rt: Runtime) => 
 
 export type ReconcileReport = { applied: number; timers: number; outbox: number; oldestOverdueMs: number };
 
-const HORIZON_MS = 24 * 3_600_000;
+/**
+ * The reconciler re-adds wake-up jobs for clocks lapsing within this horizon (and outbox deliveries due within it).
+ * Every pass covers the next 15 minutes, which is plenty at a 30 s interval, and keeps a pass cheap however many
+ * tickets are open (a 24 h horizon re-added every open ticket's job every 30 s).
+ */
+const HORIZON_MS = 15 * 60_000;
 
 export class Runtime {
   readonly pipeline: PipelineDeps;

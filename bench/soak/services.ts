@@ -4,7 +4,7 @@
  * services on 5432/6379 are never touched. PostgreSQL refuses to run as root, so it runs as the `postgres` user.
  */
 import { type ChildProcess, execFileSync, spawn, spawnSync } from "node:child_process";
-import { chownSync, existsSync, mkdirSync, mkdtempSync, openSync, rmSync } from "node:fs";
+import { chownSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -92,7 +92,10 @@ export class PgServer {
     const ids = postgresIds();
     const dir = join(root, "pg");
     mkdirSync(dir);
-    if (ids) chownSync(root, ids.uid, ids.gid), chownSync(dir, ids.uid, ids.gid);
+    if (ids) {
+      chownSync(root, ids.uid, ids.gid);
+      chownSync(dir, ids.uid, ids.gid);
+    }
     const init = spawnSync(
       join(PG_BIN, "initdb"),
       ["-D", join(dir, "data"), "-A", "trust", "-U", "postgres", "-E", "UTF8", "--no-locale", "--no-sync"],
@@ -227,16 +230,14 @@ export class RedisServer {
 /** RSS (kB → MB) and CPU time (s) of a process, from /proc. */
 export function procStats(pid: number): { rssMb: number; cpuS: number } | null {
   try {
-    const status = require_fs().readFileSync(`/proc/${pid}/status`, "utf8");
+    const status = readFileSync(`/proc/${pid}/status`, "utf8");
     const rss = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? Number.NaN) / 1024;
-    const stat = require_fs().readFileSync(`/proc/${pid}/stat`, "utf8");
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
     const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
     const ticks = Number(fields[11]) + Number(fields[12]); // utime + stime
-    return { rssMb: rss, cpuS: ticks / CLK_TCK };
+    return Number.isFinite(rss) && Number.isFinite(ticks) ? { rssMb: rss, cpuS: ticks / CLK_TCK } : null;
   } catch {
     return null;
   }
 }
 const CLK_TCK = Number(spawnSync("getconf", ["CLK_TCK"]).stdout?.toString().trim() || 100);
-import * as fs from "node:fs";
-const require_fs = () => fs;

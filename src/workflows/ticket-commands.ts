@@ -43,10 +43,10 @@ export type CommandResult = Done | Refusal;
 const isReporter = (actor: Actor, t: Ticket) =>
   actor.person ? t.reporterId === actor.person.id : t.reporterExternalId === actor.externalId;
 
-async function done(ctx: Ctx, t: Ticket, ladder?: Ladder): Promise<Done> {
-  const l = ladder ?? (await loadLadder(ctx, t.unitId));
-  const reporter = t.reporterId ? await getPerson(ctx.db, t.reporterId) : null;
-  return { ok: true, ticket: t, holders: holders(l, t), reporter };
+/** The result of a command; `actor` is the person acting (read in this transaction), reused when they are the reporter. */
+async function done(ctx: Ctx, t: Ticket, ladder: Ladder, actor: Person | null): Promise<Done> {
+  const reporter = !t.reporterId ? null : actor?.id === t.reporterId ? actor : await getPerson(ctx.db, t.reporterId);
+  return { ok: true, ticket: t, holders: holders(ladder, t), reporter };
 }
 
 /** 代报: "代王大爷：屋顶漏水" — a leader reports for a household in their own subtree. */
@@ -126,7 +126,7 @@ export async function openTicket(
     data: household ? { householdId: household.id, onBehalf: Boolean(behalf || opts.household) } : undefined,
   });
   rescheduleTimer(ctx, null, t);
-  return done(ctx, t, ladder);
+  return done(ctx, t, ladder, actor.person);
 }
 
 /** Load a ticket and check the actor leads its unit (or above). */
@@ -186,7 +186,7 @@ export function claimTicket(ctx: Ctx, actor: Actor, id: number): Promise<Command
     if (!updated) return RETRY;
     await recordEvent(ctx, t, { kind: "claimed", actorId: me.id, toStatus: "answered" });
     rescheduleTimer(ctx, t, updated);
-    return done(ctx, updated, ladder);
+    return done(ctx, updated, ladder, actor.person);
   });
 }
 
@@ -211,7 +211,7 @@ export function replyTicket(ctx: Ctx, actor: Actor, id: number, text: string): P
     await recordEvent(ctx, t, { kind: "replied", actorId: me.id, toStatus: updated.status, text });
     rescheduleTimer(ctx, t, updated);
     await tellReporterElsewhere(ctx, actor, updated, `${me.name}回复：${text}`);
-    return done(ctx, updated, ladder);
+    return done(ctx, updated, ladder, actor.person);
   });
 }
 
@@ -236,7 +236,7 @@ export function resolveTicket(ctx: Ctx, actor: Actor, id: number, result: string
       updated,
       `已办结：${result}\n满意请回复「满意 #${id}」，不满意请回复「不满意 #${id} 原因」。`,
     );
-    return done(ctx, updated, ladder);
+    return done(ctx, updated, ladder, actor.person);
   });
 }
 
@@ -287,7 +287,7 @@ export async function rateTicket(
       },
     });
   }
-  return done(ctx, updated, ladder);
+  return done(ctx, updated, ladder, actor.person);
 }
 
 export function escalateTicket(ctx: Ctx, actor: Actor, id: number, reason: string): Promise<CommandResult> {
@@ -296,7 +296,7 @@ export function escalateTicket(ctx: Ctx, actor: Actor, id: number, reason: strin
     const out = await escalate(ctx, t, ladder, "manual", actor.person?.id ?? null, reason);
     if (out.kind === "at_top") return { ok: false, reason: "at_top", ticket: t };
     if (out.kind === "conflict") return RETRY;
-    return done(ctx, out.ticket, ladder);
+    return done(ctx, out.ticket, ladder, actor.person);
   });
 }
 
@@ -328,5 +328,5 @@ export async function ticketStatus(ctx: Ctx, actor: Actor, id: number): Promise<
   const ladder = await loadLadder(ctx, t.unitId);
   const allowed = (actor.chat && actor.chat.id === t.chatId) || isReporter(actor, t) || canLead(actor.person, ladder.path);
   if (!allowed) return { ok: false, reason: "forbidden", ticket: t, need: "leader" };
-  return done(ctx, t, ladder);
+  return done(ctx, t, ladder, actor.person);
 }

@@ -1,0 +1,305 @@
+/**
+ * soak (`npm run soak`) — a bounded run at a steady rate with a realistic mix of commands from many WeCom groups
+ * and users against TWO bot processes (`node --import tsx src/index.ts`) sharing their own PostgreSQL and Redis,
+ * while faults happen: Redis is flushed and restarted, PostgreSQL is restarted, one bot is SIGKILLed and
+ * restarted, and 5% of callbacks are delivered again (same msgid). Escalation clocks are short, so many
+ * escalations fall inside the run. At the end it checks (see bench/soak/checks.ts) and prints one verdict line:
+ *
+ *   - messages accepted (distinct msgids answered 200) = inbound rows; accepted reports = tickets, each once
+ *   - escalations due (replayed from the 台账) = escalations done, each once
+ *   - outbox rows for groups created = delivered, each exactly once at the fake WeCom
+ *   - no group-visible text holds a phone number, house number/address or household tag
+ *   - RSS of the bots did not keep growing
+ *
+ * Env: SOAK_SECONDS (default 600), SOAK_RATE (callbacks/s, default 8). Loopback only; everything started here is
+ * stopped at the end, on error and on Ctrl-C. Exit code 0 only on PASS.
+ */
+import postgres from "postgres";
+import { replies } from "../src/bot/replies.js";
+import { roles } from "../src/db/schema/index.js";
+import { FakeWecom } from "../test/fakes/wecom.js";
+import { checkEscalations, checkOutbox, callContent, memoryTrend, privacyViolations } from "./soak/checks.js";
+import { onStop, PgServer, RedisServer, scratchDir, sleep, stopAll } from "./soak/services.js";
+import { agent, groupText, msgId, openReply, post, prepare } from "./soak/wecom-client.js";
+import { Bot, type Group, loadWorld, newCreds, writeWorld } from "./soak/world.js";
+
+const SECONDS = Number(process.env.SOAK_SECONDS ?? 600);
+const RATE = Number(process.env.SOAK_RATE ?? 8);
+const DURATION_MS = SECONDS * 1000;
+// Clocks scale with the run so escalations (邻 → 组 → 村 → 镇, then re-pings) happen many times within it.
+const ANSWER_MS = Math.round(Math.min(30_000, Math.max(5_000, DURATION_MS / 12)));
+const CLOCKS = { answerMs: ANSWER_MS, resolveMs: 3 * ANSWER_MS, repingMs: 4 * ANSWER_MS };
+/** How late an escalation may be and still count (a Redis flush is caught by the 30 s reconciler + 15 s grace). */
+const GRACE_MS = 75_000;
+const REDELIVER = 0.05;
+
+const log = (msg: string) => console.log(`[${((Date.now() - T0) / 1000).toFixed(1).padStart(6)} s] ${msg}`);
+const T0 = Date.now();
+
+type Known = { id: number; chat: Group; reporter: string; resolved: boolean };
+
+async function main() {
+  console.log(
+    `soak — ${SECONDS} s at ${RATE} callbacks/s, 2 bots, own PostgreSQL + Redis; clocks: answer ${CLOCKS.answerMs / 1000} s, ` +
+      `resolve ${CLOCKS.resolveMs / 1000} s, re-ping ${CLOCKS.repingMs / 1000} s`,
+  );
+  const tmp = scratchDir("haolin-soak-");
+  const pg = await PgServer.start(tmp);
+  const redis = await RedisServer.start(tmp);
+  const databaseUrl = await pg.createDatabase("haolin");
+  const creds = newCreds();
+  const fake = await FakeWecom.start({ ...creds });
+  onStop(() => fake.close());
+  const world = writeWorld(tmp, {
+    villages: 6,
+    groupsPerVillage: 10,
+    neighborhoodsPerGroup: 3,
+    householdsPerNeighborhood: 4,
+    settings: { answerDeadline: `${CLOCKS.answerMs / 1000}s`, resolveDeadline: `${CLOCKS.resolveMs / 1000}s`, repingInterval: `${CLOCKS.repingMs / 1000}s` },
+    webhookFor: () => fake.addWebhook().url,
+  });
+  await loadWorld(databaseUrl, world.file);
+  log(`directory: ${world.chats} WeCom groups, ${world.people} people, ${world.households} households`);
+  const bots = [
+    await Bot.start({ name: "bot-a", databaseUrl, redisUrl: redis.url, creds, webhookBase: fake.url, logDir: tmp }),
+    await Bot.start({ name: "bot-b", databaseUrl, redisUrl: redis.url, creds, webhookBase: fake.url, logDir: tmp }),
+  ];
+  log(`bots up: ${bots.map((b) => `${b.opts.name} pid ${b.pid} :${b.port}`).join(", ")}`);
+  const sampler = setInterval(() => {
+    for (const b of bots) b.sample();
+  }, 2000);
+  onStop(async () => clearInterval(sampler));
+
+  // ───────── the load: WeCom's side, retrying like WeCom until accepted ─────────
+  const ag = agent(128);
+  const stats = { sent: 0, attempts: 0, unavailable: 0, neterr: 0, redelivered: 0, redeliveryMismatch: 0, gaveUp: 0 };
+  const accepted = new Map<string, string>(); // msgid → reply content
+  const reportMarks = new Map<string, string>(); // msgid → the unique mark in the report's text
+  const replyTexts: string[] = [];
+  const known: Known[] = [];
+  let rr = 0;
+  const retryUntil = () => T0 + DURATION_MS + 120_000;
+
+  /** Deliver one callback (new nonce/timestamp per attempt, same msgid) to any live bot until it is accepted. */
+  async function deliver(plain: ReturnType<typeof groupText>): Promise<string | null> {
+    for (let attempt = 0; Date.now() < retryUntil(); attempt++) {
+      const live = bots.filter((b) => b.alive);
+      const bot = live[rr++ % Math.max(1, live.length)] ?? bots[0];
+      const p = prepare(creds, plain);
+      stats.attempts++;
+      const a = await post((bot as Bot).callbackUrl, p, ag, 5000);
+      if (a.status === 200) {
+        const content = openReply(creds, a.body, p.nonce);
+        return content;
+      }
+      if (typeof a.status === "number" && a.status >= 500) stats.unavailable++;
+      else if (typeof a.status === "number") throw new Error(`callback refused with ${a.status}: ${a.body}`);
+      else stats.neterr++;
+      await sleep(Math.min(2000, 200 * 2 ** Math.min(attempt, 4)));
+    }
+    stats.gaveUp++;
+    return null;
+  }
+
+  async function send(chat: Group, user: string, content: string, mark?: string): Promise<string | null> {
+    const plain = groupText(creds, chat.chatId, user, `@好邻 ${content}`, msgId("s"));
+    stats.sent++;
+    const reply = await deliver(plain);
+    if (reply === null) return null;
+    accepted.set(plain.msgid, reply);
+    replyTexts.push(reply);
+    if (mark) reportMarks.set(plain.msgid, mark);
+    if (Math.random() < REDELIVER) {
+      // WeCom delivers the same message again: the same answer, nothing created twice.
+      await sleep(Math.random() * 2000);
+      stats.redelivered++;
+      const again = await deliver(plain);
+      if (again !== null && again !== reply) stats.redeliveryMismatch++;
+    }
+    return reply;
+  }
+
+  const pick = <T>(xs: T[]): T => xs[Math.floor(Math.random() * xs.length)] as T;
+  const TEXTS = ["村口路灯坏了", "水沟堵了，下雨就漫到路上", "垃圾桶满了没人清", "楼道灯不亮", "自来水发黄", "路边大树枝要断了"];
+  // Residents sometimes type personal data into reports: group messages must never repeat it.
+  const PERSONAL = ["联系电话13912345678", "我家住5号楼", "家里是孤寡老人", "座机0571-88886666", ""];
+  let marks = 0;
+
+  async function oneCommand(): Promise<void> {
+    const g = pick(world.groups);
+    const leader = g.leaders[0] as string; // the 组长 leads every ticket of the group
+    const mine = known.filter((k) => k.chat === g);
+    const t = mine.length ? pick(mine) : null;
+    const r = Math.random();
+    if (r < 0.4 || !t) {
+      const mark = `s${++marks}`;
+      const reporter = pick(g.residents);
+      const reply = await send(g, reporter, `报事 ${pick(TEXTS)}${pick(PERSONAL)}（${mark}）`, mark);
+      const id = Number(/#(\d+)/.exec(reply ?? "")?.[1]);
+      if (id) known.push({ id, chat: g, reporter, resolved: false });
+    } else if (r < 0.52) await send(g, t.reporter, `进度 #${t.id}`);
+    else if (r < 0.65) await send(g, leader, `认领 #${t.id}`);
+    else if (r < 0.72) await send(g, leader, `回复 #${t.id} 已安排人员，明天上门`);
+    else if (r < 0.8) {
+      await send(g, leader, `办结 #${t.id} 已处理完毕`);
+      t.resolved = true;
+    } else if (r < 0.86 && t.resolved) await send(g, t.reporter, `满意 #${t.id}`);
+    else if (r < 0.9) await send(g, leader, `上报 #${t.id} 需要村里协调`);
+    else if (r < 0.95) await send(g, Math.random() < 0.5 ? leader : t.reporter, "待办");
+    else await send(g, pick(g.residents), "帮助");
+  }
+
+  // ───────── the faults ─────────
+  const faults: { at: number; name: string; run: () => Promise<void> }[] = [
+    {
+      at: 0.2,
+      name: "Redis FLUSHALL + restart",
+      run: async () => {
+        await redis.flush();
+        await redis.restart(1000);
+      },
+    },
+    { at: 0.4, name: "PostgreSQL restart (fast shutdown, 2 s down)", run: () => pg.restart(2000) },
+    {
+      at: 0.6,
+      name: "SIGKILL bot-b, restart after 2 s",
+      run: async () => {
+        const b = bots[1] as Bot;
+        b.kill9();
+        await sleep(2000);
+        await b.restart();
+      },
+    },
+  ];
+  const faultLog: string[] = [];
+  const faultRuns = faults.map(async (f) => {
+    await sleep(f.at * DURATION_MS);
+    const t = Date.now();
+    log(`fault: ${f.name}`);
+    await f.run();
+    faultLog.push(`${f.name} @${Math.round((t - T0) / 1000)} s`);
+    log(`fault done: ${f.name} (${Date.now() - t} ms)`);
+  });
+
+  // ───────── steady rate for the duration ─────────
+  const loadStart = Date.now();
+  const inflight = new Set<Promise<void>>();
+  let n = 0;
+  let errors = 0;
+  while (Date.now() - loadStart < DURATION_MS) {
+    const due = loadStart + (n * 1000) / RATE;
+    if (due > Date.now()) await sleep(due - Date.now());
+    n++;
+    const p: Promise<void> = oneCommand()
+      .catch((err) => {
+        errors++;
+        if (errors <= 3) console.error("command failed:", (err as Error).message);
+      })
+      .finally(() => inflight.delete(p));
+    inflight.add(p);
+    if (n % (RATE * 30) === 0) log(`${stats.sent} sent, ${accepted.size} accepted, ${known.length} tickets seen, ${inflight.size} in flight`);
+  }
+  await Promise.all(faultRuns);
+  await Promise.all(inflight);
+  log(`load done: ${stats.sent} callbacks, ${accepted.size} accepted; leaders now finish every open ticket`);
+
+  // ───────── drain: leaders resolve what is left (no clock keeps running), the outbox empties ─────────
+  const sql = postgres(databaseUrl, { max: 2, onnotice: () => {} });
+  onStop(() => sql.end({ timeout: 5 }));
+  const open = await sql<{ id: number; chat: string }[]>`
+    select t.id, c.external_id as chat from tickets t join chats c on c.id = t.chat_id where t.status in ('open', 'answered')`;
+  const groupsByChat = new Map(world.groups.map((g) => [g.chatId, g]));
+  for (let i = 0; i < open.length; i += 20) {
+    await Promise.all(
+      open.slice(i, i + 20).map(async (t) => {
+        const g = groupsByChat.get(t.chat) as Group;
+        await send(g, g.leaders[0] as string, `办结 #${t.id} 已处理完毕`);
+      }),
+    );
+  }
+  const drainUntil = Date.now() + 180_000;
+  let pending = -1;
+  while (Date.now() < drainUntil) {
+    const [row] = await sql<{ n: number }[]>`
+      select count(*)::int as n from outbox where chat_id is not null and status in ('pending', 'sending')`;
+    const [running] = await sql<{ n: number }[]>`select count(*)::int as n from tickets where status in ('open', 'answered')`;
+    pending = (row?.n ?? 0) + (running?.n ?? 0);
+    if (pending === 0) break;
+    await sleep(1000);
+  }
+  log(`drained (${pending} outstanding); stopping the bots`);
+  clearInterval(sampler);
+  for (const b of bots) await b.stop();
+  const end = new Date();
+
+  // ───────── checks ─────────
+  const [inbound] = await sql<{ n: number }[]>`select count(*)::int as n from inbound_messages`;
+  const ticketRows = await sql<{ text: string }[]>`select text from tickets`;
+  const marksInTickets = new Map<string, number>();
+  for (const t of ticketRows) {
+    const m = /（(s\d+)）$/.exec(t.text)?.[1];
+    if (m) marksInTickets.set(m, (marksInTickets.get(m) ?? 0) + 1);
+  }
+  const acceptedReports = [...reportMarks.values()];
+  const lost = acceptedReports.filter((m) => !marksInTickets.has(m)).length;
+  const dupTickets = [...marksInTickets.values()].filter((c) => c > 1).length;
+  const messagesOk = lost === 0 && dupTickets === 0 && ticketRows.length === acceptedReports.length && inbound?.n === accepted.size && stats.redeliveryMismatch === 0 && stats.gaveUp === 0;
+
+  const esc = await checkEscalations(sql, CLOCKS, end, GRACE_MS);
+  const escOk = esc.missed === 0 && esc.early === 0 && esc.stateMismatch === 0 && esc.done > 0;
+  const out = await checkOutbox(sql, fake.calls);
+  const outOk = out.chatNotSent === 0 && out.duplicates === 0 && out.unmatched === 0 && out.chatSent === out.webhookAccepted && out.personRows === out.personUndeliverable;
+  // The help text's usage example ("报事 3栋楼道灯坏了") is fixed wording, not anyone's data: left out of the check.
+  const usage = new Set([null, ...roles].map((role) => replies.help(role).text));
+  const groupTexts = [...fake.calls.filter((c) => c.errcode === 0).map(callContent), ...replyTexts.filter((t) => !usage.has(t))];
+  const privacy = privacyViolations(groupTexts);
+  const mem = bots.map((b) => {
+    const byPid = new Map<number, { rssMb: number }[]>();
+    for (const s of b.samples) byPid.set(s.pid, [...(byPid.get(s.pid) ?? []), s]);
+    // The longest-lived process of each bot (bot-b's first life ends at the SIGKILL).
+    const longest = [...byPid.values()].sort((x, y) => y.length - x.length)[0] ?? [];
+    return { name: b.opts.name, trend: memoryTrend(longest), peak: Math.round(Math.max(0, ...b.samples.map((s) => s.rssMb))) };
+  });
+  const memOk = mem.every((m) => m.trend === null || m.trend.ok);
+
+  console.log("\nChecks");
+  const line = (ok: boolean, text: string) => console.log(`  ${ok ? "ok  " : "FAIL"}  ${text}`);
+  line(
+    messagesOk,
+    `messages: ${accepted.size} accepted (distinct msgids) = ${inbound?.n} inbound rows; ${acceptedReports.length} accepted reports = ${ticketRows.length} tickets ` +
+      `(lost ${lost}, duplicated ${dupTickets}); ${stats.redelivered} redeliveries, ${stats.redeliveryMismatch} answered differently; ` +
+      `${stats.unavailable} answers 5xx and ${stats.neterr} connection errors retried; gave up ${stats.gaveUp}`,
+  );
+  line(
+    escOk,
+    `escalations: due ${esc.due} = done ${esc.done - esc.early} (early/duplicate ${esc.early}, missed ${esc.missed}, replay ≠ row ${esc.stateMismatch}); ` +
+      `lateness p50 ${esc.latenessP50} ms, p99 ${esc.latenessP99} ms, max ${esc.latenessMax} ms`,
+  );
+  line(
+    outOk,
+    `outbox: ${out.chatCreated} group messages created = ${out.chatSent} sent = ${out.webhookAccepted} received by WeCom, ` +
+      `${out.duplicates} received twice, ${out.unmatched} unmatched, ${out.webhookRefused} sends refused (rate limit/errors); ` +
+      `${out.personRows} direct messages have no WeCom channel (marked undeliverable: ${out.personUndeliverable})`,
+  );
+  line(privacy.count === 0, `privacy: ${groupTexts.length} group-visible texts, ${privacy.count} with a phone, house number or tag${privacy.example ? ` (e.g. "${privacy.example}")` : ""}`);
+  line(memOk, `memory: ${mem.map((m) => `${m.name} middle ${m.trend?.middle ?? "?"} MB → last ${m.trend?.last ?? "?"} MB (peak ${m.peak} MB)`).join("; ")}`);
+  for (const e of [...esc.examples, ...out.examples]) console.log(`        ${e}`);
+  if (errors) console.log(`  (${errors} commands failed in the generator)`);
+
+  const pass = messagesOk && escOk && outOk && privacy.count === 0 && memOk && errors === 0;
+  await stopAll();
+  console.log(
+    `\nSOAK ${pass ? "PASS" : "FAIL"}: ${SECONDS} s at ${RATE}/s, 2 bots, faults [${faultLog.join("; ")}, ${stats.redelivered} redeliveries]; ` +
+      `accepted ${accepted.size} msgs, reports ${acceptedReports.length} = tickets ${ticketRows.length}; ` +
+      `escalations due ${esc.due} = done ${esc.done - esc.early} (dup ${esc.early}, missed ${esc.missed}, p99 late ${esc.latenessP99} ms); ` +
+      `group messages ${out.chatCreated} = delivered ${out.chatSent} (twice ${out.duplicates}); privacy hits ${privacy.count}; ` +
+      `RSS ${mem.map((m) => `${m.name} ${m.trend?.middle ?? "?"}→${m.trend?.last ?? "?"} MB`).join(", ")}; ${Math.round((Date.now() - T0) / 1000)} s total`,
+  );
+  process.exit(pass ? 0 : 1);
+}
+
+main().catch(async (err) => {
+  console.error(err);
+  await stopAll();
+  process.exit(1);
+});

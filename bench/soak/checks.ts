@@ -1,0 +1,195 @@
+/**
+ * The soak's end-of-run checks, from PostgreSQL (the truth) and the fake WeCom's record of what reached groups.
+ *
+ * Escalations are checked by replaying the clock rules over each ticket's 台账 (ticket_events): after opened /
+ * escalated / repinged / reopened the answer clock runs (answerMs; the top-of-ladder re-ping uses repingMs), after
+ * the first answer (claimed, or replied while open) the resolution clock runs, resolved / rated stop it. Every
+ * timer-driven event (escalated by timeout or resolve_timeout, repinged) must come at or after the clock it
+ * answers (an early one is a duplicate); a clock that lapsed more than `graceMs` before the next human event or
+ * before the end, with no timer event, is a missed escalation.
+ */
+import type postgres from "postgres";
+import { containsPersonal } from "../../src/lib/privacy.js";
+import type { WebhookCall } from "../../test/fakes/wecom.js";
+
+export type Clocks = { answerMs: number; resolveMs: number; repingMs: number };
+
+type EventRow = { ticket_id: number; at: Date; kind: string; from_status: string | null; data: Record<string, unknown> | null };
+type TicketRow = { id: number; text: string; status: string; answer_due_at: Date | null; resolve_due_at: Date | null };
+
+export type EscalationReport = {
+  due: number;
+  done: number;
+  early: number;
+  missed: number;
+  stateMismatch: number;
+  latenessP50: number;
+  latenessP99: number;
+  latenessMax: number;
+  examples: string[];
+};
+
+const TIMER = (e: EventRow) => e.kind === "repinged" || (e.kind === "escalated" && e.data?.reason !== "manual");
+const TOLERANCE_MS = 5;
+
+export async function checkEscalations(sql: postgres.Sql, clocks: Clocks, end: Date, graceMs: number): Promise<EscalationReport> {
+  const events = await sql<EventRow[]>`select ticket_id, at, kind, from_status, data from ticket_events order by ticket_id, at, id`;
+  const tickets = await sql<TicketRow[]>`select id, text, status, answer_due_at, resolve_due_at from tickets`;
+  const byTicket = new Map<number, EventRow[]>();
+  for (const e of events) byTicket.set(e.ticket_id, [...(byTicket.get(e.ticket_id) ?? []), e]);
+  const r: EscalationReport = { due: 0, done: 0, early: 0, missed: 0, stateMismatch: 0, latenessP50: 0, latenessP99: 0, latenessMax: 0, examples: [] };
+  const lateness: number[] = [];
+  for (const t of tickets) {
+    let due: number | null = null;
+    let kind: "answer" | "resolve" | null = null;
+    let status = "open";
+    for (const e of byTicket.get(t.id) ?? []) {
+      const at = e.at.getTime();
+      if (TIMER(e)) {
+        r.done++;
+        if (due === null || at < due - TOLERANCE_MS) {
+          r.early++;
+          if (r.examples.length < 5) r.examples.push(`ticket ${t.id}: ${e.kind} at ${e.at.toISOString()} with clock ${due === null ? "stopped" : new Date(due).toISOString()}`);
+        } else {
+          r.due++;
+          lateness.push(at - due);
+        }
+      } else if (due !== null && at > due + graceMs) {
+        r.missed++;
+        r.due++;
+        if (r.examples.length < 5) r.examples.push(`ticket ${t.id}: clock lapsed ${new Date(due).toISOString()}, next was ${e.kind} at ${e.at.toISOString()}`);
+      }
+      // The clock after this event.
+      switch (e.kind) {
+        case "opened":
+        case "escalated":
+        case "reopened":
+          due = at + clocks.answerMs;
+          kind = "answer";
+          status = "open";
+          break;
+        case "repinged":
+          due = at + clocks.repingMs;
+          kind = "answer";
+          status = "open";
+          break;
+        case "claimed":
+          due = at + clocks.resolveMs;
+          kind = "resolve";
+          status = "answered";
+          break;
+        case "replied":
+          if (status === "open") {
+            due = at + clocks.resolveMs;
+            kind = "resolve";
+            status = "answered";
+          }
+          break;
+        case "resolved":
+        case "rated":
+          due = null;
+          kind = null;
+          status = e.kind === "resolved" ? "resolved" : "closed";
+          break;
+      }
+    }
+    if (due !== null && due < end.getTime() - graceMs) {
+      r.missed++;
+      r.due++;
+      if (r.examples.length < 5) r.examples.push(`ticket ${t.id}: clock lapsed ${new Date(due).toISOString()}, nothing happened by the end`);
+    }
+    // The replay must agree with the ticket row (else the rules above, or the 台账, are wrong).
+    const dbDue = t.status === "open" ? t.answer_due_at : t.status === "answered" ? t.resolve_due_at : null;
+    const dbKind = t.status === "open" ? "answer" : t.status === "answered" ? "resolve" : null;
+    if ((dbDue?.getTime() ?? null) !== due || dbKind !== kind || t.status !== status) {
+      r.stateMismatch++;
+      if (r.examples.length < 5) r.examples.push(`ticket ${t.id}: replay says ${status}/${due} but the row is ${t.status}/${dbDue?.getTime() ?? null}`);
+    }
+  }
+  const s = lateness.sort((a, b) => a - b);
+  const pick = (p: number) => s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))] ?? 0;
+  r.latenessP50 = pick(50);
+  r.latenessP99 = pick(99);
+  r.latenessMax = s.at(-1) ?? 0;
+  return r;
+}
+
+export type OutboxReport = {
+  chatCreated: number;
+  chatSent: number;
+  chatNotSent: number;
+  personRows: number;
+  personUndeliverable: number;
+  webhookAccepted: number;
+  webhookRefused: number;
+  duplicates: number;
+  unmatched: number;
+  examples: string[];
+};
+
+type OutboxRow = { id: number; dedupe_key: string; chat_id: string | null; status: string; last_error: string | null; payload: { text: string; format?: string } };
+
+/** The content the fake received for a call (text or markdown), without markdown's trailing <@userid> line. */
+export const callContent = (c: WebhookCall) => {
+  const type = c.body.msgtype as string;
+  const content = String((c.body[type] as { content?: unknown } | undefined)?.content ?? "");
+  return type === "markdown" ? content.replace(/\n(?:<@[^>]+>\s?)+$/, "") : content;
+};
+
+export async function checkOutbox(sql: postgres.Sql, calls: WebhookCall[]): Promise<OutboxReport> {
+  const rows = await sql<OutboxRow[]>`select id, dedupe_key, chat_id, status, last_error, payload from outbox order by id`;
+  const accepted = calls.filter((c) => c.errcode === 0);
+  const received = new Map<string, number>();
+  for (const c of accepted) received.set(callContent(c), (received.get(callContent(c)) ?? 0) + 1);
+  const r: OutboxReport = {
+    chatCreated: 0,
+    chatSent: 0,
+    chatNotSent: 0,
+    personRows: 0,
+    personUndeliverable: 0,
+    webhookAccepted: accepted.length,
+    webhookRefused: calls.length - accepted.length,
+    duplicates: 0,
+    unmatched: 0,
+    examples: [],
+  };
+  for (const row of rows) {
+    if (!row.chat_id) {
+      r.personRows++;
+      if (row.status === "failed" && row.last_error === "no way to reach this destination") r.personUndeliverable++;
+      continue;
+    }
+    r.chatCreated++;
+    if (row.status !== "sent") {
+      r.chatNotSent++;
+      if (r.examples.length < 5) r.examples.push(`outbox ${row.id} (${row.dedupe_key}) is ${row.status}: ${row.last_error ?? ""}`);
+      continue;
+    }
+    r.chatSent++;
+    const n = received.get(row.payload.text) ?? 0;
+    if (n === 0) {
+      r.unmatched++;
+      if (r.examples.length < 5) r.examples.push(`outbox ${row.id} (${row.dedupe_key}) marked sent, not seen by the fake`);
+    } else if (n > 1) {
+      r.duplicates++;
+      if (r.examples.length < 5) r.examples.push(`outbox ${row.id} (${row.dedupe_key}) reached the group ${n} times`);
+    }
+  }
+  return r;
+}
+
+/** Group-visible text (webhook messages and passive replies) holding a phone number, house number/address or household tag. */
+export function privacyViolations(texts: string[]): { count: number; example?: string } {
+  const bad = texts.filter(containsPersonal);
+  return { count: bad.length, example: bad[0]?.slice(0, 120) };
+}
+
+/** Memory is flat when the last third's average RSS is not much above the middle third's. */
+export function memoryTrend(samples: { rssMb: number }[]): { middle: number; last: number; ok: boolean } | null {
+  if (samples.length < 9) return null;
+  const third = Math.floor(samples.length / 3);
+  const avg = (xs: { rssMb: number }[]) => xs.reduce((n, s) => n + s.rssMb, 0) / xs.length;
+  const middle = avg(samples.slice(third, 2 * third));
+  const last = avg(samples.slice(2 * third));
+  return { middle: Math.round(middle), last: Math.round(last), ok: last <= middle * 1.15 + 15 };
+}
