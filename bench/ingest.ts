@@ -10,7 +10,7 @@
  * Env: BENCH_SECONDS (per phase, default 10), BENCH_RATE (default 200), BENCH_RATE_SECONDS (default 15).
  * Only loopback; everything started here is stopped at the end (also on error and Ctrl-C).
  */
-import { spawn } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import { FakeWecom } from "../test/fakes/wecom.js";
 import type { LoadJob, LoadResult } from "./loadgen.js";
 import { printTable } from "./lib.js";
@@ -62,6 +62,9 @@ async function load(job: LoadJob, botPid?: number): Promise<LoadResult & Usage> 
 async function main() {
   const t0 = Date.now();
   console.log(`bench — WeCom callback ingest end to end (own PostgreSQL 15 + Redis on loopback), ${SECONDS} s per phase`);
+  // Measure what production runs: the compiled build (node dist/index.js), not the sources through tsx.
+  execFileSync("npm", ["run", "--silent", "build"], { cwd: process.cwd(), stdio: "inherit" });
+  process.env.BOT_BUILD = "dist";
   const tmp = scratchDir("haolin-bench-");
   const pg = await PgServer.start(tmp);
   const redis = await RedisServer.start(tmp);

@@ -151,6 +151,8 @@ export class Runtime {
     }
     const timers = await upcomingTimers(db, new Date(now.getTime() + HORIZON_MS));
     await this.opts.scheduler.schedule("deadlines", timers);
+    // Job schedulers live in Redis: after a flush they are gone until upserted again.
+    for (const task of this.periodic.values()) await this.opts.scheduler.repeat(task.id, task.pattern, { task: task.id });
     const rows = await pendingOutbox(db, now, HORIZON_MS);
     await this.opts.scheduler.schedule(
       "outbox",

@@ -156,7 +156,7 @@ export async function checkOutbox(sql: postgres.Sql, calls: WebhookCall[]): Prom
   for (const row of rows) {
     if (!row.chat_id) {
       r.personRows++;
-      if (row.status === "failed" && row.last_error === "no way to reach this destination") r.personUndeliverable++;
+      if (row.status === "skipped") r.personUndeliverable++;
       continue;
     }
     r.chatCreated++;

@@ -143,7 +143,9 @@ export class Bot {
     const log = openSync(join(o.logDir, `${o.name}.log`), "a");
     // BOT_NODE_ARGS, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof", to profile the bots.
     const nodeArgs = (process.env.BOT_NODE_ARGS ?? "").split(" ").filter(Boolean);
-    this.child = spawn(process.execPath, [...nodeArgs, "--import", "tsx", "src/index.ts"], {
+    // BOT_BUILD=dist runs the compiled build, as production does (`npm run build` first); default: the sources via tsx.
+    const entry = process.env.BOT_BUILD === "dist" ? ["dist/index.js"] : ["--import", "tsx", "src/index.ts"];
+    this.child = spawn(process.execPath, [...nodeArgs, ...entry], {
       cwd: REPO,
       stdio: ["ignore", log, log],
       env: {

@@ -40,8 +40,8 @@ export type ParsedCommand = {
 
 /** One usage line per command; also used by the help menu. */
 export const USAGE: Readonly<Record<CommandIntent, string>> = {
-  report: "报事 问题描述，例如：报事 3栋楼道灯坏了",
-  visit: "走访 户或人 情况，例如：走访 5栋302王阿姨 独居老人，身体良好",
+  report: "报事 问题描述，例如：报事 村口路灯坏了",
+  visit: "走访 户或人 情况，例如：走访 王阿姨 身体良好，家里一切正常",
   contact: "电联 户或人 情况（电话、微信联系），例如：电联 王阿姨 电话问候，一切都好",
   due: "待走访（查看该走访、该联系的住户）",
   status: "进度 #单号，例如：进度 #12",

@@ -3,7 +3,7 @@ import type { Role, TicketStatus } from "../db/schema/index.js";
 import { formatDurationZh } from "../lib/duration.js";
 import { excerpt } from "../lib/privacy.js";
 import { formatWhenZh } from "../lib/time.js";
-import type { Person } from "../workflows/directory.js";
+import type { Leader, Person } from "../workflows/directory.js";
 import { LEVEL_ZH, ROLE_ZH } from "../workflows/roles.js";
 import type { CommandResult, Done } from "../workflows/ticket-commands.js";
 import type { Ticket } from "../workflows/tickets.js";
@@ -19,10 +19,10 @@ const STATUS_ZH: Record<TicketStatus, string> = {
   closed: "已关闭",
 };
 
-const who = (people: Person[]) =>
+const who = (people: Leader[]) =>
   people.length ? people.map((p) => `${p.name}（${ROLE_ZH[p.role]}）`).join("、") : "待分派";
 const say = (text: string, mentions: string[] = [], extra: Partial<Reply> = {}): Reply => ({ text, mentions, ...extra });
-const ids = (people: (Person | null)[]) => people.filter((p): p is Person => p !== null).map((p) => p.id);
+const ids = (people: (Leader | null)[]) => people.filter((p): p is Person => p !== null).map((p) => p.id);
 
 export const replies = {
   tooLong: () => say(`消息太长了（超过 ${MAX_TEXT} 字），请精简后再发。`),

@@ -41,7 +41,9 @@ export class MemoryScheduler implements Scheduler {
   }
 
   async repeat<P>(schedulerId: string, pattern: string, payload: P): Promise<void> {
-    this.crons.get(schedulerId)?.stop();
+    const existing = this.crons.get(schedulerId);
+    if (existing?.getPattern() === pattern) return; // upsert: same schedule already running
+    existing?.stop();
     const cron = new Cron(pattern, { timezone: "Asia/Shanghai", unref: true }, (self: Cron) => {
       // One job per tick, keyed like BullMQ's scheduler jobs so a slow tick is not run twice.
       void this.schedule("periodic", [{ jobId: `${schedulerId}-${self.currentRun()?.getTime() ?? Date.now()}`, payload, runAt: new Date() }]);

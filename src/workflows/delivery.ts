@@ -72,13 +72,14 @@ export async function deliverOutbox(deps: DeliveryDeps, id: number): Promise<Del
   const { db, logger } = deps;
   const now = deps.clock();
   const [row] = await db.select().from(outbox).where(eq(outbox.id, id));
-  if (!row || row.status === "sent" || row.status === "failed") return "gone";
+  if (!row || row.status === "sent" || row.status === "failed" || row.status === "skipped") return "gone";
   if (row.notBefore.getTime() > now.getTime()) throw new RetryAt(row.notBefore);
 
   const dest = await resolveDestination(deps, row);
   if (!dest) {
-    await db.update(outbox).set({ status: "failed", lastError: "no way to reach this destination" }).where(eq(outbox.id, id));
-    logger.warn({ outboxId: id }, "outbox row undeliverable");
+    // Not a failure: this deployment simply has no channel to that person (WeCom webhooks cannot message one person).
+    await db.update(outbox).set({ status: "skipped", lastError: "no way to reach this destination" }).where(eq(outbox.id, id));
+    logger.info({ outboxId: id }, "outbox row has no channel; skipped");
     return "undeliverable";
   }
   if (dest.sender.minIntervalMs) {

@@ -1,5 +1,5 @@
 /** Directory look-ups used by every workflow: people, chats, the unit tree and who leads what. */
-import { and, eq, inArray } from "drizzle-orm";
+import { and, eq, type SQL } from "drizzle-orm";
 import { type Db, queryRows, sql } from "../db/client.js";
 import {
   chats,
@@ -7,7 +7,6 @@ import {
   identities,
   type Platform,
   people,
-  type Role,
   type UnitKind,
   type units,
 } from "../db/schema/index.js";
@@ -17,6 +16,8 @@ export type Person = typeof people.$inferSelect;
 export type Chat = typeof chats.$inferSelect;
 export type Unit = typeof units.$inferSelect;
 export type Household = typeof households.$inferSelect;
+/** What the ladder needs of a leader (no contact details). */
+export type Leader = Pick<Person, "id" | "name" | "role" | "unitId" | "householdId">;
 
 /** The person behind a platform user id, or null for someone not in the directory. */
 export async function findPerson(db: Db, platform: Platform, externalId: string): Promise<Person | null> {
@@ -68,30 +69,37 @@ export async function unitPath(db: Db, unitId: string): Promise<PathUnit[]> {
   );
 }
 
-/** The responsible leaders of each unit (role matching the unit's kind, placed on that unit). */
-export async function leadersOf(db: Db, path: PathUnit[]): Promise<Map<string, Person[]>> {
-  const out = new Map<string, Person[]>();
-  if (path.length === 0) return out;
-  const rows = await db
-    .select()
-    .from(people)
-    .where(
-      and(
-        inArray(
-          people.unitId,
-          path.map((u) => u.id),
-        ),
-        inArray(people.role, [...new Set(path.map((u) => LEADER_ROLE[u.kind]))] as Role[]),
-      ),
-    )
-    .orderBy(people.id);
-  for (const u of path) {
-    out.set(
-      u.id,
-      rows.filter((p) => p.unitId === u.id && p.role === LEADER_ROLE[u.kind]),
-    );
-  }
-  return out;
+/** SQL for "the leader role of a unit of this kind", built from LEADER_ROLE so the rule lives in one place. */
+export function leaderRoleSql(kind: SQL): SQL {
+  const whens = Object.entries(LEADER_ROLE).map(([k, role]) => sql`when ${k}::text then ${role}::text`);
+  return sql`(case ${kind} ${sql.join(whens, sql` `)} end)`;
+}
+
+/**
+ * The unit path and the responsible leaders of every unit on it (role matching the unit's kind, placed on that
+ * unit), in one round trip: this runs for every ticket command.
+ */
+export async function unitPathWithLeaders(db: Db, unitId: string): Promise<{ path: PathUnit[]; leaders: Map<string, Leader[]> }> {
+  const rows = await queryRows<PathUnit & { depth: number; person: Leader[] | string | null }>(
+    db,
+    sql`with recursive up as (
+          select id, parent_id, kind, name, settings, 0 as depth from units where id = ${unitId}
+          union all
+          select u.id, u.parent_id, u.kind, u.name, u.settings, up.depth + 1 from units u join up on u.id = up.parent_id
+        )
+        select up.id, up.kind, up.name, up.settings, up.depth,
+          (select coalesce(json_agg(json_build_object(
+              'id', p.id, 'name', p.name, 'role', p.role, 'unitId', p.unit_id, 'householdId', p.household_id
+            ) order by p.id), '[]'::json)
+           from people p
+           where p.unit_id = up.id and p.role = ${leaderRoleSql(sql`up.kind`)}) as person
+        from up order by up.depth`,
+  );
+  const path = rows.map(({ id, kind, name, settings }) => ({ id, kind, name, settings }));
+  const leaders = new Map<string, Leader[]>();
+  // PGlite hands json back as text, postgres.js as a value.
+  for (const r of rows) leaders.set(r.id, (typeof r.person === "string" ? JSON.parse(r.person) : r.person) ?? []);
+  return { path, leaders };
 }
 
 /** Leaders of a unit or any unit above it may act on its tickets; admins anywhere. */

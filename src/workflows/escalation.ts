@@ -4,7 +4,7 @@
  * compare-and-set on the ticket's version, so a late, early or doubled wake-up changes nothing twice.
  */
 import type { Ctx } from "./context.js";
-import { getPerson, type Person } from "./directory.js";
+import { getPerson, type Leader } from "./directory.js";
 import { escalationDirect, type EscalationReason, escalationPing, topRePing } from "./notices.js";
 import { queueMessage } from "./outbox.js";
 import { deliverAfterQuietHours } from "./policy.js";
@@ -22,8 +22,8 @@ import {
 } from "./tickets.js";
 
 export type EscalationOutcome =
-  | { kind: "escalated"; ticket: Ticket; leaders: Person[] }
-  | { kind: "repinged"; ticket: Ticket; leaders: Person[] }
+  | { kind: "escalated"; ticket: Ticket; leaders: Leader[] }
+  | { kind: "repinged"; ticket: Ticket; leaders: Leader[] }
   | { kind: "at_top"; ticket: Ticket }
   | { kind: "conflict" };
 

@@ -5,11 +5,11 @@
 import type { UnitKind } from "../db/schema/index.js";
 import { formatWhenZh } from "../lib/time.js";
 import { excerpt } from "../lib/privacy.js";
-import type { Person } from "./directory.js";
+import type { Leader } from "./directory.js";
 import { LEVEL_ZH, ROLE_ZH } from "./roles.js";
 
-const at = (people: Person[]) => people.map((p) => `@${p.name}`).join(" ");
-const names = (people: Person[]) => people.map((p) => `${p.name}（${ROLE_ZH[p.role]}）`).join("、");
+const at = (people: Leader[]) => people.map((p) => `@${p.name}`).join(" ");
+const names = (people: Leader[]) => people.map((p) => `${p.name}（${ROLE_ZH[p.role]}）`).join("、");
 
 export type EscalationReason = "timeout" | "resolve_timeout" | "manual";
 
@@ -26,8 +26,8 @@ export function escalationPing(a: {
   to: UnitKind;
   reason: EscalationReason;
   note: string | null;
-  leaders: Person[];
-  reporter: Person | null;
+  leaders: Leader[];
+  reporter: Leader | null;
   dueAt: Date;
   now: Date;
 }): string {
@@ -45,7 +45,7 @@ export function escalationDirect(a: { ticketId: number; text: string; dueAt: Dat
   return `你有一条上报来的工单 #${a.ticketId}：${excerpt(a.text)}\n请在${formatWhenZh(a.dueAt, a.now)}前答复。回复「认领 #${a.ticketId}」接单，「进度 #${a.ticketId}」查看详情。`;
 }
 
-export function topRePing(a: { ticketId: number; text: string; leaders: Person[]; round: number; dueAt: Date; now: Date }): string {
+export function topRePing(a: { ticketId: number; text: string; leaders: Leader[]; round: number; dueAt: Date; now: Date }): string {
   return [
     `⏰ 工单 #${a.ticketId} 已到最高层级，仍未答复（第 ${a.round} 次提醒）`,
     `事项：${excerpt(a.text)}`,
@@ -53,12 +53,12 @@ export function topRePing(a: { ticketId: number; text: string; leaders: Person[]
   ].join("\n");
 }
 
-export function reopenedNotice(a: { ticketId: number; reason: string | null; leaders: Person[]; dueAt: Date; now: Date }): string {
+export function reopenedNotice(a: { ticketId: number; reason: string | null; leaders: Leader[]; dueAt: Date; now: Date }): string {
   const why = a.reason ? `，原因：${excerpt(a.reason, 60)}` : "";
   return `🔁 工单 #${a.ticketId} 报事人不满意，已重新打开${why}。\n请 ${at(a.leaders)} 在${formatWhenZh(a.dueAt, a.now)}前重新答复。`;
 }
 
-export function reporterUpdate(a: { ticketId: number; reporter: Person | null; what: string }): string {
+export function reporterUpdate(a: { ticketId: number; reporter: Leader | null; what: string }): string {
   const to = a.reporter ? `@${a.reporter.name} ` : "";
   return `${to}工单 #${a.ticketId} 有新进展：${a.what}`;
 }

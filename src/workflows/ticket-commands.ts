@@ -8,7 +8,7 @@ import { households, tickets } from "../db/schema/index.js";
 import { queueMessage } from "./outbox.js";
 import { classify } from "./category.js";
 import type { Ctx } from "./context.js";
-import { canLead, type Chat, getHousehold, getPerson, type Household, type Person, unitPath } from "./directory.js";
+import { canLead, type Chat, getHousehold, getPerson, type Household, type Leader, type Person, unitPath } from "./directory.js";
 import { escalate } from "./escalation.js";
 import { reopenedNotice, reporterUpdate } from "./notices.js";
 import { resolveMsFor } from "./policy.js";
@@ -37,7 +37,7 @@ type Refusal =
   | { ok: false; reason: "household_not_found"; name: string }
   | { ok: false; reason: "household_ambiguous"; name: string; count: number };
 
-export type Done = { ok: true; ticket: Ticket; holders: Person[]; reporter: Person | null };
+export type Done = { ok: true; ticket: Ticket; holders: Leader[]; reporter: Person | null };
 export type CommandResult = Done | Refusal;
 
 const isReporter = (actor: Actor, t: Ticket) =>

@@ -3,7 +3,7 @@ import { and, eq, sql } from "drizzle-orm";
 import type { Db } from "../db/client.js";
 import { type TicketEventKind, type TicketStatus, ticketEvents, tickets, type UnitKind } from "../db/schema/index.js";
 import type { Ctx } from "./context.js";
-import { leadersOf, type PathUnit, type Person, unitPath } from "./directory.js";
+import { type Leader, type PathUnit, unitPathWithLeaders } from "./directory.js";
 import { type Policy, policyFor } from "./policy.js";
 
 export type Ticket = typeof tickets.$inferSelect;
@@ -80,15 +80,15 @@ export function rescheduleTimer(ctx: Ctx, before: Ticket | null, after: Ticket):
 
 const RANK: Record<UnitKind, number> = { neighborhood: 0, group: 1, area: 2, village: 3, town: 4 };
 
-export type Placement = { unit: PathUnit; leaders: Person[] };
-export type Ladder = { path: PathUnit[]; policy: Policy; leaders: Map<string, Person[]> };
+export type Placement = { unit: PathUnit; leaders: Leader[] };
+export type Ladder = { path: PathUnit[]; policy: Policy; leaders: Map<string, Leader[]> };
 
 /** The unit path, town policy and leaders along the path of a ticket's origin unit. */
 export async function loadLadder(ctx: Ctx, unitId: string): Promise<Ladder> {
-  const path = await unitPath(ctx.db, unitId);
+  const { path, leaders } = await unitPathWithLeaders(ctx.db, unitId);
   const town = path.find((u) => u.kind === "town") ?? path[path.length - 1];
   const policy = policyFor(town?.settings, ctx.overrides);
-  return { path, policy, leaders: await leadersOf(ctx.db, path) };
+  return { path, policy, leaders };
 }
 
 /**
@@ -108,6 +108,6 @@ export function nextPlacement(ladder: Ladder, after: UnitKind | null): Placement
 }
 
 /** The leaders currently holding a ticket (its holder unit's leaders). */
-export function holders(ladder: Ladder, t: Ticket): Person[] {
+export function holders(ladder: Ladder, t: Ticket): Leader[] {
   return ladder.leaders.get(t.holderUnitId) ?? [];
 }

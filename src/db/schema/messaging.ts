@@ -41,7 +41,8 @@ export const outbox = pgTable(
     personId: text(),
     kind: text().$type<"ping" | "notice" | "reminder" | "digest" | "report">().notNull(),
     payload: jsonb().$type<OutboxPayload>().notNull(),
-    status: text().$type<"pending" | "sending" | "sent" | "failed">().notNull().default("pending"),
+    /** "skipped": the destination has no channel on the configured platforms (e.g. a direct message on WeCom). */
+    status: text().$type<"pending" | "sending" | "sent" | "failed" | "skipped">().notNull().default("pending"),
     attempts: integer().notNull().default(0),
     /** While "sending": another worker may take the row over only after this. */
     leaseUntil: timestamp({ withTimezone: true }),

@@ -18,6 +18,7 @@
 import type { SQL } from "drizzle-orm";
 import { type Db, queryRows, sql } from "../../db/client.js";
 import type { Role, UnitKind } from "../../db/schema/index.js";
+import { leaderRoleSql } from "../directory.js";
 import type { UnitCoverage } from "./coverage.js";
 import type { Window } from "./period.js";
 
@@ -192,9 +193,7 @@ async function batch(db: Db, scopes: DigestScope[], p: FigureParams, out: Map<st
         (extract(epoch from (${asOf} - l.created_at)) * 1000)::bigint as age_ms,
         (select coalesce(json_agg(p.name order by p.id), '[]'::json)
            from units hu join people p on p.unit_id = hu.id
-           where hu.id = l.holder_unit_id and p.role = case hu.kind
-             when 'neighborhood' then 'neighbor_leader' when 'group' then 'group_leader' when 'area' then 'area_leader'
-             when 'village' then 'village_official' else 'town_official' end) as holders
+           where hu.id = l.holder_unit_id and p.role = ${leaderRoleSql(sql`hu.kind`)}) as holders
       from late l where l.rn <= ${OVERDUE_SHOWN}
       order by l.chat_id, l.rn`,
   );
