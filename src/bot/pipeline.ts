@@ -7,7 +7,7 @@ import { and, eq } from "drizzle-orm";
 import type { Db } from "../db/client.js";
 import { inboundMessages } from "../db/schema/index.js";
 import type { Ctx } from "../workflows/context.js";
-import { findChat, findPerson, type Person } from "../workflows/directory.js";
+import { findPerson, findSender, type Person } from "../workflows/directory.js";
 import { Effects } from "../workflows/effects.js";
 import { digestForChat } from "../workflows/digests/index.js";
 import type { PolicyOverrides } from "../workflows/policy.js";
@@ -48,11 +48,15 @@ export async function handleIncoming(deps: PipelineDeps, msg: IncomingMessage, t
   const log = deps.logger.child({ platform: msg.platform, messageId: msg.messageId, length: msg.text.length });
   if ([...msg.text].length > MAX_TEXT) return { replies: [replies.tooLong()], duplicate: false };
 
-  const chat = msg.chatExternalId ? await findChat(deps.db, msg.platform, msg.chatExternalId) : null;
-  if (msg.chatExternalId && !chat) {
+  // Group messages: chat, sender and household in one look-up. Direct messages: the sender only.
+  const sender = msg.chatExternalId
+    ? await findSender(deps.db, msg.platform, msg.chatExternalId, msg.senderExternalId)
+    : { chat: null, person: await findPerson(deps.db, msg.platform, msg.senderExternalId), household: undefined };
+  if (!sender) {
     log.info("message from an unregistered chat");
     return { replies: [replies.unregisteredChat()], duplicate: false };
   }
+  const { chat, person } = sender;
 
   const effects = new Effects();
   const result = await deps.db.transaction(async (db) => {
@@ -75,9 +79,8 @@ export async function handleIncoming(deps: PipelineDeps, msg: IncomingMessage, t
         .where(and(eq(inboundMessages.platform, msg.platform), eq(inboundMessages.messageId, msg.messageId)));
       return { replies: before?.replies ?? [], duplicate: true };
     }
-    const person = await findPerson(db, msg.platform, msg.senderExternalId);
     const ctx: Ctx = { db, now: deps.clock(), effects, overrides: deps.overrides };
-    const actor: Actor = { person, externalId: msg.senderExternalId, chat };
+    const actor: Actor = { person, externalId: msg.senderExternalId, chat, household: sender.household };
     const addressed = msg.addressed ?? addressedBy(msg.text, deps.botNames);
     const out = await dispatch(ctx, actor, msg.text, deps.botNames, addressed, !chat);
     await db

@@ -35,6 +35,29 @@ export async function findPerson(db: Db, platform: Platform, externalId: string)
   return row?.person ?? null;
 }
 
+export type Sender = { chat: Chat; person: Person | null; household: Household | null };
+
+/**
+ * A group message's chat, sender and the sender's household in one round trip (the message path runs this for
+ * every message). Null when the chat is not registered.
+ */
+export async function findSender(db: Db, platform: Platform, chatExternalId: string, senderExternalId: string): Promise<Sender | null> {
+  const personMatch =
+    platform === "sim"
+      ? eq(people.id, senderExternalId)
+      : eq(people.id, identities.personId);
+  const externalId = platform === "wecom" ? senderExternalId.toLowerCase() : senderExternalId;
+  const [row] = await db
+    .select({ chat: chats, person: people, household: households })
+    .from(chats)
+    .leftJoin(identities, and(eq(identities.platform, platform), eq(identities.externalId, externalId)))
+    .leftJoin(people, personMatch)
+    .leftJoin(households, eq(households.id, people.householdId))
+    .where(and(eq(chats.platform, platform), eq(chats.externalId, chatExternalId)))
+    .limit(1);
+  return row ? { chat: row.chat, person: row.person, household: row.household } : null;
+}
+
 export async function findChat(db: Db, platform: Platform, externalId: string): Promise<Chat | null> {
   const [c] = await db
     .select()

@@ -24,8 +24,11 @@ import {
   updateTicket,
 } from "./tickets.js";
 
-/** Who is acting, from where. `person` is null for a platform user not in the directory. */
-export type Actor = { person: Person | null; externalId: string; chat: Chat | null };
+/**
+ * Who is acting, from where. `person` is null for a platform user not in the directory. `household`, when the
+ * caller already looked it up (the message path does, with the sender), saves reading it again.
+ */
+export type Actor = { person: Person | null; externalId: string; chat: Chat | null; household?: Household | null };
 
 type Refusal =
   | { ok: false; reason: "not_found"; ticketId: number }
@@ -85,6 +88,8 @@ export async function openTicket(
     if (found.length > 1) return { ok: false, reason: "household_ambiguous", name, count: found.length };
     household = found[0] as Household;
     text = behalf[2] as string;
+  } else if (actor.household !== undefined) {
+    household = actor.household;
   } else if (actor.person?.householdId) {
     household = await getHousehold(ctx.db, actor.person.householdId);
   }
