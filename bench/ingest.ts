@@ -11,11 +11,10 @@
  * Only loopback; everything started here is stopped at the end (also on error and Ctrl-C).
  */
 import { execFileSync, spawn } from "node:child_process";
-import { FakeWecom } from "../test/fakes/wecom.js";
 import type { LoadJob, LoadResult } from "./loadgen.js";
 import { printTable } from "./lib.js";
-import { onStop, PgServer, procStats, RedisServer, scratchDir, stopAll } from "./soak/services.js";
-import { Bot, loadWorld, newCreds, REPO, writeWorld } from "./soak/world.js";
+import { onStop, procStats, stopAll } from "./soak/services.js";
+import { Bot, REPO, startStage } from "./soak/world.js";
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const RATE = Number(process.env.BENCH_RATE ?? 200);
@@ -65,21 +64,12 @@ async function main() {
   // Measure what production runs: the compiled build (node dist/index.js), not the sources through tsx.
   execFileSync("npm", ["run", "--silent", "build"], { cwd: process.cwd(), stdio: "inherit" });
   process.env.BOT_BUILD = "dist";
-  const tmp = scratchDir("haolin-bench-");
-  const pg = await PgServer.start(tmp);
-  const redis = await RedisServer.start(tmp);
-  const databaseUrl = await pg.createDatabase("haolin");
-  const creds = newCreds();
-  const fake = await FakeWecom.start({ ...creds });
-  onStop(() => fake.close());
-  const world = writeWorld(tmp, {
+  const { tmp, redis, databaseUrl, creds, fake, world } = await startStage("haolin-bench-", {
     villages: 4,
     groupsPerVillage: 5,
     neighborhoodsPerGroup: 3,
     householdsPerNeighborhood: 5,
-    webhookFor: () => fake.addWebhook().url,
   });
-  await loadWorld(databaseUrl, world.file);
   console.log(`  directory: ${world.chats} WeCom groups, ${world.people} people, ${world.households} households`);
   const bot = await Bot.start({ name: "bench-bot", databaseUrl, redisUrl: redis.url, creds, webhookBase: fake.url, logDir: tmp });
   const pid = bot.pid as number;

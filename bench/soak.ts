@@ -15,11 +15,10 @@
  * stopped at the end, on error and on Ctrl-C. Exit code 0 only on PASS.
  */
 import postgres from "postgres";
-import { FakeWecom } from "../test/fakes/wecom.js";
 import { checkEscalations, checkOutbox, callContent, memoryTrend, privacyViolations } from "./soak/checks.js";
-import { onStop, PgServer, RedisServer, scratchDir, sleep, stopAll } from "./soak/services.js";
+import { onStop, sleep, stopAll } from "./soak/services.js";
 import { agent, groupText, msgId, openReply, post, prepare } from "./soak/wecom-client.js";
-import { Bot, type Group, loadWorld, newCreds, writeWorld } from "./soak/world.js";
+import { Bot, type Group, startStage } from "./soak/world.js";
 
 const SECONDS = Number(process.env.SOAK_SECONDS ?? 600);
 const RATE = Number(process.env.SOAK_RATE ?? 8);
@@ -41,22 +40,13 @@ async function main() {
     `soak — ${SECONDS} s at ${RATE} callbacks/s, 2 bots, own PostgreSQL + Redis; clocks: answer ${CLOCKS.answerMs / 1000} s, ` +
       `resolve ${CLOCKS.resolveMs / 1000} s, re-ping ${CLOCKS.repingMs / 1000} s`,
   );
-  const tmp = scratchDir("haolin-soak-");
-  const pg = await PgServer.start(tmp);
-  const redis = await RedisServer.start(tmp);
-  const databaseUrl = await pg.createDatabase("haolin");
-  const creds = newCreds();
-  const fake = await FakeWecom.start({ ...creds });
-  onStop(() => fake.close());
-  const world = writeWorld(tmp, {
+  const { tmp, pg, redis, databaseUrl, creds, fake, world } = await startStage("haolin-soak-", {
     villages: 6,
     groupsPerVillage: 10,
     neighborhoodsPerGroup: 3,
     householdsPerNeighborhood: 4,
     settings: { answerDeadline: `${CLOCKS.answerMs / 1000}s`, resolveDeadline: `${CLOCKS.resolveMs / 1000}s`, repingInterval: `${CLOCKS.repingMs / 1000}s` },
-    webhookFor: () => fake.addWebhook().url,
   });
-  await loadWorld(databaseUrl, world.file);
   log(`directory: ${world.chats} WeCom groups, ${world.people} people, ${world.households} households`);
   const bots = [
     await Bot.start({ name: "bot-a", databaseUrl, redisUrl: redis.url, creds, webhookBase: fake.url, logDir: tmp }),

@@ -11,8 +11,8 @@ import { stringify } from "yaml";
 import { openDatabase } from "../../src/db/client.js";
 import { importDirectory } from "../../src/db/directory-import.js";
 import { migrateDatabase } from "../../src/db/migrate.js";
-import { randomAESKey } from "../../test/fakes/wecom.js";
-import { freePort, onStop, procStats, sleep, terminate } from "./services.js";
+import { FakeWecom, randomAESKey } from "../../test/fakes/wecom.js";
+import { freePort, onStop, PgServer, procStats, RedisServer, scratchDir, sleep, terminate } from "./services.js";
 
 export const REPO = fileURLToPath(new URL("../..", import.meta.url));
 
@@ -198,4 +198,21 @@ export class Bot {
   async stop(): Promise<void> {
     if (this.child) await terminate(this.child, "SIGTERM", 12_000);
   }
+}
+
+/**
+ * The stage both the bench and the soak play on: a temp dir, private PostgreSQL and Redis on free loopback ports,
+ * a fake WeCom, and a generated directory of WeCom groups imported into the database. Stopped by stopAll().
+ */
+export async function startStage(prefix: string, shape: Omit<WorldShape, "webhookFor">) {
+  const tmp = scratchDir(prefix);
+  const pg = await PgServer.start(tmp);
+  const redis = await RedisServer.start(tmp);
+  const databaseUrl = await pg.createDatabase("haolin");
+  const creds = newCreds();
+  const fake = await FakeWecom.start({ ...creds });
+  onStop(() => fake.close());
+  const world = writeWorld(tmp, { ...shape, webhookFor: () => fake.addWebhook().url });
+  await loadWorld(databaseUrl, world.file);
+  return { tmp, pg, redis, databaseUrl, creds, fake, world };
 }
