@@ -21,8 +21,8 @@ import { BullScheduler } from "./scheduler/bullmq.js";
 import { MemoryScheduler } from "./scheduler/memory.js";
 import { markWebhookDead } from "./workflows/chats.js";
 import type { Sender } from "./workflows/delivery.js";
-import { runVisitReminders } from "./workflows/visits/reminders.js";
 import { digestTasks } from "./workflows/digests/tasks.js";
+import { visitTasks } from "./workflows/visits/tasks.js";
 
 const DEMO_FILE = fileURLToPath(new URL("../demo/directory.yaml", import.meta.url));
 
@@ -83,15 +83,8 @@ async function main() {
   });
   runtime.start();
   await runtime.reconcile().catch(() => {});
-  // 走访 reminders: daily at 09:00 Asia/Shanghai (weekly-contact nudges, the due list before the 集中走访日).
-  await runtime.addPeriodic({
-    id: "visit-reminders",
-    pattern: "0 9 * * *",
-    run: async (rt) => logger.info(await rt.transact((ctx) => runVisitReminders(ctx)), "visit reminders"),
-  });
-
-  // Weekly digests (default Friday 08:00) and monthly reports (the 28th): checked every 5 minutes, exactly once each.
-  for (const task of digestTasks) await runtime.addPeriodic(task);
+  // 走访 reminders (daily 09:00), weekly digests (default Friday 08:00) and monthly reports (the 28th): exactly once each.
+  for (const task of [...visitTasks, ...digestTasks]) await runtime.addPeriodic(task);
   // The dashboard: ADMIN_TOKEN signs in; in embedded mode without one, a one-off token is made and printed.
   const adminToken = env.ADMIN_TOKEN ?? (isEmbedded(env) ? randomBytes(18).toString("base64url") : undefined);
   const dashboard = adminToken || env.SESSION_SECRET ? { adminToken, sessionSecret: env.SESSION_SECRET } : undefined;
