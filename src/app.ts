@@ -1,4 +1,5 @@
 /** The HTTP app: health, readiness, and the routes of each enabled platform. */
+import { errInfo } from "./lib/errors.js";
 import { Hono } from "hono";
 import { HTTPException } from "hono/http-exception";
 import { requestId } from "hono/request-id";
@@ -58,7 +59,7 @@ export function createApp({ runtime, logger, sim, wecom, readiness = [], dashboa
   app.notFound((c) => c.json({ error: "not found" }, 404));
   app.onError((err, c) => {
     if (err instanceof HTTPException) return err.getResponse();
-    logger.error({ err: err.message, path: c.req.path, requestId: c.get("requestId") }, "request failed");
+    logger.error({ ...errInfo(err), path: c.req.path, requestId: c.get("requestId") }, "request failed");
     return c.json({ error: "internal error" }, 500);
   });
   return app;

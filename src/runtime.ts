@@ -5,6 +5,7 @@
 import type { Logger } from "pino";
 import type { PipelineDeps } from "./bot/pipeline.js";
 import type { Database } from "./db/client.js";
+import { errInfo } from "./lib/errors.js";
 import type { Scheduler } from "./scheduler/types.js";
 import type { Ctx } from "./workflows/context.js";
 import { type DeliveryDeps, deliverOutbox, pendingOutbox, type Sender } from "./workflows/delivery.js";
@@ -80,7 +81,7 @@ export class Runtime {
           e.outbox.map((o) => ({ jobId: `out-${o.id}`, payload: { id: o.id }, runAt: o.notBefore })),
         );
     } catch (err) {
-      this.opts.logger.warn({ err: (err as Error).message }, "scheduling after commit failed; the reconciler will retry");
+      this.opts.logger.warn(errInfo(err), "scheduling after commit failed; the reconciler will retry");
     }
   }
 
@@ -128,7 +129,7 @@ export class Runtime {
     if (!this.reconciling) {
       this.reconciling = this.reconcileOnce()
         .catch((err) => {
-          this.opts.logger.error({ err: (err as Error).message }, "reconcile failed");
+          this.opts.logger.error(errInfo(err), "reconcile failed");
           throw err;
         })
         .finally(() => {
@@ -146,7 +147,11 @@ export class Runtime {
     const oldestOverdueMs = lapsed[0] ? now.getTime() - lapsed[0].due.getTime() : 0;
     let applied = 0;
     for (const d of lapsed) {
-      const outcome = await this.onDeadline(d.id);
+      // One ticket that keeps failing must not stop the pass: the rest of recovery comes after it.
+      const outcome = await this.onDeadline(d.id).catch((err) => {
+        this.opts.logger.error({ ticketId: d.id, ...errInfo(err) }, "deadline failed in the reconciler");
+        return "stale" as const;
+      });
       if (outcome !== "not_due" && outcome !== "stale") applied += 1;
     }
     const timers = await upcomingTimers(db, new Date(now.getTime() + HORIZON_MS));

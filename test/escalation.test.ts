@@ -209,6 +209,9 @@ describe("quiet hours (fixed clock)", () => {
     expect((await pingOf(normal))?.notBefore.toISOString()).toBe("2026-03-02T23:00:00.000Z");
     expect((await pingOf(urgent))?.notBefore.toISOString()).toBe("2026-03-02T15:02:00.000Z");
     expect((await getTicket(h, normal))?.level).toBe("group");
+    // The next clock starts when the leaders can hear of it: 07:00 for the held ping, at once for the urgent one.
+    expect((await getTicket(h, normal))?.answerDueAt?.toISOString()).toBe("2026-03-02T23:01:00.000Z");
+    expect((await getTicket(h, urgent))?.answerDueAt?.toISOString()).toBe("2026-03-02T15:03:00.000Z");
   });
 });
 

@@ -68,6 +68,12 @@ describe("report → claim → resolve → rate", () => {
     expect(await eventsOf(id)).toEqual(["opened", "resolved", "reopened"]);
   });
 
+  it("a category the town marks urgent makes the ticket urgent even without the word 紧急", async () => {
+    const r = await h.say("c1", "r1", "报事 村口燃气管道有异味");
+    expect(r.text).toContain("紧急工单");
+    expect(await ticket(ticketNo(r.text))).toMatchObject({ category: "安全隐患", urgency: "urgent" });
+  });
+
   it("reply to an open ticket stops the answer clock", async () => {
     const id = ticketNo((await h.say("c1", "r1", "报事 水管漏水")).text);
     await h.say("c1", "nl1", `回复 #${id} 我下午过去看看`);

@@ -23,6 +23,7 @@ import {
   todoList,
 } from "../workflows/ticket-commands.js";
 import { isLeader } from "../workflows/roles.js";
+import { escapeRegExp } from "../lib/regexp.js";
 import { parseCommand } from "./parse.js";
 import { dueCommand, pickCommand, visitCommand } from "./visit-dispatch.js";
 import { MAX_TEXT, replies } from "./replies.js";
@@ -42,7 +43,7 @@ export type PipelineDeps = {
 export type Transcript = (db: Db, replies: Reply[]) => Promise<void>;
 
 const addressedBy = (text: string, names: string[]) =>
-  names.some((n) => new RegExp(`^\\s*[@＠]${n.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}|[@＠]${n}\\s*$`, "u").test(text));
+  names.some((n) => new RegExp(`^\\s*[@＠]${escapeRegExp(n)}|[@＠]${escapeRegExp(n)}\\s*$`, "u").test(text));
 
 export async function handleIncoming(deps: PipelineDeps, msg: IncomingMessage, transcript?: Transcript): Promise<HandleResult> {
   const log = deps.logger.child({ platform: msg.platform, messageId: msg.messageId, length: msg.text.length });

@@ -2,6 +2,7 @@
  * Dispatch of the visit commands, called from the pipeline inside its transaction. In a group chat the reply is
  * minimal (counts); the details go to the leader privately through the outbox.
  */
+import { escapeRegExp } from "../lib/regexp.js";
 import { randomUUID } from "node:crypto";
 import type { VisitChannel, VisitKind } from "../db/schema/index.js";
 import type { Ctx } from "../workflows/context.js";
@@ -72,7 +73,6 @@ export async function dueCommand(ctx: Ctx, actor: Actor): Promise<Reply[]> {
   return [visitReplies.dueInGroup(d)];
 }
 
-const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 
 /** A message that is only a number (after the bot's @mention) picks from a waiting choice list; else null. */
 export async function pickCommand(ctx: Ctx, actor: Actor, text: string, botNames: string[]): Promise<Reply[] | null> {

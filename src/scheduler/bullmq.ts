@@ -3,6 +3,7 @@
  * fail fast (the message path must not hang when Redis is down — the reconciler catches up), workers wait
  * patiently for Redis to come back.
  */
+import { errInfo } from "../lib/errors.js";
 import { DelayedError, type Job as BullJob, Queue, UnrecoverableError, Worker } from "bullmq";
 import { Redis } from "ioredis";
 import type { Logger } from "pino";
@@ -92,7 +93,7 @@ export class BullScheduler implements Scheduler {
     worker.on("error", (err) => this.opts.logger.warn({ queue, err: err.message }, "worker error"));
     worker.on("failed", (job, err) => {
       if (job && job.attemptsMade >= MAX_ATTEMPTS)
-        this.opts.logger.error({ queue, jobId: job.id, err: err.message }, "job failed for good");
+        this.opts.logger.error({ queue, jobId: job.id, ...errInfo(err) }, "job failed for good");
     });
     this.workers.push(worker);
   }

@@ -1,4 +1,5 @@
 /** The in-process scheduler for embedded mode (no Redis): timers in this process, same contract as BullMQ's. */
+import { errInfo } from "../lib/errors.js";
 import { Cron } from "croner";
 import type { Logger } from "pino";
 import { backoffMs, type Job, type JobHandler, MAX_ATTEMPTS, Permanent, type QueueName, RetryAt, type Scheduler } from "./types.js";
@@ -90,10 +91,10 @@ export class MemoryScheduler implements Scheduler {
         e.attempt -= 1;
         this.arm(queue, jobId, e, err.at.getTime());
       } else if (err instanceof Permanent || e.attempt >= MAX_ATTEMPTS) {
-        this.logger.error({ queue, jobId, attempt: e.attempt, err: String(err) }, "job failed for good");
+        this.logger.error({ queue, jobId, attempt: e.attempt, ...errInfo(err) }, "job failed for good");
         this.jobs.delete(key);
       } else {
-        this.logger.warn({ queue, jobId, attempt: e.attempt, err: String(err) }, "job failed, retrying");
+        this.logger.warn({ queue, jobId, attempt: e.attempt, ...errInfo(err) }, "job failed, retrying");
         this.arm(queue, jobId, e, Date.now() + backoffMs(e.attempt));
       }
     } finally {

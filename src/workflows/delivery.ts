@@ -102,6 +102,14 @@ export async function deliverOutbox(deps: DeliveryDeps, id: number): Promise<Del
   try {
     await dest.sender.send(dest.to, claimed.payload, db);
   } catch (err) {
+    if (err instanceof RetryAt) {
+      // Throttling or quota: the platform asked us to wait. Not a failed attempt, and never a reason to give up.
+      await db
+        .update(outbox)
+        .set({ status: "pending", leaseUntil: null, attempts: sql`${outbox.attempts} - 1`, lastError: "throttled" })
+        .where(eq(outbox.id, id));
+      throw err;
+    }
     const permanent = err instanceof Permanent || claimed.attempts >= MAX_SEND_ATTEMPTS;
     await db
       .update(outbox)

@@ -37,14 +37,15 @@ export async function escalate(
   note: string | null = null,
 ): Promise<EscalationOutcome> {
   const next = nextPlacement(ladder, t.level);
-  const urgent = t.urgency === "urgent" || ladder.policy.urgentCategories.includes(t.category);
+  const urgent = t.urgency === "urgent";
   const pingAt = urgent ? ctx.now : deliverAfterQuietHours(ladder.policy, ctx.now);
 
   if (!next) {
     if (reason === "manual") return { kind: "at_top", ticket: t };
     // Never silent, never beyond the top: restart the clock and remind the top leaders again.
     const leaders = holders(ladder, t);
-    const dueAt = new Date(ctx.now.getTime() + ladder.policy.repingMs);
+    // The clock starts when the leaders can hear about it: after quiet hours for a non-urgent ping.
+    const dueAt = new Date(pingAt.getTime() + ladder.policy.repingMs);
     const updated = await updateTicket(ctx, t, {
       status: "open",
       answerDueAt: dueAt,
@@ -72,7 +73,7 @@ export async function escalate(
     return { kind: "repinged", ticket: updated, leaders };
   }
 
-  const dueAt = new Date(ctx.now.getTime() + ladder.policy.answerMs);
+  const dueAt = new Date(pingAt.getTime() + ladder.policy.answerMs);
   const updated = await updateTicket(ctx, t, {
     status: "open",
     holderUnitId: next.unit.id,

@@ -4,7 +4,7 @@
  * ones get their wake-up job back, undelivered outbox rows get their delivery job back. Runs at start and
  * periodically on every replica; compare-and-set keeps concurrent runs harmless.
  */
-import { and, eq, lt, or } from "drizzle-orm";
+import { and, eq, lt, or, sql } from "drizzle-orm";
 import type { Db } from "../db/client.js";
 import { tickets } from "../db/schema/index.js";
 import { deadlineJobId, runningDeadline } from "./tickets.js";
@@ -22,6 +22,8 @@ export async function lapsedDeadlines(db: Db, before: Date, limit: number): Prom
         and(eq(tickets.status, "answered"), lt(tickets.resolveDueAt, before)),
       ),
     )
+    // Oldest first across the whole table, not just within the rows the limit happens to return.
+    .orderBy(sql`case when ${tickets.status} = 'open' then ${tickets.answerDueAt} else ${tickets.resolveDueAt} end`)
     .limit(limit);
   return rows
     .map((t) => ({ id: t.id, due: runningDeadline(t)?.dueAt as Date }))

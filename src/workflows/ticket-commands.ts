@@ -5,6 +5,7 @@
  */
 import { and, eq, inArray, or, sql } from "drizzle-orm";
 import { households, tickets } from "../db/schema/index.js";
+import { excerpt } from "../lib/privacy.js";
 import { queueMessage } from "./outbox.js";
 import { classify } from "./category.js";
 import type { Ctx } from "./context.js";
@@ -100,7 +101,10 @@ export async function openTicket(
   const origin = ladder.path[0];
   if (!origin) throw new Error(`openTicket: unknown unit ${unitId}`);
   const place = nextPlacement(ladder, null);
-  const { category, urgent } = classify(text);
+  const classified = classify(text);
+  const { category } = classified;
+  // Urgent is decided once, here: by its words or by a category the town marks urgent.
+  const urgent = classified.urgent || ladder.policy.urgentCategories.includes(category);
 
   const [t] = await ctx.db
     .insert(tickets)
@@ -195,7 +199,10 @@ export function claimTicket(ctx: Ctx, actor: Actor, id: number): Promise<Command
   });
 }
 
-/** Tell the reporter in the ticket's own chat when the actor is elsewhere (a DM, another group). */
+/**
+ * Tell the reporter in the ticket's own chat when the actor is elsewhere (a DM, another group). Callers pass the
+ * leader's words through `excerpt`: they were not written for the group and may hold a phone or an address.
+ */
 async function tellReporterElsewhere(ctx: Ctx, actor: Actor, t: Ticket, what: string): Promise<void> {
   if (!t.chatId || actor.chat?.id === t.chatId) return;
   const reporter = t.reporterId ? await getPerson(ctx.db, t.reporterId) : null;
@@ -215,7 +222,7 @@ export function replyTicket(ctx: Ctx, actor: Actor, id: number, text: string): P
     if (!updated) return RETRY;
     await recordEvent(ctx, t, { kind: "replied", actorId: me.id, toStatus: updated.status, text });
     rescheduleTimer(ctx, t, updated);
-    await tellReporterElsewhere(ctx, actor, updated, `${me.name}回复：${text}`);
+    await tellReporterElsewhere(ctx, actor, updated, `${me.name}回复：${excerpt(text, 80)}`);
     return done(ctx, updated, ladder, actor.person);
   });
 }
@@ -239,7 +246,7 @@ export function resolveTicket(ctx: Ctx, actor: Actor, id: number, result: string
       ctx,
       actor,
       updated,
-      `已办结：${result}\n满意请回复「满意 #${id}」，不满意请回复「不满意 #${id} 原因」。`,
+      `已办结：${excerpt(result, 80)}\n满意请回复「满意 #${id}」，不满意请回复「不满意 #${id} 原因」。`,
     );
     return done(ctx, updated, ladder, actor.person);
   });

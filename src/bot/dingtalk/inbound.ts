@@ -3,6 +3,7 @@
  * go back through the session webhook (or the OpenAPI once it has expired); a card tap becomes the command it
  * stands for, goes through the same pipeline, and the card is updated. Business rules stay in the workflows.
  */
+import { errInfo } from "../../lib/errors.js";
 import type { Logger } from "pino";
 import { handleIncoming, type PipelineDeps } from "../pipeline.js";
 import type { Reply } from "../types.js";
@@ -28,7 +29,7 @@ async function persistently<T>(deps: InboundDeps, what: string, run: () => Promi
     } catch (err) {
       if (attempt >= 14) throw err;
       const wait = Math.min(60_000, 500 * 2 ** attempt) * (0.75 + Math.random() * 0.5);
-      deps.logger.warn({ attempt, waitMs: Math.round(wait), err: (err as Error).message }, `dingtalk: ${what} failed; retrying`);
+      deps.logger.warn({ attempt, waitMs: Math.round(wait), ...errInfo(err) }, `dingtalk: ${what} failed; retrying`);
       await new Promise((r) => setTimeout(r, wait));
     }
   }

@@ -2,6 +2,7 @@
  * The DingTalk adapter: configuration, the Sender for the outbox, and the Stream connection that feeds the
  * pipeline. src/index.ts builds it when DINGTALK_CLIENT_ID and DINGTALK_CLIENT_SECRET are set.
  */
+import { errInfo } from "../../lib/errors.js";
 import type { Logger } from "pino";
 import { type Env, EnvError } from "../../env.js";
 import type { PipelineDeps } from "../pipeline.js";
@@ -69,7 +70,7 @@ export class DingTalkBot {
     const deps = { pipeline, api: this.api, logger: this.logger, botNames: this.config.botNames };
     const later = (work: () => Promise<void>, what: string) => {
       const p = work()
-        .catch((err) => this.logger.error({ err: (err as Error).message }, `dingtalk: ${what} failed`))
+        .catch((err) => this.logger.error(errInfo(err), `dingtalk: ${what} failed`))
         .finally(() => this.inflight.delete(p));
       this.inflight.add(p);
     };

@@ -2,11 +2,11 @@
  * Translating DingTalk's inbound payloads into our shapes. Pure functions: no I/O, no SDK.
  * Robot text arrives with the robot's own @ already removed (usually leaving a leading space); other @names stay.
  */
+import { escapeRegExp } from "../../lib/regexp.js";
 import type { IncomingMessage } from "../types.js";
 import { decodeOutTrackId } from "./cards.js";
 import type { CardCallback, RobotMessage, StreamFrame } from "./types.js";
 
-const escapeRe = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 
 /** The readable text of a robot message: text, joined rich-text parts, or DingTalk's speech recognition of audio. */
 export function robotText(m: RobotMessage, botNames: string[] = []): string {
@@ -17,7 +17,7 @@ export function robotText(m: RobotMessage, botNames: string[] = []): string {
   text = text.replace(/\s+/g, " ").trim();
   // The robot's name can remain (rich text, or an @ typed after the command); strip it at either end.
   for (const n of botNames) {
-    const at = `[@＠]${escapeRe(n)}`;
+    const at = `[@＠]${escapeRegExp(n)}`;
     text = text.replace(new RegExp(`^${at}\\s*|\\s*${at}$`, "gu"), "").trim();
   }
   return text;

@@ -9,6 +9,7 @@
  * before a new one opens (never more than one live socket), backoff with jitter, and a watchdog that pings the
  * socket and reconnects when pongs stop (a dead socket that never closes) or nothing arrives for too long.
  */
+import { errInfo } from "../../lib/errors.js";
 import { DWClient, type DWClientDownStream } from "dingtalk-stream";
 import type { Logger } from "pino";
 import type { StreamFrame } from "./types.js";
@@ -153,7 +154,7 @@ export class StreamConnection {
         try {
           handler(frame as StreamFrame, ack);
         } catch (err) {
-          this.logger.error({ err: (err as Error).message, topic }, "dingtalk callback handler threw");
+          this.logger.error({ ...errInfo(err), topic }, "dingtalk callback handler threw");
         }
       });
     }

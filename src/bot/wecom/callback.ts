@@ -6,6 +6,7 @@
  * passive reply. A rejection stores nothing and logs only the reason and lengths. If the database fails the
  * answer is 503 so WeCom delivers again; `msgid` dedupe makes the redelivery safe.
  */
+import { errInfo } from "../../lib/errors.js";
 import type { Logger } from "pino";
 import { handleIncoming, type PipelineDeps } from "../pipeline.js";
 import { replies } from "../replies.js";
@@ -153,7 +154,7 @@ export class WecomAdapter {
       return this.reply(nonce, streamReply(m.msgid, out.map((r) => r.text).join("\n\n"), card));
     } catch (err) {
       // Database (or pipeline) failure: WeCom retries a callback that fails, and the msgid dedupe makes that safe.
-      this.log.error({ msgid: m.msgid, err: (err as Error).message }, "callback not processed; asking WeCom to retry");
+      this.log.error({ msgid: m.msgid, ...errInfo(err) }, "callback not processed; asking WeCom to retry");
       return text(503, "temporarily unavailable");
     }
   }

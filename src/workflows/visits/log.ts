@@ -3,7 +3,7 @@
  * (visit_choices, per person and chat); no match is still logged, as "unmatched", for an admin to resolve.
  * A note with a request (诉求：…) opens a ticket on behalf of the household through openTicket.
  */
-import { and, eq, gt } from "drizzle-orm";
+import { and, desc, eq, gt } from "drizzle-orm";
 import { visitChoices, type VisitChannel, type VisitKind, visits } from "../../db/schema/index.js";
 import type { Ctx } from "../context.js";
 import { canLead, getHousehold, type Household, type Person, unitPath } from "../directory.js";
@@ -115,14 +115,17 @@ export async function pickChoice(ctx: Ctx, actor: Actor, n: number): Promise<Pic
     .select()
     .from(visitChoices)
     .where(actor.chat ? and(live, eq(visitChoices.scope, scopeOf(actor))) : live)
-    .orderBy(visitChoices.createdAt)
+    .orderBy(desc(visitChoices.createdAt))
     .limit(1);
   if (!choice) return null;
   const id = choice.candidates[n - 1];
   if (!id) return { ok: false, reason: "out_of_range", count: choice.candidates.length };
-  await ctx.db
+  // Taking the list is the claim: of two quick replies ("1", "2") only the one that deletes it records a visit.
+  const taken = await ctx.db
     .delete(visitChoices)
-    .where(and(eq(visitChoices.personId, me.id), eq(visitChoices.scope, choice.scope)));
+    .where(and(eq(visitChoices.personId, me.id), eq(visitChoices.scope, choice.scope)))
+    .returning({ scope: visitChoices.scope });
+  if (taken.length === 0) return null;
   const household = await getHousehold(ctx.db, id);
   // The visit belongs to the chat where it was written, even when the pick came by direct message.
   return record(ctx, actor, me, choice, household);
