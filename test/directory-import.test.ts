@@ -3,8 +3,10 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { eq } from "drizzle-orm";
 import { queryRows, sql } from "../src/db/client.js";
 import { DirectoryError, importDirectory, parseDirectoryFile } from "../src/db/directory-import.js";
+import { chats } from "../src/db/schema/index.js";
 import { createTestDatabase, type TestDatabase } from "./helpers/db.js";
 
 const DEMO = "demo/directory.yaml";
@@ -493,4 +495,20 @@ describe("the import CLI", () => {
     expect(run.stderr).toContain(`${file}:2: units[0].kind: 未知单位类型 "city"`);
     expect(run.stdout).toBe("");
   }, 30_000);
+});
+
+describe("re-import and server-side chat settings", () => {
+  it("keeps a webhook bound outside the file (wecom:bind) when the file names none", async () => {
+    const fixture = new URL("./fixtures/directory.yaml", import.meta.url).pathname;
+    const t = await createTestDatabase();
+    try {
+      await importDirectory(t.db, fixture);
+      await t.db.update(chats).set({ webhookUrl: "https://qyapi.example/cgi-bin/webhook/send?key=bound" }).where(eq(chats.id, "c1"));
+      await importDirectory(t.db, fixture);
+      const [c1] = await t.db.select().from(chats).where(eq(chats.id, "c1"));
+      expect(c1?.webhookUrl).toBe("https://qyapi.example/cgi-bin/webhook/send?key=bound");
+    } finally {
+      await t.close();
+    }
+  });
 });

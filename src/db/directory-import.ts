@@ -758,14 +758,17 @@ export async function writeDirectory(db: Db, dir: Directory): Promise<ImportSumm
         })
         .returning(insertedFlag),
     );
-    // Chat status (active/dead) is the bot's own observation, so re-import leaves it alone.
+    // Chat status (active/dead) is the bot's own observation, so re-import leaves it alone. A webhook bound with
+    // `npm run wecom:bind` is kept when the file names none (the file need not carry that secret).
+    const chatFields = overwrite(chats, ["platform", "externalId", "unitId", "name", "meta"]);
     const chatCounts = await upsertInBatches(dir.chats, (batch) =>
       tx
         .insert(chats)
         .values(batch)
         .onConflictDoUpdate({
           target: chats.id,
-          ...overwrite(chats, ["platform", "externalId", "unitId", "name", "webhookUrl", "meta"]),
+          set: { ...chatFields.set, webhookUrl: sql`coalesce(excluded.webhook_url, ${chats.webhookUrl})` },
+          setWhere: sql`${chatFields.setWhere} or (excluded.webhook_url is not null and excluded.webhook_url is distinct from ${chats.webhookUrl})`,
         })
         .returning(insertedFlag),
     );

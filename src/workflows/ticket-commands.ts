@@ -3,15 +3,16 @@
  * Each runs inside the caller's transaction and writes its event row (the 台账) with the change. Results say
  * what happened; src/bot/replies.ts turns them into words.
  */
-import { and, eq, inArray, or, sql } from "drizzle-orm";
-import { households, tickets } from "../db/schema/index.js";
+import { and, eq, inArray, or } from "drizzle-orm";
+import { tickets } from "../db/schema/index.js";
 import { excerpt } from "../lib/privacy.js";
 import { queueMessage } from "./outbox.js";
 import { classify } from "./category.js";
 import type { Ctx } from "./context.js";
-import { canLead, type Chat, getHousehold, getPerson, type Household, type Leader, type Person, unitPath } from "./directory.js";
+import { canLead, type Chat, getHousehold, getPerson, type Household, type Leader, type Person } from "./directory.js";
 import { escalate } from "./escalation.js";
 import { reopenedNotice, reporterUpdate } from "./notices.js";
+import { matchHousehold } from "./visits/match.js";
 import { resolveMsFor } from "./policy.js";
 import {
   getTicket,
@@ -56,15 +57,9 @@ async function done(ctx: Ctx, t: Ticket, ladder: Ladder, actor: Person | null): 
 /** 代报: "代王大爷：屋顶漏水" — a leader reports for a household in their own subtree. */
 const ON_BEHALF = /^代\s*([^\s：:，,、；;]{1,12})[\s：:，,、；;]+([\s\S]+)$/u;
 
+/** The households a leader may report for by this name: the same matching as 走访 (own 邻 first, then the subtree). */
 async function findHousehold(ctx: Ctx, leader: Person, name: string): Promise<Household[]> {
-  const rows = await ctx.db
-    .select()
-    .from(households)
-    .where(or(eq(households.headName, name), eq(households.nickname, name), eq(households.houseNo, name), sql`${households.members} @> ${JSON.stringify([name])}::jsonb`))
-    .limit(20);
-  const inScope: Household[] = [];
-  for (const h of rows) if (canLead(leader, await unitPath(ctx.db, h.unitId))) inScope.push(h);
-  return inScope;
+  return (await matchHousehold(ctx, leader, name)).candidates;
 }
 
 /**
