@@ -1,10 +1,10 @@
 /** The words of the bot's direct answers. Short, friendly simplified Chinese; names only, never a phone number. */
-import type { Role, TicketStatus } from "../db/schema/index.js";
+import type { Role } from "../db/schema/index.js";
 import { formatDurationZh } from "../lib/duration.js";
 import { excerpt } from "../lib/privacy.js";
 import { formatWhenZh } from "../lib/time.js";
 import type { Leader, Person } from "../workflows/directory.js";
-import { LEVEL_ZH, ROLE_ZH } from "../workflows/roles.js";
+import { LEVEL_ZH, ROLE_ZH, STATUS_ZH } from "../workflows/roles.js";
 import type { CommandResult, Done } from "../workflows/ticket-commands.js";
 import type { Ticket } from "../workflows/tickets.js";
 import { type CommandIntent, USAGE } from "./parse.js";
@@ -12,12 +12,6 @@ import type { Reply } from "./types.js";
 
 export const MAX_TEXT = 2000;
 
-const STATUS_ZH: Record<TicketStatus, string> = {
-  open: "待答复",
-  answered: "处理中",
-  resolved: "已办结，待评价",
-  closed: "已关闭",
-};
 
 const who = (people: Leader[]) =>
   people.length ? people.map((p) => `${p.name}（${ROLE_ZH[p.role]}）`).join("、") : "待分派";

@@ -32,7 +32,8 @@ import {
   unitOptions,
   weeklyVolume,
 } from "./data.js";
-import { barChart, h, hBars, page, raw, STATUS_ZH, statusPill } from "./views.js";
+import { STATUS_ZH } from "../workflows/roles.js";
+import { barChart, h, hBars, page, raw, statusPill } from "./views.js";
 
 export type DashboardOptions = { adminToken?: string; sessionSecret?: string };
 
@@ -87,7 +88,7 @@ const EXPORT_COLUMNS: [string, (t: TicketRow) => string | number][] = [
   ["报事时间", (t) => fmt(t.created_at)],
   ["类别", (t) => t.category],
   ["紧急", (t) => (t.urgency === "urgent" ? "是" : "")],
-  ["状态", (t) => STATUS_ZH[t.status] ?? t.status],
+  ["状态", (t) => STATUS_ZH[t.status as TicketStatus] ?? t.status],
   ["层级", (t) => LEVEL_ZH[t.level] ?? t.level],
   ["来源单位", (t) => t.unit_name],
   ["责任单位", (t) => t.holder_name],

@@ -1,4 +1,7 @@
 /** Server-rendered HTML for the dashboard: one inline stylesheet, inline SVG charts, no external URL of any kind. */
+import type { TicketStatus } from "../db/schema/index.js";
+import { STATUS_ZH } from "../workflows/roles.js";
+
 export const esc = (v: unknown): string =>
   String(v ?? "").replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c] as string);
 
@@ -37,9 +40,7 @@ ol.timeline li:before{content:"";position:absolute;left:-22px;top:6px;width:11px
 svg text{font-size:11px;fill:#3e4c59}
 `;
 
-const STATUS_ZH: Record<string, string> = { open: "待答复", answered: "处理中", resolved: "已办结", closed: "已关闭" };
-export const statusPill = (s: string) => h`<span class="pill s-${s}">${STATUS_ZH[s] ?? s}</span>`;
-export { STATUS_ZH };
+export const statusPill = (s: string) => h`<span class="pill s-${s}">${STATUS_ZH[s as TicketStatus] ?? s}</span>`;
 
 export function page(title: string, body: Raw, who: string | null): string {
   const nav = who

@@ -1,5 +1,5 @@
 /** Which role leads which kind of unit, and the Chinese words for both. One place for these rules. */
-import type { Role, UnitKind } from "../db/schema/index.js";
+import type { Role, TicketStatus, UnitKind } from "../db/schema/index.js";
 
 export const LEADER_ROLE: Record<UnitKind, Role> = {
   neighborhood: "neighbor_leader",
@@ -28,3 +28,11 @@ export const LEVEL_ZH: Record<UnitKind, string> = {
 };
 
 export const isLeader = (role: Role) => role !== "resident";
+
+/** A ticket's status in words: replies, cards and the dashboard say it the same way. */
+export const STATUS_ZH: Record<TicketStatus, string> = {
+  open: "待答复",
+  answered: "处理中",
+  resolved: "已办结，待评价",
+  closed: "已关闭",
+};
