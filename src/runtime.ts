@@ -57,6 +57,7 @@ export class Runtime {
       botNames: opts.botNames,
       logger: opts.logger,
       afterCommit: (e) => this.afterCommit(e),
+      senders: opts.senders,
     };
     this.delivery = { db: opts.database.db, clock, senders: opts.senders, logger: opts.logger };
   }

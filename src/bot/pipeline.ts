@@ -7,6 +7,7 @@ import { and, eq } from "drizzle-orm";
 import type { Db } from "../db/client.js";
 import { inboundMessages } from "../db/schema/index.js";
 import type { Ctx } from "../workflows/context.js";
+import { canReachPrivately, type Sender } from "../workflows/delivery.js";
 import { findPerson, findSender, type Person } from "../workflows/directory.js";
 import { Effects } from "../workflows/effects.js";
 import { digestForChat } from "../workflows/digests/index.js";
@@ -37,6 +38,8 @@ export type PipelineDeps = {
   logger: Logger;
   /** Sets timers and delivers outbox rows once the transaction has committed. */
   afterCommit: (effects: Effects) => Promise<void>;
+  /** The deployment's ways out: tells workflows whether a person can be messaged privately. */
+  senders?: Sender[];
 };
 
 /** Lets an adapter keep its own record (the simulator's chat log) in the same transaction. */
@@ -80,7 +83,14 @@ export async function handleIncoming(deps: PipelineDeps, msg: IncomingMessage, t
         .where(and(eq(inboundMessages.platform, msg.platform), eq(inboundMessages.messageId, msg.messageId)));
       return { replies: before?.replies ?? [], duplicate: true };
     }
-    const ctx: Ctx = { db, now: deps.clock(), effects, overrides: deps.overrides };
+    const senders = deps.senders;
+    const ctx: Ctx = {
+      db,
+      now: deps.clock(),
+      effects,
+      overrides: deps.overrides,
+      canReachPrivately: senders ? (personId) => canReachPrivately(db, senders, personId) : undefined,
+    };
     const actor: Actor = { person, externalId: msg.senderExternalId, chat, household: sender.household };
     const addressed = msg.addressed ?? addressedBy(msg.text, deps.botNames);
     const out = await dispatch(ctx, actor, msg.text, deps.botNames, addressed, !chat);

@@ -22,8 +22,11 @@ export function channelOf(kind: VisitKind, text: string): VisitChannel {
   return "other";
 }
 
-async function tellPrivately(ctx: Ctx, personId: string, text: string, dedupeKey: string): Promise<void> {
+/** Queue a private message; false when this deployment has no private channel to the person (WeCom webhooks). */
+async function tellPrivately(ctx: Ctx, personId: string, text: string, dedupeKey: string): Promise<boolean> {
+  if (ctx.canReachPrivately && !(await ctx.canReachPrivately(personId))) return false;
   await queueMessage(ctx, { dedupeKey, to: { personId }, kind: "notice", payload: { text, mentions: [] } });
+  return true;
 }
 
 async function present(ctx: Ctx, actor: Actor, r: LogOutcome | PickOutcome): Promise<Reply[]> {
@@ -39,21 +42,21 @@ async function present(ctx: Ctx, actor: Actor, r: LogOutcome | PickOutcome): Pro
     case "ambiguous": {
       const list = visitReplies.choicesList(r.query, r.candidates, CHOICE_TTL_MS / 60_000);
       if (!inGroup) return [{ text: list, mentions: [] }];
-      await tellPrivately(ctx, me.id, list, `visit-choices-${me.id}-${randomUUID()}`);
-      return [visitReplies.choicesInGroup(r.candidates.length)];
+      const sent = await tellPrivately(ctx, me.id, list, `visit-choices-${me.id}-${randomUUID()}`);
+      return [visitReplies.choicesInGroup(r.candidates.length, sent)];
     }
     case "unmatched": {
       const detail = visitReplies.unmatchedDetail(r.visit.query, r.visit.kind, r.request);
       if (!inGroup) return [{ text: detail, mentions: [] }];
-      await tellPrivately(ctx, me.id, detail, `visit-${r.visit.id}`);
-      return [visitReplies.unmatchedInGroup(r.visit.kind)];
+      const sent = await tellPrivately(ctx, me.id, detail, `visit-${r.visit.id}`);
+      return [visitReplies.unmatchedInGroup(r.visit.kind, sent)];
     }
     case "matched": {
       const detail = visitReplies.loggedDetail(r, ctx.now);
       const ticket = r.ticket ? [replies.opened(r.ticket, ctx.now)] : [];
       if (!inGroup) return [{ text: detail, mentions: [] }, ...ticket];
-      await tellPrivately(ctx, me.id, detail, `visit-${r.visit.id}`);
-      return [visitReplies.loggedInGroup(r.visit.kind), ...ticket];
+      const sent = await tellPrivately(ctx, me.id, detail, `visit-${r.visit.id}`);
+      return [visitReplies.loggedInGroup(r.visit.kind, sent), ...ticket];
     }
   }
 }
@@ -69,8 +72,8 @@ export async function dueCommand(ctx: Ctx, actor: Actor): Promise<Reply[]> {
   const d = me ? await dueList(ctx, me) : null;
   if (!me || !d) return [visitReplies.dueForbidden()];
   if (!actor.chat) return [{ text: visitReplies.dueText(d), mentions: [] }];
-  if (d.items.length > 0) await tellPrivately(ctx, me.id, visitReplies.dueText(d), `due-list-${me.id}-${randomUUID()}`);
-  return [visitReplies.dueInGroup(d)];
+  const sent = d.items.length > 0 && (await tellPrivately(ctx, me.id, visitReplies.dueText(d), `due-list-${me.id}-${randomUUID()}`));
+  return [visitReplies.dueInGroup(d, sent)];
 }
 
 

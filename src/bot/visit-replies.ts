@@ -22,10 +22,18 @@ export const visitReplies = {
   outOfRange: (count: number) => say(`请回复 1–${count} 之间的序号。`),
 
   /** Group: how many were logged, nothing about whom. */
-  loggedInGroup: (kind: VisitKind) => say(`✅ 已记录 1 次${what(kind)}，详情已私信发给你。`),
-  unmatchedInGroup: (kind: VisitKind) =>
-    say(`✅ 已记录 1 次${what(kind)}，但没有对上住户，已留给管理员核对（详情已私信发给你）。`),
-  choicesInGroup: (count: number) => say(`找到 ${count} 户符合，选项已私信发给你，请在本群回复序号（如 1）。`),
+  // `sent`: whether the details went privately; without a private channel (WeCom) the leader is told to ask in a
+  // private chat with the bot, since household names may not appear in the group.
+  loggedInGroup: (kind: VisitKind, sent: boolean) =>
+    say(`✅ 已记录 1 次${what(kind)}${sent ? "，详情已私信发给你" : ""}。`),
+  unmatchedInGroup: (kind: VisitKind, sent: boolean) =>
+    say(`✅ 已记录 1 次${what(kind)}，但没有对上住户，已留给管理员核对${sent ? "（详情已私信发给你）" : ""}。`),
+  choicesInGroup: (count: number, sent: boolean) =>
+    say(
+      sent
+        ? `找到 ${count} 户符合，选项已私信发给你，请在本群回复序号（如 1）。`
+        : `找到 ${count} 户符合。为保护住户隐私，选项不在群里列出，请私聊我再发一次这条登记。`,
+    ),
 
   /** Private: the household, its standing and what comes next. */
   loggedDetail(r: Logged, now: Date): string {
@@ -59,10 +67,10 @@ export const visitReplies = {
   },
 
   /** Group: counts only. */
-  dueInGroup(d: DueList): Reply {
+  dueInGroup(d: DueList, sent: boolean): Reply {
     if (d.items.length === 0) return say(`你负责的 ${d.total} 户都已按时走访、联系 👍`);
     return say(
-      `你负责的 ${d.total} 户中：逾期 ${d.overdue} 户，本期待走访 ${d.due} 户（其中重点户 ${d.special} 户）。名单已私信发给你。`,
+      `你负责的 ${d.total} 户中：逾期 ${d.overdue} 户，本期待走访 ${d.due} 户（其中重点户 ${d.special} 户）。${sent ? "名单已私信发给你。" : "私聊我发「待走访」可查看名单。"}`,
     );
   },
 

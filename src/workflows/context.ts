@@ -8,4 +8,6 @@ export type Ctx = {
   now: Date;
   effects: Effects;
   overrides: PolicyOverrides;
+  /** Whether a person can be messaged privately on this deployment; assumed yes when not given. */
+  canReachPrivately?: (personId: string) => Promise<boolean>;
 };

@@ -39,15 +39,25 @@ async function resolveDestination(deps: DeliveryDeps, row: typeof outbox.$inferS
     return { sender, to: { kind: "chat", chat } as Destination };
   }
   const person = row.personId ? await getPerson(db, row.personId) : null;
-  if (!person) return null;
+  return person ? privateRoute(db, senders, person) : null;
+}
+
+/** How a person is reached privately: a direct-capable platform they have an account on, else the simulator. */
+async function privateRoute(db: Db, senders: Sender[], person: Person): Promise<{ sender: Sender; to: Destination } | null> {
   const ids = await db.select().from(identities).where(eq(identities.personId, person.id));
   for (const s of senders.filter((x) => x.direct && x.platform !== "sim")) {
     const id = ids.find((i) => i.platform === s.platform);
-    if (id) return { sender: s, to: { kind: "person", person, externalId: id.externalId } as Destination };
+    if (id) return { sender: s, to: { kind: "person", person, externalId: id.externalId } };
   }
   // The simulator reaches everyone in the directory by person id.
   const sim = senders.find((s) => s.platform === "sim");
-  return sim ? { sender: sim, to: { kind: "person", person, externalId: person.id } as Destination } : null;
+  return sim ? { sender: sim, to: { kind: "person", person, externalId: person.id } } : null;
+}
+
+/** Can this deployment message the person privately? (WeCom group webhooks cannot.) Same rule as delivery. */
+export async function canReachPrivately(db: Db, senders: Sender[], personId: string): Promise<boolean> {
+  const person = await getPerson(db, personId);
+  return person !== null && (await privateRoute(db, senders, person)) !== null;
 }
 
 const destinationKey = (to: Destination) => (to.kind === "chat" ? `chat:${to.chat.id}` : `person:${to.person.id}`);
