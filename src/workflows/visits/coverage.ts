@@ -31,7 +31,9 @@ export async function visitCoverage(db: Db, scope: CoverageScope, asOf: Date): P
   const byTown = new Map<string, typeof list>();
   for (const h of list) {
     const key = townByUnit.get(h.unitId)?.id ?? "";
-    byTown.set(key, [...(byTown.get(key) ?? []), h]);
+    const group = byTown.get(key);
+    if (group) group.push(h);
+    else byTown.set(key, [h]);
   }
   for (const [, group] of byTown) {
     const rules = visitRulesFor(townByUnit.get(group[0]?.unitId ?? "")?.settings);
