@@ -117,6 +117,17 @@ describe("timed escalation on BullMQ", () => {
     expect((await events(h, id)).filter((e) => e.kind === "repinged").length).toBe(repings);
   });
 
+  it("an early wake-up changes nothing, and the deadline still fires once", async () => {
+    const h = await harness({ scheduler: "bullmq", overrides: { answerMs: 1500 } });
+    const id = ticketNo((await h.say("c1", "r1", "报事 提前唤醒")).text);
+    expect(await h.runtime.onDeadline(id)).toBe("not_due");
+    expect((await getTicket(h, id))?.level).toBe("neighborhood");
+    await waitFor(async () => (await getTicket(h, id))?.level === "group", 8000);
+    await h.say("c1", "gl1", `认领 #${id}`);
+    await new Promise((r) => setTimeout(r, 1000));
+    expect((await events(h, id)).filter((e) => e.kind === "escalated")).toHaveLength(1);
+  });
+
   it("manual 上报 uses the same path at once", async () => {
     const h = await harness({ scheduler: "bullmq" });
     const id = ticketNo((await h.say("c1", "r1", "报事 邻里纠纷")).text);

@@ -9,6 +9,7 @@ import { escalationDirect, type EscalationReason, escalationPing, topRePing } fr
 import { queueMessage } from "./outbox.js";
 import { deliverAfterQuietHours } from "./policy.js";
 import {
+  deadlineJobId,
   getTicket,
   holders,
   type Ladder,
@@ -145,7 +146,10 @@ export async function handleDeadline(ctx: Ctx, ticketId: number): Promise<Deadli
   const d = runningDeadline(t);
   if (!d) return "stale";
   if (d.dueAt.getTime() > ctx.now.getTime()) {
-    rescheduleTimer(ctx, null, t);
+    // Woken early (clocks differ between machines): set the timer again under a new id — the job that woke us is
+    // still running, and a queue drops a job whose id it already holds.
+    const jobId = deadlineJobId(t);
+    if (jobId) ctx.effects.timers.push({ jobId: `${jobId}-again`, ticketId: t.id, runAt: d.dueAt });
     return "not_due";
   }
   const ladder = await loadLadder(ctx, t.unitId);
