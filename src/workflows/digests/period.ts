@@ -2,28 +2,22 @@
  * Calendar arithmetic for digests in Asia/Shanghai (UTC+8, no daylight saving): ISO weeks, the weekly digest's
  * slot and reporting window, and months. Pure functions of an instant, so tests pin them with fixed clocks.
  */
-const OFFSET_MS = 8 * 3_600_000;
-const DAY_MS = 86_400_000;
+import { DAY_MS, isoWeekKey, localDayStart, localParts } from "../../lib/time.js";
 
 /** Local calendar fields of an instant in Asia/Shanghai. */
 function local(at: Date) {
-  const d = new Date(at.getTime() + OFFSET_MS);
-  return { y: d.getUTCFullYear(), m: d.getUTCMonth() + 1, d: d.getUTCDate(), isoDay: d.getUTCDay() || 7 };
+  const p = localParts(at);
+  return { y: p.year, m: p.month, d: p.day, isoDay: p.weekday };
 }
 
 /** The instant of local midnight of a local calendar date (month 1–12; overflowing days roll over). */
-export function localDate(y: number, m: number, d: number): Date {
-  return new Date(Date.UTC(y, m - 1, d) - OFFSET_MS);
-}
+export const localDate = localDayStart;
 
 /** ISO week of an instant as seen in Asia/Shanghai: "2026-W09" and its Monday 00:00 local. */
 export function isoWeek(at: Date): { key: string; year: number; week: number; start: Date } {
   const l = local(at);
-  const monday = localDate(l.y, l.m, l.d - (l.isoDay - 1));
-  const thursday = local(new Date(monday.getTime() + 3 * DAY_MS));
-  const jan1 = localDate(thursday.y, 1, 1);
-  const week = Math.floor((localDate(thursday.y, thursday.m, thursday.d).getTime() - jan1.getTime()) / (7 * DAY_MS)) + 1;
-  return { key: `${thursday.y}-W${String(week).padStart(2, "0")}`, year: thursday.y, week, start: monday };
+  const key = isoWeekKey(at);
+  return { key, year: Number(key.slice(0, 4)), week: Number(key.slice(6)), start: localDate(l.y, l.m, l.d - (l.isoDay - 1)) };
 }
 
 export type Window = { from: Date; to: Date };
