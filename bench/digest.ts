@@ -6,15 +6,13 @@
  * DATABASE_URL (default postgres://postgres@127.0.0.1:5432/test) names the server; the scratch database is dropped
  * at the end (BENCH_KEEP=1 keeps it). BENCH_TICKETS / BENCH_CHATS scale it down for a quick run.
  */
-import { randomUUID } from "node:crypto";
-import postgres from "postgres";
-import { openDatabase, queryRows, sql } from "../src/db/client.js";
-import { migrateDatabase } from "../src/db/migrate.js";
+import { queryRows, sql } from "../src/db/client.js";
 import { digestFigures, UnitTree } from "../src/workflows/digests/index.js";
 import { formatWeeklyDigest } from "../src/workflows/digests/format.js";
 import { weeklySlot } from "../src/workflows/digests/period.js";
 import { weeklyFigures } from "../src/workflows/digests/weekly.js";
 import { policyFor } from "../src/workflows/policy.js";
+import { scratchPostgres } from "../test/helpers/db.js";
 
 const BASE = process.env.DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/test";
 const TICKETS = Number(process.env.BENCH_TICKETS ?? 1_000_000);
@@ -26,15 +24,9 @@ const SPAN_S = 26 * 7 * 86_400;
 const ms = (t0: number) => `${(performance.now() - t0).toFixed(0)} ms`;
 
 async function main() {
-  const name = `haolin_bench_${randomUUID().replaceAll("-", "").slice(0, 10)}`;
-  const admin = postgres(BASE, { max: 1, onnotice: () => {} });
-  await admin.unsafe(`create database ${name}`);
-  const url = new URL(BASE);
-  url.pathname = `/${name}`;
-  const database = await openDatabase({ url: url.toString(), poolSize: 4 });
+  const database = await scratchPostgres(BASE, { prefix: "haolin_bench_", poolSize: 4, keep: Boolean(process.env.BENCH_KEEP) });
   const { db } = database;
   try {
-    await migrateDatabase(database, url.toString());
     let t0 = performance.now();
     const nowIso = NOW.toISOString();
     await db.execute(sql`insert into units (id, kind, name) values ('t', 'town', '基准镇')`);
@@ -122,9 +114,7 @@ async function main() {
     console.log(`one chat's digest on demand (with visit coverage): ${((performance.now() - t0) / 20).toFixed(1)} ms`);
   } finally {
     await database.close();
-    if (!process.env.BENCH_KEEP) await admin.unsafe(`drop database if exists ${name} with (force)`);
-    else console.log(`kept database ${name}`);
-    await admin.end();
+    if (process.env.BENCH_KEEP) console.log(`kept database ${database.name}`);
   }
 }
 

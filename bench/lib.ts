@@ -1,32 +1,14 @@
 /** Shared bits for the benchmarks: scratch databases, percentiles, table printing. */
-import { randomUUID } from "node:crypto";
-import postgres from "postgres";
-import { type Database, openDatabase } from "../src/db/client.js";
-import { migrateDatabase } from "../src/db/migrate.js";
+import type { Database } from "../src/db/client.js";
+import { scratchPostgres } from "../test/helpers/db.js";
 
 export const BASE_DB = process.env.DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/test";
 export const REDIS = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
 
 /** A fresh PostgreSQL database next to BASE_DB, migrated; dropped by `drop()`. */
 export async function scratchDatabase(poolSize = 20): Promise<{ database: Database; url: string; drop: () => Promise<void> }> {
-  const name = `haolin_bench_${randomUUID().replaceAll("-", "").slice(0, 12)}`;
-  const admin = postgres(BASE_DB, { max: 1, onnotice: () => {} });
-  await admin.unsafe(`create database ${name}`);
-  await admin.end();
-  const url = new URL(BASE_DB);
-  url.pathname = `/${name}`;
-  const database = await openDatabase({ url: url.toString(), poolSize });
-  await migrateDatabase(database, url.toString());
-  return {
-    database,
-    url: url.toString(),
-    drop: async () => {
-      await database.close();
-      const a = postgres(BASE_DB, { max: 1, onnotice: () => {} });
-      await a.unsafe(`drop database if exists ${name} with (force)`);
-      await a.end();
-    },
-  };
+  const database = await scratchPostgres(BASE_DB, { prefix: "haolin_bench_", poolSize });
+  return { database, url: database.url, drop: database.close };
 }
 
 export function percentile(sorted: number[], p: number): number {

@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import { BullScheduler } from "../src/scheduler/bullmq.js";
 import { MemoryScheduler } from "../src/scheduler/memory.js";
 import { RetryAt, type Scheduler } from "../src/scheduler/types.js";
-import { REDIS_URL, silent, waitFor } from "./helpers/harness.js";
+import { dropPrefix, REDIS_URL, silent, waitFor } from "./helpers/harness.js";
 
 const kinds = {
   memory: () => new MemoryScheduler(silent),
@@ -70,6 +70,7 @@ describe("repeating jobs", () => {
     await new Promise((r) => setTimeout(r, 3500));
     await a.close();
     await b.close();
+    await dropPrefix(prefix);
     expect(ticks.length).toBeGreaterThanOrEqual(2);
     expect(ticks.length).toBeLessThanOrEqual(4);
   });

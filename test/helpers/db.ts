@@ -1,6 +1,6 @@
 /**
- * A fresh, migrated database for one test file: PGlite in memory by default, or — when DATABASE_URL is set —
- * a new PostgreSQL database created next to the one in DATABASE_URL and dropped afterwards.
+ * Fresh, migrated databases for tests and benchmarks: PGlite in memory by default, or — when DATABASE_URL is set —
+ * a new PostgreSQL database created next to the one in DATABASE_URL and dropped when closed.
  */
 import { randomUUID } from "node:crypto";
 import postgres from "postgres";
@@ -8,30 +8,42 @@ import { type Database, openDatabase } from "../../src/db/client.js";
 import { migrateDatabase } from "../../src/db/migrate.js";
 
 export type TestDatabase = Database & { url?: string };
+export type ScratchDatabase = Database & { url: string; name: string };
 
-export async function createTestDatabase(): Promise<TestDatabase> {
-  const base = process.env.DATABASE_URL;
-  if (!base) {
-    const database = await openDatabase({});
-    await migrateDatabase(database);
-    return database;
-  }
-  const name = `haolin_t_${randomUUID().replaceAll("-", "").slice(0, 16)}`;
-  const admin = postgres(base, { max: 1, onnotice: () => {} });
-  await admin.unsafe(`create database ${name}`);
-  await admin.end();
+/** A new migrated PostgreSQL database on the server of `base`; `close()` drops it unless `keep` is set. */
+export async function scratchPostgres(
+  base: string,
+  opts: { prefix?: string; poolSize?: number; keep?: boolean } = {},
+): Promise<ScratchDatabase> {
+  const name = `${opts.prefix ?? "haolin_t_"}${randomUUID().replaceAll("-", "").slice(0, 16)}`;
+  const onServer = async (statement: string) => {
+    const admin = postgres(base, { max: 1, onnotice: () => {} });
+    try {
+      await admin.unsafe(statement);
+    } finally {
+      await admin.end();
+    }
+  };
+  await onServer(`create database ${name}`);
   const url = new URL(base);
   url.pathname = `/${name}`;
-  const database = await openDatabase({ url: url.toString(), poolSize: 10 });
+  const database = await openDatabase({ url: url.toString(), poolSize: opts.poolSize ?? 10 });
   await migrateDatabase(database, url.toString());
   return {
     ...database,
     url: url.toString(),
+    name,
     close: async () => {
       await database.close();
-      const admin2 = postgres(base, { max: 1, onnotice: () => {} });
-      await admin2.unsafe(`drop database if exists ${name} with (force)`);
-      await admin2.end();
+      if (!opts.keep) await onServer(`drop database if exists ${name} with (force)`);
     },
   };
+}
+
+export async function createTestDatabase(): Promise<TestDatabase> {
+  const base = process.env.DATABASE_URL;
+  if (base) return scratchPostgres(base);
+  const database = await openDatabase({});
+  await migrateDatabase(database);
+  return database;
 }

@@ -4,6 +4,7 @@
  */
 import { randomUUID } from "node:crypto";
 import { fileURLToPath } from "node:url";
+import { Redis } from "ioredis";
 import { pino } from "pino";
 import { createApp } from "../../src/app.js";
 import { simSender } from "../../src/bot/sim/sender.js";
@@ -89,8 +90,21 @@ export async function createHarness(opts: HarnessOptions = {}) {
       await runtime.stop();
       await scheduler.close();
       if (!opts.database) await database.close();
+      // The replica that owns the key prefix cleans its queues out of the shared Redis.
+      if (opts.scheduler === "bullmq" && !opts.prefix) await dropPrefix(prefix);
     },
   };
+}
+
+/** Delete every Redis key under a BullMQ prefix (SCAN, not KEYS: the server is shared). */
+export async function dropPrefix(prefix: string): Promise<void> {
+  const redis = new Redis(REDIS_URL);
+  try {
+    const stream = redis.scanStream({ match: `${prefix}:*`, count: 500 });
+    for await (const keys of stream as AsyncIterable<string[]>) if (keys.length) await redis.unlink(...keys);
+  } finally {
+    await redis.quit();
+  }
 }
 
 /** Poll until `check` returns a truthy value or the time is up. */
