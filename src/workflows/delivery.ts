@@ -129,11 +129,29 @@ export async function deliverOutbox(deps: DeliveryDeps, id: number): Promise<Del
     if (permanent) throw new Permanent(String((err as Error).message));
     throw err;
   }
-  await db
-    .update(outbox)
-    .set({ status: "sent", sentAt: deps.clock(), leaseUntil: null, platform: dest.sender.platform })
-    .where(eq(outbox.id, id));
+  await markSent(deps, id, dest.sender.platform);
   return "sent";
+}
+
+/**
+ * The message is out: recording that must not fail on a passing database outage (a restart takes seconds), or the
+ * row's lease would lapse and another worker would send it again. Keep trying for most of the lease.
+ */
+async function markSent(deps: DeliveryDeps, id: number, platform: Platform): Promise<void> {
+  const until = Date.now() + LEASE_MS * 0.8;
+  for (let wait = 250; ; wait = Math.min(wait * 2, 5000)) {
+    try {
+      await deps.db
+        .update(outbox)
+        .set({ status: "sent", sentAt: deps.clock(), leaseUntil: null, platform })
+        .where(eq(outbox.id, id));
+      return;
+    } catch (err) {
+      if (Date.now() + wait > until) throw err;
+      deps.logger.warn({ outboxId: id, waitMs: wait }, "sent, but could not record it yet; retrying");
+      await new Promise((r) => setTimeout(r, wait));
+    }
+  }
 }
 
 /** Outbox rows that should have a delivery job: pending, or stuck in a lapsed lease (a crashed worker). */
