@@ -72,8 +72,12 @@ function check(creds: WecomCreds, answers: { p: Prepared; body: string }[]): { v
   let bad = 0;
   for (const a of answers) {
     try {
-      if (/已登记工单[\s\S]*#\d+/.test(openReply(creds, a.body, a.p.nonce))) verified++;
-      else bad++;
+      const text = openReply(creds, a.body, a.p.nonce);
+      if (/已登记(紧急)?工单[\s\S]*#\d+/.test(text)) verified++;
+      else {
+        if (bad < 3) console.error(`bad reply: ${text.slice(0, 200)}`);
+        bad++;
+      }
     } catch {
       bad++;
     }

@@ -3,7 +3,7 @@
  * the message pipeline, the job handlers and the reconciler. Used by src/index.ts and by the tests.
  */
 import type { Logger } from "pino";
-import type { PipelineDeps } from "./bot/pipeline.js";
+import { createPipeline, type PipelineDeps } from "./bot/pipeline.js";
 import type { Database } from "./db/client.js";
 import { errInfo } from "./lib/errors.js";
 import type { Scheduler } from "./scheduler/types.js";
@@ -50,7 +50,7 @@ export class Runtime {
 
   constructor(readonly opts: RuntimeOptions) {
     const clock = opts.clock ?? (() => new Date());
-    this.pipeline = {
+    this.pipeline = createPipeline({
       db: opts.database.db,
       clock,
       overrides: opts.overrides ?? {},
@@ -58,7 +58,7 @@ export class Runtime {
       logger: opts.logger,
       afterCommit: (e) => this.afterCommit(e),
       senders: opts.senders,
-    };
+    });
     this.delivery = { db: opts.database.db, clock, senders: opts.senders, logger: opts.logger };
   }
 

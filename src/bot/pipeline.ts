@@ -1,14 +1,18 @@
 /**
  * The one pipeline every platform uses: a normalized message in, replies out. Deduplication, the command and
  * the stored answer are one transaction, so a redelivered message gets the same answer and changes nothing.
+ * Messages that arrive together share that transaction (group commit), which is what lets one process keep up
+ * with a county's groups.
  */
 import type { Logger } from "pino";
-import { and, eq } from "drizzle-orm";
-import type { Db } from "../db/client.js";
+import { inArray } from "drizzle-orm";
+import { type Db, sql } from "../db/client.js";
 import { inboundMessages } from "../db/schema/index.js";
+import { GroupCommit, type Outcome } from "../lib/group-commit.js";
 import type { Ctx } from "../workflows/context.js";
 import { canReachPrivately, type Sender } from "../workflows/delivery.js";
 import { findPerson, findSender, type Person } from "../workflows/directory.js";
+import { DirectoryCache, type MessageSender } from "../workflows/directory-cache.js";
 import { Effects } from "../workflows/effects.js";
 import { digestForChat } from "../workflows/digests/index.js";
 import type { PolicyOverrides } from "../workflows/policy.js";
@@ -30,7 +34,7 @@ import { dueCommand, pickCommand, visitCommand } from "./visit-dispatch.js";
 import { MAX_TEXT, replies } from "./replies.js";
 import type { HandleResult, IncomingMessage, Reply } from "./types.js";
 
-export type PipelineDeps = {
+export type PipelineConfig = {
   db: Db;
   clock: () => Date;
   overrides: PolicyOverrides;
@@ -45,65 +49,176 @@ export type PipelineDeps = {
 /** Lets an adapter keep its own record (the simulator's chat log) in the same transaction. */
 export type Transcript = (db: Db, replies: Reply[]) => Promise<void>;
 
+type Pending = { msg: IncomingMessage; transcript?: Transcript };
+
+export type PipelineDeps = PipelineConfig & {
+  /** Senders and ladders, checked against the directory version once per batch. */
+  directory: DirectoryCache;
+  batches: GroupCommit<Pending, HandleResult>;
+};
+
+/**
+ * Batches: at most this many transactions of messages at once (the pool keeps room for timers, deliveries and the
+ * dashboard), each with at most this many messages.
+ */
+const MAX_IN_FLIGHT = 4;
+const MAX_BATCH = 64;
+
+export function createPipeline(config: PipelineConfig): PipelineDeps {
+  const deps: PipelineDeps = {
+    ...config,
+    directory: new DirectoryCache(),
+    batches: new GroupCommit<Pending, HandleResult>((items) => handleBatch(deps, items), {
+      maxInFlight: MAX_IN_FLIGHT,
+      maxBatch: MAX_BATCH,
+    }),
+  };
+  return deps;
+}
+
 const addressedBy = (text: string, names: string[]) =>
   names.some((n) => new RegExp(`^\\s*[@＠]${escapeRegExp(n)}|[@＠]${escapeRegExp(n)}\\s*$`, "u").test(text));
 
+/**
+ * One message in, its replies out. Messages arriving together are handled together (see GroupCommit): deduplication,
+ * the commands and the stored answers of a batch are one transaction, so a redelivered message gets the same
+ * answer and changes nothing, and a failure leaves no trace of any of them.
+ */
 export async function handleIncoming(deps: PipelineDeps, msg: IncomingMessage, transcript?: Transcript): Promise<HandleResult> {
-  const log = deps.logger.child({ platform: msg.platform, messageId: msg.messageId, length: msg.text.length });
   if ([...msg.text].length > MAX_TEXT) return { replies: [replies.tooLong()], duplicate: false };
+  return deps.batches.submit({ msg, transcript });
+}
 
-  // Group messages: chat, sender and household in one look-up. Direct messages: the sender only.
-  const sender = msg.chatExternalId
-    ? await findSender(deps.db, msg.platform, msg.chatExternalId, msg.senderExternalId)
-    : { chat: null, person: await findPerson(deps.db, msg.platform, msg.senderExternalId), household: undefined };
-  if (!sender) {
-    log.info("message from an unregistered chat");
-    return { replies: [replies.unregisteredChat()], duplicate: false };
+type From = MessageSender;
+
+function lookUpSender(deps: PipelineDeps, db: Db, msg: IncomingMessage): Promise<From | null> {
+  const { platform, chatExternalId: chat, senderExternalId: sender } = msg;
+  if (chat) return deps.directory.sender(platform, chat, sender, () => findSender(db, platform, chat, sender));
+  return deps.directory.sender(platform, "", sender, async () => ({ chat: null, person: await findPerson(db, platform, sender) }));
+}
+
+const KEY_SEPARATOR = ":";
+const keyOf = (platform: string, messageId: string) => `${platform}${KEY_SEPARATOR}${messageId}`;
+
+async function handleBatch(deps: PipelineDeps, items: Pending[]): Promise<Outcome<HandleResult | Promise<HandleResult>>[]> {
+  try {
+    return await handleTogether(deps, items);
+  } catch (err) {
+    if (items.length === 1) return [{ ok: false, error: err }];
+    // One message's failure (or a deadlock between batches) must not fail the others: each goes again alone.
+    deps.logger.warn({ size: items.length, err: (err as Error).message }, "batch failed; retrying its messages one by one");
+    return Promise.all(
+      items.map((item) =>
+        handleTogether(deps, [item]).then(
+          (r) => r[0] as Outcome<HandleResult | Promise<HandleResult>>,
+          (error: unknown) => ({ ok: false as const, error }),
+        ),
+      ),
+    );
   }
-  const { chat, person } = sender;
+}
 
-  const effects = new Effects();
-  const result = await deps.db.transaction(async (db) => {
-    const [fresh] = await db
+async function handleTogether(deps: PipelineDeps, items: Pending[]): Promise<Outcome<HandleResult | Promise<HandleResult>>[]> {
+  const results: (HandleResult | null)[] = items.map(() => null);
+  const effects: Effects[] = [];
+  await deps.db.transaction(async (db) => {
+    // Everything on the transaction's connection: PGlite has only the one.
+    await deps.directory.refresh(db);
+    const from = await Promise.all(items.map((it) => lookUpSender(deps, db, it.msg)));
+    // The messages to run: registered senders, each message id once (a redelivery inside the batch shares the answer).
+    const work: { index: number; key: string; item: Pending; from: From }[] = [];
+    const first = new Map<string, number>();
+    items.forEach((item, index) => {
+      const f = from[index];
+      if (!f) {
+        deps.logger.info({ platform: item.msg.platform, messageId: item.msg.messageId }, "message from an unregistered chat");
+        results[index] = { replies: [replies.unregisteredChat()], duplicate: false };
+        return;
+      }
+      const key = keyOf(item.msg.platform, item.msg.messageId);
+      if (first.has(key)) return;
+      first.set(key, index);
+      work.push({ index, key, item, from: f });
+    });
+    if (work.length === 0) return;
+    // Rows are written in one order everywhere, so two batches holding the same redelivered ids cannot deadlock.
+    work.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    const inserted = await db
       .insert(inboundMessages)
-      .values({
-        platform: msg.platform,
-        messageId: msg.messageId,
-        chatId: chat?.id ?? null,
-        senderExternalId: msg.senderExternalId,
-        textLength: msg.text.length,
-        receivedAt: msg.receivedAt,
-      })
+      .values(
+        work.map(({ item: { msg }, from: f }) => ({
+          platform: msg.platform,
+          messageId: msg.messageId,
+          chatId: f.chat?.id ?? null,
+          senderExternalId: msg.senderExternalId,
+          textLength: msg.text.length,
+          receivedAt: msg.receivedAt,
+        })),
+      )
       .onConflictDoNothing()
-      .returning({ messageId: inboundMessages.messageId });
-    if (!fresh) {
-      const [before] = await db
-        .select({ replies: inboundMessages.replies })
+      .returning({ platform: inboundMessages.platform, messageId: inboundMessages.messageId });
+    const fresh = new Set(inserted.map((r) => keyOf(r.platform, r.messageId)));
+    const seen = work.filter((w) => !fresh.has(w.key));
+    if (seen.length > 0) {
+      const rows = await db
+        .select({ platform: inboundMessages.platform, messageId: inboundMessages.messageId, replies: inboundMessages.replies })
         .from(inboundMessages)
-        .where(and(eq(inboundMessages.platform, msg.platform), eq(inboundMessages.messageId, msg.messageId)));
-      return { replies: before?.replies ?? [], duplicate: true };
+        .where(inArray(inboundMessages.messageId, seen.map((w) => w.item.msg.messageId)));
+      const stored = new Map(rows.map((r) => [keyOf(r.platform, r.messageId), r.replies]));
+      for (const w of seen) {
+        deps.logger.info({ platform: w.item.msg.platform, messageId: w.item.msg.messageId }, "duplicate delivery");
+        results[w.index] = { replies: stored.get(w.key) ?? [], duplicate: true };
+      }
     }
-    const senders = deps.senders;
-    const ctx: Ctx = {
-      db,
-      now: deps.clock(),
-      effects,
-      overrides: deps.overrides,
-      canReachPrivately: senders ? (personId) => canReachPrivately(db, senders, personId) : undefined,
-    };
-    const actor: Actor = { person, externalId: msg.senderExternalId, chat, household: sender.household };
-    const addressed = msg.addressed ?? addressedBy(msg.text, deps.botNames);
-    const out = await dispatch(ctx, actor, msg.text, deps.botNames, addressed, !chat);
-    await db
-      .update(inboundMessages)
-      .set({ replies: out })
-      .where(and(eq(inboundMessages.platform, msg.platform), eq(inboundMessages.messageId, msg.messageId)));
-    if (transcript) await transcript(db, out);
-    return { replies: out, duplicate: false };
+    // The batch's commands run side by side on the one transaction (their statements are pipelined).
+    const ran = work.filter((w) => fresh.has(w.key));
+    const answers = await Promise.all(
+      ran.map((w) => {
+        const e = new Effects();
+        effects.push(e);
+        return run(deps, db, e, w.item.msg, w.from);
+      }),
+    );
+    if (ran.length > 0) {
+      // Keyed by platform and id; the IN lists let the primary key find each row.
+      const byKey = Object.fromEntries(ran.map((w, j) => [w.key, answers[j]]));
+      const list = (xs: string[]) => sql.join([...new Set(xs)].map((x) => sql`${x}`), sql`, `);
+      await db.execute(sql`update inbound_messages m set replies = (${JSON.stringify(byKey)}::jsonb) -> (m.platform || ${KEY_SEPARATOR} || m.message_id)
+        where m.platform in (${list(ran.map((w) => w.item.msg.platform))})
+          and m.message_id in (${list(ran.map((w) => w.item.msg.messageId))})
+          and (${JSON.stringify(byKey)}::jsonb) ? (m.platform || ${KEY_SEPARATOR} || m.message_id)`);
+    }
+    for (const [j, w] of ran.entries()) {
+      results[w.index] = { replies: answers[j] as Reply[], duplicate: false };
+      if (w.item.transcript) await w.item.transcript(db, answers[j] as Reply[]);
+    }
   });
-  if (result.duplicate) log.info("duplicate delivery");
-  await deps.afterCommit(effects);
-  return result;
+  // A redelivery inside the batch gets the answer of its first copy.
+  items.forEach((item, index) => {
+    if (!results[index]) results[index] = results[firstCopy(items, item, index)] ?? null;
+  });
+  // The batch's slot is free again while its timers are set; each caller still waits for them.
+  const after = deps.afterCommit(Effects.merge(effects));
+  return results.map((r) => ({ ok: true as const, value: after.then(() => r as HandleResult) }));
+}
+
+const firstCopy = (items: Pending[], item: Pending, index: number) =>
+  items.findIndex((o, i) => i < index && o.msg.platform === item.msg.platform && o.msg.messageId === item.msg.messageId);
+
+/** One fresh message's command, inside the batch's transaction. */
+function run(deps: PipelineDeps, db: Db, effects: Effects, msg: IncomingMessage, from: From): Promise<Reply[]> {
+  const senders = deps.senders;
+  const ctx: Ctx = {
+    db,
+    now: deps.clock(),
+    effects,
+    overrides: deps.overrides,
+    directory: deps.directory,
+    canReachPrivately: senders ? (personId) => canReachPrivately(db, senders, personId) : undefined,
+  };
+  const actor: Actor = { person: from.person, externalId: msg.senderExternalId, chat: from.chat, household: from.household };
+  const addressed = msg.addressed ?? addressedBy(msg.text, deps.botNames);
+  return dispatch(ctx, actor, msg.text, deps.botNames, addressed, !from.chat);
 }
 
 async function dispatch(

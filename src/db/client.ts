@@ -32,7 +32,7 @@ export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
       onnotice: () => {},
       connection: { application_name: "haolin" },
     });
-    const db = drizzlePostgres(client, { schema, casing: "snake_case" }) as unknown as Db;
+    const db = drizzlePostgres(preparedStatements(client), { schema, casing: "snake_case" }) as unknown as Db;
     return {
       db,
       kind: "postgres",
@@ -55,6 +55,31 @@ export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
     },
     close: () => client.close(),
   };
+}
+
+/**
+ * drizzle hands every query to postgres.js with `prepare: false` unless the query was given a name. Unprepared,
+ * a query with parameters costs two round trips (postgres.js first asks the server for the parameter types) and
+ * a parse and plan on the server every time; prepared, it is one round trip and the plan is kept per connection.
+ * This asks for prepared statements on the client, in its transactions and savepoints. postgres.js's own `prepare`
+ * option still wins, so `?prepare=false` in DATABASE_URL (e.g. behind PgBouncer in transaction mode) turns it off.
+ */
+function preparedStatements(sql: postgres.Sql): postgres.Sql {
+  type Run = (inner: postgres.Sql) => unknown;
+  const wrapLast = (args: unknown[]) => {
+    const fn = args[args.length - 1] as Run;
+    return [...args.slice(0, -1), (inner: postgres.Sql) => fn(preparedStatements(inner))];
+  };
+  return new Proxy(sql, {
+    get(target, prop) {
+      if (prop === "unsafe")
+        return (query: string, params?: unknown[], options?: postgres.UnsafeQueryOptions) =>
+          target.unsafe(query, params as postgres.ParameterOrJSON<never>[], { ...options, prepare: true });
+      if (prop === "begin" || prop === "savepoint")
+        return (...args: unknown[]) => (Reflect.get(target, prop) as (...a: unknown[]) => unknown)(...wrapLast(args));
+      return Reflect.get(target, prop);
+    },
+  });
 }
 
 /** Rows of a raw query, whichever driver ran it (postgres.js returns an array, PGlite `{ rows }`). */

@@ -1,5 +1,6 @@
 /** What every workflow step runs with: a transaction, the time, the after-commit effects and deployment overrides. */
 import type { Db } from "../db/client.js";
+import type { DirectoryCache } from "./directory-cache.js";
 import type { Effects } from "./effects.js";
 import type { PolicyOverrides } from "./policy.js";
 
@@ -10,4 +11,6 @@ export type Ctx = {
   overrides: PolicyOverrides;
   /** Whether a person can be messaged privately on this deployment; assumed yes when not given. */
   canReachPrivately?: (personId: string) => Promise<boolean>;
+  /** The process's directory cache, checked against the directory version at the start of this batch. */
+  directory?: DirectoryCache;
 };

@@ -85,7 +85,8 @@ export type Ladder = { path: PathUnit[]; policy: Policy; leaders: Map<string, Le
 
 /** The unit path, town policy and leaders along the path of a ticket's origin unit. */
 export async function loadLadder(ctx: Ctx, unitId: string): Promise<Ladder> {
-  const { path, leaders } = await unitPathWithLeaders(ctx.db, unitId);
+  const load = () => unitPathWithLeaders(ctx.db, unitId);
+  const { path, leaders } = ctx.directory ? await ctx.directory.ladder(unitId, load) : await load();
   const town = path.find((u) => u.kind === "town") ?? path[path.length - 1];
   const policy = policyFor(town?.settings, ctx.overrides);
   return { path, policy, leaders };

@@ -1,6 +1,6 @@
 /** The directory: who is who and where. Ids are stable codes from the directory file, so re-import updates in place. */
 import { sql } from "drizzle-orm";
-import { type AnyPgColumn, index, jsonb, pgTable, primaryKey, text, timestamp, uniqueIndex } from "drizzle-orm/pg-core";
+import { type AnyPgColumn, bigint, index, integer, jsonb, pgTable, primaryKey, text, timestamp, uniqueIndex } from "drizzle-orm/pg-core";
 
 export const unitKinds = ["town", "village", "area", "group", "neighborhood"] as const;
 export type UnitKind = (typeof unitKinds)[number];
@@ -112,3 +112,13 @@ export const chats = pgTable(
   },
   (t) => [uniqueIndex().on(t.platform, t.externalId), index().on(t.unitId)],
 );
+
+/**
+ * One row whose version moves whenever any directory table changes (statement triggers, migration 0003): each
+ * process caches senders and unit ladders and checks this one number before using them, so an import, a chat
+ * binding or a hand edit in psql takes effect on the next message, in every replica.
+ */
+export const directoryVersion = pgTable("directory_version", {
+  id: integer().primaryKey().default(1),
+  version: bigint({ mode: "number" }).notNull().default(0),
+});

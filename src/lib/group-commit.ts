@@ -1,0 +1,55 @@
+/**
+ * Group commit: work submitted while earlier batches are in flight waits and then goes together, so many
+ * messages share one transaction, one BEGIN/COMMIT and one statement per step instead of one each. Under light load
+ * every item runs at once on its own (a batch of one); under heavy load batches grow by themselves, up to
+ * `maxBatch`, with at most `maxInFlight` running.
+ */
+export type Outcome<O> = { ok: true; value: O } | { ok: false; error: unknown };
+
+export type GroupCommitOptions = { maxInFlight: number; maxBatch: number };
+
+type Waiting<I, O> = { item: I; resolve: (o: O | PromiseLike<O>) => void; reject: (e: unknown) => void };
+
+export class GroupCommit<I, O> {
+  private readonly waiting: Waiting<I, O>[] = [];
+  private inFlight = 0;
+
+  constructor(
+    /**
+     * Runs one batch; returns one outcome per item, in order (it may also throw: then every item fails). A value may
+     * be a promise: its caller waits for it, the next batch does not.
+     */
+    private readonly runBatch: (items: I[]) => Promise<Outcome<O | PromiseLike<O>>[]>,
+    private readonly opts: GroupCommitOptions,
+  ) {}
+
+  submit(item: I): Promise<O> {
+    return new Promise<O>((resolve, reject) => {
+      this.waiting.push({ item, resolve, reject });
+      this.pump();
+    });
+  }
+
+  private pump(): void {
+    while (this.inFlight < this.opts.maxInFlight && this.waiting.length > 0) {
+      const batch = this.waiting.splice(0, this.opts.maxBatch);
+      this.inFlight += 1;
+      this.runBatch(batch.map((w) => w.item))
+        .then(
+          (outcomes) =>
+            batch.forEach((w, i) => {
+              const o = outcomes[i];
+              if (o?.ok) w.resolve(o.value);
+              else w.reject(o ? o.error : new Error("group commit: no outcome for an item"));
+            }),
+          (err) => {
+            for (const w of batch) w.reject(err);
+          },
+        )
+        .finally(() => {
+          this.inFlight -= 1;
+          this.pump();
+        });
+    }
+  }
+}

@@ -1,0 +1,62 @@
+/**
+ * A per-process cache of the directory reads every message makes: who sent it from which chat, and the unit
+ * ladder (path, town settings, leaders) a ticket climbs. The directory changes rarely (an import, a chat binding)
+ * and every change moves `directory_version` (statement triggers, migration 0003), so one cheap read of that
+ * number per batch of messages says whether the cache still holds: nothing stale is ever used across a change
+ * that committed before the batch began.
+ */
+import type { Db } from "../db/client.js";
+import { directoryVersion, type Platform } from "../db/schema/index.js";
+import type { Chat, Household, Leader, PathUnit, Person } from "./directory.js";
+
+/** Who sent a message: a group message's chat, sender and household; a direct message's sender only. */
+export type MessageSender = { chat: Chat | null; person: Person | null; household?: Household | null };
+
+export type UnitLadder = { path: PathUnit[]; leaders: Map<string, Leader[]> };
+
+/** Entries kept per map; past that the oldest go first (a county's active senders fit many times over). */
+const MAX_ENTRIES = 20_000;
+
+function remember<K, V>(map: Map<K, V>, key: K, value: V): V {
+  if (map.size >= MAX_ENTRIES) {
+    const oldest = map.keys().next();
+    if (!oldest.done) map.delete(oldest.value);
+  }
+  map.set(key, value);
+  return value;
+}
+
+export class DirectoryCache {
+  private version: number | null = null;
+  /** Group senders: chat + person + household; null when the chat is not registered. */
+  private readonly senders = new Map<string, MessageSender | null>();
+  private readonly ladders = new Map<string, UnitLadder>();
+
+  /** Reads the directory version and forgets everything if it moved. Call before a batch of messages. */
+  async refresh(db: Db): Promise<void> {
+    const [row] = await db.select({ version: directoryVersion.version }).from(directoryVersion).limit(1);
+    const version = row?.version ?? -1;
+    if (version !== this.version) {
+      this.senders.clear();
+      this.ladders.clear();
+      this.version = version;
+    }
+  }
+
+  async sender(platform: Platform, chat: string, sender: string, load: () => Promise<MessageSender | null>): Promise<MessageSender | null> {
+    const key = `${platform}\u0000${chat}\u0000${sender}`;
+    if (this.senders.has(key)) return this.senders.get(key) ?? null;
+    const version = this.version;
+    const found = await load();
+    // A refresh that moved the version while this was loading makes the answer unsafe to keep.
+    return version === this.version ? remember(this.senders, key, found) : found;
+  }
+
+  async ladder(unitId: string, load: () => Promise<UnitLadder>): Promise<UnitLadder> {
+    const hit = this.ladders.get(unitId);
+    if (hit) return hit;
+    const version = this.version;
+    const found = await load();
+    return version === this.version ? remember(this.ladders, unitId, found) : found;
+  }
+}
