@@ -1,0 +1,154 @@
+/**
+ * Messages that arrive together share one transaction (group commit), and the directory cache behind them:
+ * through the simulator API and the pipeline of the real app, on a real database.
+ */
+import { count, eq, inArray } from "drizzle-orm";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { handleIncoming } from "../src/bot/pipeline.js";
+import type { IncomingMessage } from "../src/bot/types.js";
+import { chats, inboundMessages, people, tickets } from "../src/db/schema/index.js";
+import { GroupCommit } from "../src/lib/group-commit.js";
+import { Effects } from "../src/workflows/effects.js";
+import { createHarness, type Harness } from "./helpers/harness.js";
+
+let h: Harness;
+beforeAll(async () => {
+  h = await createHarness();
+});
+afterAll(async () => {
+  await h.close();
+});
+
+const ticketNo = (text: string) => Number(/#(\d+)/.exec(text)?.[1]);
+const message = (messageId: string, text: string, senderExternalId = "r1"): IncomingMessage => ({
+  platform: "sim",
+  messageId,
+  chatExternalId: "c1",
+  senderExternalId,
+  text,
+  receivedAt: new Date(),
+});
+
+describe("group commit", () => {
+  it("60 reports at once, 10 of them delivered twice in the same burst: 60 tickets, the copies answered alike", async () => {
+    const before = (await h.db.select({ n: count() }).from(tickets))[0]?.n ?? 0;
+    const sends = Array.from({ length: 60 }, (_, i) => ({ id: `burst-${i}`, text: `报事 路灯坏了（${i}）`, user: i % 2 ? "r1" : "r2" }));
+    const copies = sends.slice(0, 10);
+    const answers = await Promise.all(
+      [...sends, ...copies].map((s) => h.post("c1", s.user, s.text, s.id).then((r) => ({ id: s.id, ...r }))),
+    );
+    for (const a of answers) expect(a.status).toBe(200);
+    const byId = new Map<string, string[]>();
+    for (const a of answers) byId.set(a.id, [...(byId.get(a.id) ?? []), a.body.replies.map((r) => r.text).join("\n")]);
+    const numbers = new Set<number>();
+    for (const [id, texts] of byId) {
+      expect(texts[0], id).toMatch(/已登记工单 #\d+/);
+      // Every copy of a message got the first copy's answer word for word.
+      for (const t of texts) expect(t).toBe(texts[0]);
+      numbers.add(ticketNo(texts[0] as string));
+    }
+    expect(numbers.size).toBe(60);
+    const after = (await h.db.select({ n: count() }).from(tickets))[0]?.n ?? 0;
+    expect(after - before).toBe(60);
+    const rows = await h.db.select().from(inboundMessages).where(inArray(inboundMessages.messageId, sends.map((s) => s.id)));
+    expect(rows).toHaveLength(60);
+    for (const r of rows) expect(r.replies[0]?.text).toMatch(/已登记工单 #\d+/);
+    // The texts are each in their own ticket.
+    const opened = await h.db.select({ text: tickets.text }).from(tickets).where(inArray(tickets.id, [...numbers]));
+    expect(new Set(opened.map((t) => t.text)).size).toBe(60);
+  });
+
+  it("one message that fails does not take the rest of its batch down, and leaves no trace", async () => {
+    const pipeline = h.runtime.pipeline;
+    const good = Array.from({ length: 12 }, (_, i) => message(`mixed-${i}`, `报事 井盖松动（${i}）`));
+    const bad = message("mixed-bad", "报事 这一条的记录写不进去");
+    const failing = async () => {
+      throw new Error("transcript store failed");
+    };
+    const outcomes = await Promise.allSettled([
+      ...good.slice(0, 6).map((m) => handleIncoming(pipeline, m)),
+      handleIncoming(pipeline, bad, failing),
+      ...good.slice(6).map((m) => handleIncoming(pipeline, m)),
+    ]);
+    const failed = outcomes.filter((o) => o.status === "rejected");
+    expect(failed).toHaveLength(1);
+    expect(String((failed[0] as PromiseRejectedResult).reason)).toContain("transcript store failed");
+    for (const o of outcomes.filter((x) => x.status === "fulfilled")) {
+      expect((o as PromiseFulfilledResult<{ replies: { text: string }[] }>).value.replies[0]?.text).toMatch(/已登记工单 #\d+/);
+    }
+    const stored = await h.db.select().from(inboundMessages).where(eq(inboundMessages.messageId, "mixed-bad"));
+    expect(stored).toHaveLength(0);
+    expect(await h.db.select().from(tickets).where(eq(tickets.text, "这一条的记录写不进去"))).toHaveLength(0);
+    // Delivered again (as WeCom would after the 503), it goes through like any new message.
+    const again = await handleIncoming(pipeline, bad);
+    expect(again.replies[0]?.text).toMatch(/已登记工单 #\d+/);
+    expect(await h.db.select().from(tickets).where(eq(tickets.text, "这一条的记录写不进去"))).toHaveLength(1);
+  });
+
+  it("batches form under load and stay within their size", async () => {
+    const sizes: number[] = [];
+    let running = 0;
+    let most = 0;
+    const gc = new GroupCommit<number, number>(
+      async (items) => {
+        sizes.push(items.length);
+        running += 1;
+        most = Math.max(most, running);
+        await new Promise((r) => setTimeout(r, 5));
+        running -= 1;
+        return items.map((x) => ({ ok: true as const, value: x * 2 }));
+      },
+      { maxInFlight: 2, maxBatch: 10 },
+    );
+    const out = await Promise.all(Array.from({ length: 45 }, (_, i) => gc.submit(i)));
+    expect(out).toEqual(Array.from({ length: 45 }, (_, i) => i * 2));
+    expect(sizes.reduce((a, b) => a + b, 0)).toBe(45);
+    expect(Math.max(...sizes)).toBe(10);
+    expect(sizes.length).toBeLessThan(10);
+    expect(most).toBe(2);
+  });
+});
+
+describe("directory cache", () => {
+  it("a chat registered after its first message is recognised on the next one", async () => {
+    const first = await h.post("c-late", "r1", "报事 路边垃圾桶满了", "late-1");
+    expect(first.body.replies[0]?.text).toContain("还没有登记到好邻");
+    await h.db.insert(chats).values({ id: "c-late", platform: "sim", externalId: "c-late", unitId: "g1", name: "东村一组二群" });
+    const second = await h.say("c-late", "r1", "报事 路边垃圾桶满了", "late-2");
+    expect(second.text).toMatch(/已登记工单 #\d+/);
+  });
+
+  it("a role changed in the directory counts from the next message", async () => {
+    const id = ticketNo((await h.say("c1", "r1", "报事 楼道灯不亮")).text);
+    expect((await h.say("c1", "r2", `认领 #${id}`)).text).toContain("负责人");
+    await h.db.update(people).set({ role: "neighbor_leader", unitId: "n1" }).where(eq(people.id, "r2"));
+    try {
+      expect((await h.say("c1", "r2", `认领 #${id}`)).text).toContain(`已认领工单 #${id}`);
+    } finally {
+      await h.db.update(people).set({ role: "resident", unitId: "n2" }).where(eq(people.id, "r2"));
+    }
+    // And back: a resident again is refused again.
+    const next = ticketNo((await h.say("c1", "r1", "报事 楼道灯又坏了")).text);
+    expect((await h.say("c1", "r2", `认领 #${next}`)).text).toContain("负责人");
+  });
+});
+
+describe("effects of a batch", () => {
+  const at = new Date("2026-01-01T00:00:00Z");
+  it("a timer cancelled later in the batch is never set; one set again after a cancel stays", () => {
+    const a = new Effects();
+    a.timers.push({ jobId: "dl-1", ticketId: 1, runAt: at }, { jobId: "dl-2", ticketId: 2, runAt: at });
+    a.outbox.push({ id: 7, notBefore: at });
+    const b = new Effects();
+    b.cancelled.push("dl-1", "dl-0");
+    b.timers.push({ jobId: "dl-3", ticketId: 1, runAt: at });
+    const c = new Effects();
+    c.cancelled.push("dl-3");
+    c.timers.push({ jobId: "dl-0", ticketId: 9, runAt: at });
+    const m = Effects.merge([a, b, c]);
+    expect(m.timers.map((t) => t.jobId).sort()).toEqual(["dl-0", "dl-2"]);
+    expect(m.cancelled).toEqual([]);
+    expect(m.outbox).toEqual([{ id: 7, notBefore: at }]);
+    expect(Effects.merge([b]).cancelled).toEqual(["dl-1", "dl-0"]);
+  });
+});
