@@ -9,7 +9,7 @@ import { count } from "drizzle-orm";
 import { createApp } from "./app.js";
 import { simSender } from "./bot/sim/sender.js";
 import { createWecomSender } from "./bot/wecom/sender.js";
-import { DingTalkBot, dingtalkConfig } from "./bot/dingtalk/index.js";
+import { dingtalkConfig } from "./bot/dingtalk/config.js";
 import { openDatabase } from "./db/client.js";
 import { importDirectory } from "./db/directory-import.js";
 import { migrateDatabase } from "./db/migrate.js";
@@ -70,7 +70,8 @@ async function main() {
       }),
     );
 
-  const dingtalkBot = dingtalk ? new DingTalkBot(dingtalk, logger) : null;
+  // Loaded only when configured: the Stream SDK and its dependencies cost tens of MB of memory.
+  const dingtalkBot = dingtalk ? new (await import("./bot/dingtalk/index.js")).DingTalkBot(dingtalk, logger) : null;
   if (dingtalkBot) senders.push(dingtalkBot.sender);
 
   const runtime = new Runtime({

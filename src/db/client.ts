@@ -3,10 +3,8 @@
  * Both are drizzle PgDatabase instances over the same schema, so workflows never know which one they have.
  */
 import { mkdirSync } from "node:fs";
-import { PGlite } from "@electric-sql/pglite";
 import { type SQL, sql } from "drizzle-orm";
 import type { PgDatabase, PgQueryResultHKT } from "drizzle-orm/pg-core";
-import { drizzle as drizzlePglite } from "drizzle-orm/pglite";
 import { drizzle as drizzlePostgres } from "drizzle-orm/postgres-js";
 import postgres from "postgres";
 import * as schema from "./schema/index.js";
@@ -44,6 +42,9 @@ export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
   }
   // dataDir undefined → in-memory (tests); otherwise a directory kept across restarts.
   if (opts.dataDir) mkdirSync(opts.dataDir, { recursive: true });
+  // Loaded only in embedded mode.
+  const { PGlite } = await import("@electric-sql/pglite");
+  const { drizzle: drizzlePglite } = await import("drizzle-orm/pglite");
   const client = new PGlite(opts.dataDir);
   await client.waitReady;
   const db = drizzlePglite(client, { schema, casing: "snake_case" }) as unknown as Db;

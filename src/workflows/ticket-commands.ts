@@ -4,6 +4,8 @@
  * what happened; src/bot/replies.ts turns them into words.
  */
 import { and, eq, inArray, or } from "drizzle-orm";
+import { queryRows, sql } from "../db/client.js";
+import { fromRow } from "../db/rows.js";
 import { tickets } from "../db/schema/index.js";
 import { excerpt } from "../lib/privacy.js";
 import { queueMessage } from "./outbox.js";
@@ -101,7 +103,7 @@ export async function openTicket(
   // Urgent is decided once, here: by its words or by a category the town marks urgent.
   const urgent = classified.urgent || ladder.policy.urgentCategories.includes(category);
 
-  const [t] = await ctx.db
+  const insert = ctx.db
     .insert(tickets)
     .values({
       reporterId: actor.person?.id ?? null,
@@ -121,14 +123,17 @@ export async function openTicket(
       updatedAt: ctx.now,
     })
     .returning();
-  if (!t) throw new Error("openTicket: insert returned nothing");
-  await recordEvent(ctx, t, {
-    kind: "opened",
-    actorId: actor.person?.id ?? null,
-    fromStatus: null,
-    text,
-    data: household ? { householdId: household.id, onBehalf: Boolean(behalf || opts.household) } : undefined,
-  });
+  const data = household ? { householdId: household.id, onBehalf: Boolean(behalf || opts.household) } : null;
+  // The ticket and its "opened" event in one statement: every report runs this.
+  const [row] = await queryRows<Record<string, unknown>>(
+    ctx.db,
+    sql`with t as (${insert.getSQL()}),
+      e as (insert into ticket_events (ticket_id, at, actor_id, kind, from_status, to_status, level, text, data)
+        select t.id, t.created_at, ${actor.person?.id ?? null}, 'opened', null, t.status, t.level, t.text, ${data ? JSON.stringify(data) : null}::jsonb from t)
+      select * from t`,
+  );
+  if (!row) throw new Error("openTicket: insert returned nothing");
+  const t = fromRow(tickets, row);
   rescheduleTimer(ctx, null, t);
   return done(ctx, t, ladder, actor.person);
 }
