@@ -4,7 +4,7 @@
  * processes (`node --import tsx src/index.ts`, loopback only) and the WeCom credentials they share with the fake.
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import { openSync, writeFileSync } from "node:fs";
+import { openSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { stringify } from "yaml";
@@ -104,6 +104,14 @@ export async function loadWorld(url: string, file: string): Promise<void> {
 
 export type BotOptions = { name: string; databaseUrl: string; redisUrl: string; creds: WecomCreds; webhookBase: string; logDir: string; env?: Record<string, string> };
 
+/** `npm run start:prod` without its leading `node`: the flags and entry point production runs. */
+function productionArgs(): string[] {
+  const pkg = JSON.parse(readFileSync(join(REPO, "package.json"), "utf8")) as { scripts: Record<string, string> };
+  const [node, ...args] = (pkg.scripts["start:prod"] ?? "node dist/index.js").split(/\s+/);
+  if (node !== "node") throw new Error("start:prod must start with `node`");
+  return args;
+}
+
 /** One bot process; `restart()` starts a new process on the same port. */
 export class Bot {
   child: ChildProcess | null = null;
@@ -143,8 +151,9 @@ export class Bot {
     const log = openSync(join(o.logDir, `${o.name}.log`), "a");
     // BOT_NODE_ARGS, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof", to profile the bots.
     const nodeArgs = (process.env.BOT_NODE_ARGS ?? "").split(" ").filter(Boolean);
-    // BOT_BUILD=dist runs the compiled build, as production does (`npm run build` first); default: the sources via tsx.
-    const entry = process.env.BOT_BUILD === "dist" ? ["dist/index.js"] : ["--import", "tsx", "src/index.ts"];
+    // BOT_BUILD=dist runs the compiled build with production's command line (`npm run start:prod`, after
+    // `npm run build`); default: the sources via tsx.
+    const entry = process.env.BOT_BUILD === "dist" ? productionArgs() : ["--import", "tsx", "src/index.ts"];
     this.child = spawn(process.execPath, [...nodeArgs, ...entry], {
       cwd: REPO,
       stdio: ["ignore", log, log],
