@@ -6,7 +6,7 @@
  */
 import type { Logger } from "pino";
 import { inArray } from "drizzle-orm";
-import { type Db, sql } from "../db/client.js";
+import { type Db, queryRows, sql } from "../db/client.js";
 import { inboundMessages } from "../db/schema/index.js";
 import { GroupCommit, type Outcome } from "../lib/group-commit.js";
 import type { Ctx } from "../workflows/context.js";
@@ -121,76 +121,88 @@ async function handleBatch(deps: PipelineDeps, items: Pending[]): Promise<Outcom
 async function handleTogether(deps: PipelineDeps, items: Pending[]): Promise<Outcome<HandleResult | Promise<HandleResult>>[]> {
   const results: (HandleResult | null)[] = items.map(() => null);
   const effects: Effects[] = [];
+  // Each message id once (a redelivery inside the batch shares the first copy's answer), in one order everywhere,
+  // so two batches holding the same redelivered ids cannot deadlock.
+  const seenKeys = new Set<string>();
+  const work: { index: number; key: string; msg: IncomingMessage; transcript?: Transcript }[] = [];
+  items.forEach((item, index) => {
+    const key = keyOf(item.msg.platform, item.msg.messageId);
+    if (seenKeys.has(key)) return;
+    seenKeys.add(key);
+    work.push({ index, key, msg: item.msg, transcript: item.transcript });
+  });
+  work.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+
   await deps.db.transaction(async (db) => {
-    // Everything on the transaction's connection: PGlite has only the one.
-    await deps.directory.refresh(db);
-    const from = await Promise.all(items.map((it) => lookUpSender(deps, db, it.msg)));
-    // The messages to run: registered senders, each message id once (a redelivery inside the batch shares the answer).
-    const work: { index: number; key: string; item: Pending; from: From }[] = [];
-    const first = new Map<string, number>();
-    items.forEach((item, index) => {
-      const f = from[index];
-      if (!f) {
-        deps.logger.info({ platform: item.msg.platform, messageId: item.msg.messageId }, "message from an unregistered chat");
-        results[index] = { replies: [replies.unregisteredChat()], duplicate: false };
-        return;
-      }
-      const key = keyOf(item.msg.platform, item.msg.messageId);
-      if (first.has(key)) return;
-      first.set(key, index);
-      work.push({ index, key, item, from: f });
-    });
-    if (work.length === 0) return;
-    // Rows are written in one order everywhere, so two batches holding the same redelivered ids cannot deadlock.
-    work.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
-    const inserted = await db
-      .insert(inboundMessages)
-      .values(
-        work.map(({ item: { msg }, from: f }) => ({
-          platform: msg.platform,
-          messageId: msg.messageId,
-          chatId: f.chat?.id ?? null,
-          senderExternalId: msg.senderExternalId,
-          textLength: msg.text.length,
-          receivedAt: msg.receivedAt,
-        })),
-      )
-      .onConflictDoNothing()
-      .returning({ platform: inboundMessages.platform, messageId: inboundMessages.messageId });
-    const fresh = new Set(inserted.map((r) => keyOf(r.platform, r.messageId)));
+    // One statement: the directory version, and a dedupe row per message (a row already there is a redelivery).
+    const rows = await queryRows<{ version: string | number | null; platform: string | null; message_id: string | null }>(
+      db,
+      sql`with v as (select version from directory_version where id = 1),
+        ins as (insert into inbound_messages (platform, message_id, sender_external_id, text_length, received_at)
+          select platform, message_id, sender_external_id, text_length, received_at
+          from jsonb_to_recordset(${JSON.stringify(
+            work.map(({ msg }) => ({
+              platform: msg.platform,
+              message_id: msg.messageId,
+              sender_external_id: msg.senderExternalId,
+              text_length: msg.text.length,
+              received_at: msg.receivedAt,
+            })),
+          )}::jsonb) as r(platform text, message_id text, sender_external_id text, text_length int, received_at timestamptz)
+          on conflict do nothing returning platform, message_id)
+        select version, null as platform, null as message_id from v
+        union all select null, platform, message_id from ins`,
+    );
+    deps.directory.observe(Number(rows.find((r) => r.version !== null)?.version ?? -1));
+    const fresh = new Set(rows.flatMap((r) => (r.platform && r.message_id ? [keyOf(r.platform, r.message_id)] : [])));
     const seen = work.filter((w) => !fresh.has(w.key));
     if (seen.length > 0) {
-      const rows = await db
+      const stored = await db
         .select({ platform: inboundMessages.platform, messageId: inboundMessages.messageId, replies: inboundMessages.replies })
         .from(inboundMessages)
-        .where(inArray(inboundMessages.messageId, seen.map((w) => w.item.msg.messageId)));
-      const stored = new Map(rows.map((r) => [keyOf(r.platform, r.messageId), r.replies]));
+        .where(inArray(inboundMessages.messageId, seen.map((w) => w.msg.messageId)));
+      const byKey = new Map(stored.map((r) => [keyOf(r.platform, r.messageId), r.replies]));
       for (const w of seen) {
-        deps.logger.info({ platform: w.item.msg.platform, messageId: w.item.msg.messageId }, "duplicate delivery");
-        results[w.index] = { replies: stored.get(w.key) ?? [], duplicate: true };
+        deps.logger.info({ platform: w.msg.platform, messageId: w.msg.messageId }, "duplicate delivery");
+        results[w.index] = { replies: byKey.get(w.key) ?? [], duplicate: true };
       }
     }
-    // The batch's commands run side by side on the one transaction (their statements are pipelined).
+    // The batch's commands run side by side on the one transaction (their statements are pipelined). Everything
+    // runs on the transaction's connection: PGlite has only the one.
     const ran = work.filter((w) => fresh.has(w.key));
     const answers = await Promise.all(
-      ran.map((w) => {
+      ran.map(async (w): Promise<{ replies: Reply[]; chatId: string | null; unregistered?: true }> => {
+        const from = await lookUpSender(deps, db, w.msg);
+        if (!from) {
+          deps.logger.info({ platform: w.msg.platform, messageId: w.msg.messageId }, "message from an unregistered chat");
+          return { replies: [replies.unregisteredChat()], chatId: null, unregistered: true };
+        }
         const e = new Effects();
         effects.push(e);
-        return run(deps, db, e, w.item.msg, w.from);
+        return { replies: await run(deps, db, e, w.msg, from), chatId: from.chat?.id ?? null };
       }),
     );
+    // A message from an unregistered chat leaves no trace (it is not ours to keep), so its row goes again.
+    const strangers = ran.filter((_, j) => answers[j]?.unregistered);
+    if (strangers.length > 0) {
+      const list = sql.join(strangers.map((w) => sql`(${w.msg.platform}, ${w.msg.messageId})`), sql`, `);
+      await db.execute(sql`delete from inbound_messages where (platform, message_id) in (${list})`);
+    }
     if (ran.length > 0) {
       // Keyed by platform and id; the IN lists let the primary key find each row.
-      const byKey = Object.fromEntries(ran.map((w, j) => [w.key, answers[j]]));
+      const byKey = JSON.stringify(Object.fromEntries(ran.map((w, j) => [w.key, answers[j]])));
       const list = (xs: string[]) => sql.join([...new Set(xs)].map((x) => sql`${x}`), sql`, `);
-      await db.execute(sql`update inbound_messages m set replies = (${JSON.stringify(byKey)}::jsonb) -> (m.platform || ${KEY_SEPARATOR} || m.message_id)
-        where m.platform in (${list(ran.map((w) => w.item.msg.platform))})
-          and m.message_id in (${list(ran.map((w) => w.item.msg.messageId))})
-          and (${JSON.stringify(byKey)}::jsonb) ? (m.platform || ${KEY_SEPARATOR} || m.message_id)`);
+      await db.execute(sql`update inbound_messages m
+        set replies = (${byKey}::jsonb) -> (m.platform || ${KEY_SEPARATOR} || m.message_id) -> 'replies',
+          chat_id = (${byKey}::jsonb) -> (m.platform || ${KEY_SEPARATOR} || m.message_id) ->> 'chatId'
+        where m.platform in (${list(ran.map((w) => w.msg.platform))})
+          and m.message_id in (${list(ran.map((w) => w.msg.messageId))})
+          and (${byKey}::jsonb) ? (m.platform || ${KEY_SEPARATOR} || m.message_id)`);
     }
     for (const [j, w] of ran.entries()) {
-      results[w.index] = { replies: answers[j] as Reply[], duplicate: false };
-      if (w.item.transcript) await w.item.transcript(db, answers[j] as Reply[]);
+      const out = (answers[j] as { replies: Reply[] }).replies;
+      results[w.index] = { replies: out, duplicate: false };
+      if (w.transcript) await w.transcript(db, out);
     }
   });
   // A redelivery inside the batch gets the answer of its first copy.

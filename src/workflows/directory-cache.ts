@@ -5,8 +5,7 @@
  * number per batch of messages says whether the cache still holds: nothing stale is ever used across a change
  * that committed before the batch began.
  */
-import type { Db } from "../db/client.js";
-import { directoryVersion, type Platform } from "../db/schema/index.js";
+import type { Platform } from "../db/schema/index.js";
 import type { Chat, Household, Leader, PathUnit, Person } from "./directory.js";
 
 /** Who sent a message: a group message's chat, sender and household; a direct message's sender only. */
@@ -32,10 +31,8 @@ export class DirectoryCache {
   private readonly senders = new Map<string, MessageSender | null>();
   private readonly ladders = new Map<string, UnitLadder>();
 
-  /** Reads the directory version and forgets everything if it moved. Call before a batch of messages. */
-  async refresh(db: Db): Promise<void> {
-    const [row] = await db.select({ version: directoryVersion.version }).from(directoryVersion).limit(1);
-    const version = row?.version ?? -1;
+  /** The directory version as read at the start of a batch: everything is forgotten when it moved. */
+  observe(version: number): void {
     if (version !== this.version) {
       this.senders.clear();
       this.ladders.clear();
