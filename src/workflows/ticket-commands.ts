@@ -103,37 +103,37 @@ export async function openTicket(
   // Urgent is decided once, here: by its words or by a category the town marks urgent.
   const urgent = classified.urgent || ladder.policy.urgentCategories.includes(category);
 
-  const insert = ctx.db
-    .insert(tickets)
-    .values({
-      reporterId: actor.person?.id ?? null,
-      reporterExternalId: actor.person ? null : actor.externalId,
-      householdId: household?.id ?? null,
-      chatId: actor.chat?.id ?? null,
-      unitId: origin.id,
-      holderUnitId: place?.unit.id ?? origin.id,
-      level: place?.unit.kind ?? origin.kind,
-      category,
-      urgency: urgent ? "urgent" : "normal",
-      text,
-      status: "open",
-      assigneeId: place?.leaders[0]?.id ?? null,
-      answerDueAt: new Date(ctx.now.getTime() + ladder.policy.answerMs),
-      createdAt: ctx.now,
-      updatedAt: ctx.now,
-    })
-    .returning();
+  const row = {
+    reporter_id: actor.person?.id ?? null,
+    reporter_external_id: actor.person ? null : actor.externalId,
+    household_id: household?.id ?? null,
+    chat_id: actor.chat?.id ?? null,
+    unit_id: origin.id,
+    holder_unit_id: place?.unit.id ?? origin.id,
+    level: place?.unit.kind ?? origin.kind,
+    category,
+    urgency: urgent ? "urgent" : "normal",
+    text,
+    status: "open",
+    assignee_id: place?.leaders[0]?.id ?? null,
+    answer_due_at: new Date(ctx.now.getTime() + ladder.policy.answerMs),
+    created_at: ctx.now,
+    updated_at: ctx.now,
+  };
   const data = household ? { householdId: household.id, onBehalf: Boolean(behalf || opts.household) } : null;
-  // The ticket and its "opened" event in one statement: every report runs this.
-  const [row] = await queryRows<Record<string, unknown>>(
+  // The ticket and its "opened" event in one statement with one JSON parameter: every report runs this, and its
+  // text never changes, so it is prepared once per connection.
+  const columns = sql.raw(Object.keys(row).join(", "));
+  const [inserted] = await queryRows<Record<string, unknown>>(
     ctx.db,
-    sql`with t as (${insert.getSQL()}),
+    sql`with t as (insert into tickets (${columns})
+        select ${columns} from jsonb_populate_record(null::tickets, ${JSON.stringify(row)}::jsonb) returning *),
       e as (insert into ticket_events (ticket_id, at, actor_id, kind, from_status, to_status, level, text, data)
-        select t.id, t.created_at, ${actor.person?.id ?? null}, 'opened', null, t.status, t.level, t.text, ${data ? JSON.stringify(data) : null}::jsonb from t)
+        select t.id, t.created_at, t.reporter_id, 'opened', null, t.status, t.level, t.text, ${data ? JSON.stringify(data) : null}::jsonb from t)
       select * from t`,
   );
-  if (!row) throw new Error("openTicket: insert returned nothing");
-  const t = fromRow(tickets, row);
+  if (!inserted) throw new Error("openTicket: insert returned nothing");
+  const t = fromRow(tickets, inserted);
   rescheduleTimer(ctx, null, t);
   return done(ctx, t, ladder, actor.person);
 }
