@@ -1,7 +1,8 @@
 /**
  * bench (`npm run bench`) — end-to-end ingest through the real WeCom callback path: signature, AES, parse,
- * dedupe, ticket, event, deadline job (BullMQ), encrypted reply; one bot process (`node --import tsx
- * src/index.ts`) on its own PostgreSQL and Redis, driven by bench/loadgen.ts in a separate process.
+ * dedupe, ticket, event, deadline job (BullMQ), encrypted reply; one bot process (the compiled build with
+ * `npm run start:prod`'s command line) on its own PostgreSQL and Redis, driven by bench/loadgen.ts in a separate
+ * process.
  *
  * Prints throughput at concurrency 1 / 8 / 32, latency p50 / p99 at a fixed 200 callbacks/s, the bot's RSS and
  * CPU, and — in the same run, with the same clients — the baseline (a bare single-row INSERT plus a BullMQ
@@ -11,6 +12,8 @@
  * Only loopback; everything started here is stopped at the end (also on error and Ctrl-C).
  */
 import { execFileSync, spawn } from "node:child_process";
+import { createInterface } from "node:readline";
+import type { DingTalkJob } from "./dingtalk-load.js";
 import type { LoadJob, LoadResult } from "./loadgen.js";
 import { printTable } from "./lib.js";
 import { onStop, procStats, stopAll } from "./soak/services.js";
@@ -58,6 +61,72 @@ async function load(job: LoadJob, botPid?: number): Promise<LoadResult & Usage> 
   return { ...result, cpuPct, peakRssMb: Math.round(peakRssMb) };
 }
 
+/** Samples the bot's CPU and RSS while `work` runs (CPU from half a second in, when the load is up). */
+async function sampled(botPid: number, work: Promise<LoadResult>): Promise<LoadResult & Usage> {
+  let first: { at: number; cpuS: number } | null = null;
+  let last: { at: number; cpuS: number } | null = null;
+  let peakRssMb = 0;
+  const started = Date.now();
+  const timer = setInterval(() => {
+    const s = procStats(botPid);
+    if (!s) return;
+    peakRssMb = Math.max(peakRssMb, s.rssMb);
+    if (Date.now() - started < 500) return;
+    if (!first) first = { at: Date.now(), cpuS: s.cpuS };
+    last = { at: Date.now(), cpuS: s.cpuS };
+  }, 250);
+  const result = await work.finally(() => clearInterval(timer));
+  const f = first as { at: number; cpuS: number } | null;
+  const l = last as { at: number; cpuS: number } | null;
+  const cpuPct = f && l && l.at > f.at ? Math.round(((l.cpuS - f.cpuS) / ((l.at - f.at) / 1000)) * 100) : Number.NaN;
+  return { ...result, cpuPct, peakRssMb: Math.round(peakRssMb) };
+}
+
+/** The fake DingTalk in its own process (bench/dingtalk-load.ts): the bot's Stream peer and the load on it. */
+class DingTalkLoad {
+  private readonly results: ((r: LoadResult) => void)[] = [];
+  private constructor(
+    private readonly child: ReturnType<typeof spawn>,
+    readonly url: string,
+    lines: AsyncIterableIterator<string>,
+  ) {
+    void (async () => {
+      for await (const line of lines) this.results.shift()?.(JSON.parse(line) as LoadResult);
+    })();
+  }
+
+  static async start(): Promise<DingTalkLoad> {
+    const child = spawn(process.execPath, ["--import", "tsx", "bench/dingtalk-load.ts"], {
+      cwd: REPO,
+      env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/tmp" },
+      stdio: ["pipe", "pipe", "inherit"],
+    });
+    onStop(async () => void child.kill("SIGKILL"));
+    const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream })[Symbol.asyncIterator]();
+    const first = await lines.next();
+    if (first.done) throw new Error("the DingTalk load process did not start");
+    return new DingTalkLoad(child, (JSON.parse(first.value) as { url: string }).url, lines);
+  }
+
+  /** Environment for a bot that talks to this fake. */
+  botEnv(): Record<string, string> {
+    return {
+      DINGTALK_CLIENT_ID: "dingfakeclient",
+      DINGTALK_CLIENT_SECRET: "fake-secret-never-logged",
+      DINGTALK_API_BASE: this.url,
+      DINGTALK_OAPI_BASE: this.url,
+      DINGTALK_GATEWAY_URL: `${this.url}/v1.0/gateway/connections/open`,
+    };
+  }
+
+  run(job: DingTalkJob): Promise<LoadResult> {
+    return new Promise((resolve) => {
+      this.results.push(resolve);
+      this.child.stdin?.write(`${JSON.stringify(job)}\n`);
+    });
+  }
+}
+
 async function main() {
   const t0 = Date.now();
   console.log(`bench — WeCom callback ingest end to end (own PostgreSQL 15 + Redis on loopback), ${SECONDS} s per phase`);
@@ -69,9 +138,11 @@ async function main() {
     groupsPerVillage: 5,
     neighborhoodsPerGroup: 3,
     householdsPerNeighborhood: 5,
+    dingtalk: true,
   });
-  console.log(`  directory: ${world.chats} WeCom groups, ${world.people} people, ${world.households} households`);
-  const bot = await Bot.start({ name: "bench-bot", databaseUrl, redisUrl: redis.url, creds, webhookBase: fake.url, logDir: tmp });
+  console.log(`  directory: ${world.groups.length} groups on WeCom and on DingTalk, ${world.people} people, ${world.households} households`);
+  const dingtalk = await DingTalkLoad.start();
+  const bot = await Bot.start({ name: "bench-bot", databaseUrl, redisUrl: redis.url, creds, webhookBase: fake.url, logDir: tmp, env: dingtalk.botEnv() });
   const pid = bot.pid as number;
   const idle = procStats(pid);
 
@@ -83,6 +154,14 @@ async function main() {
     ours[c] = await load({ mode: "closed", ...cb, concurrency: c, durationMs: SECONDS * 1000, maxCount: 40_000 }, pid);
   }
   const fixed = await load({ mode: "open", ...cb, rate: RATE, durationMs: RATE_SECONDS * 1000 }, pid);
+  // The same through DingTalk: Stream frames in over the bot's WebSocket, replies out through the session webhook.
+  const dtGroups = world.groups.map((g) => g.dingtalk as NonNullable<typeof g.dingtalk>);
+  await dingtalk.run({ mode: "closed", groups: dtGroups, concurrency: 8, durationMs: 3000, maxCount: 20_000 }); // warm-up
+  const dt: Record<number, LoadResult & Usage> = {};
+  for (const c of levels) {
+    dt[c] = await sampled(pid, dingtalk.run({ mode: "closed", groups: dtGroups, concurrency: c, durationMs: SECONDS * 1000, maxCount: 40_000 }));
+  }
+  const dtFixed = await sampled(pid, dingtalk.run({ mode: "open", groups: dtGroups, rate: RATE, durationMs: RATE_SECONDS * 1000 }));
   const base: Record<number, LoadResult & Usage> = {};
   for (const c of levels) base[c] = await load({ mode: "baseline", databaseUrl, redisUrl: redis.url, poolSize: POOL, concurrency: c, durationMs: SECONDS * 1000 });
   const after = procStats(pid);
@@ -102,16 +181,34 @@ async function main() {
     ["offered /s", "achieved /s", "p50 ms", "p99 ms", "max ms", "failed", "bot CPU", "replies checked"],
     [[RATE, fixed.perSecond, fixed.p50, fixed.p99, fixed.max, fixed.failed, `${fixed.cpuPct}%`, `${fixed.verified}/${fixed.verified + fixed.badReplies}`]],
   );
-  const peakRss = Math.max(...Object.values(ours).map((o) => o.peakRssMb), fixed.peakRssMb);
+  printTable(
+    "DingTalk: Stream frames in, session-webhook replies out (each = acked, deduped, ticket + event + deadline job, reply POSTed)",
+    ["concurrency", "Haolin /s", "p50 ms", "p99 ms", "bot CPU", "baseline /s", "ratio", "failed", "replies checked"],
+    levels.map((c) => {
+      const o = dt[c] as LoadResult & Usage;
+      const b = base[c] as LoadResult & Usage;
+      return [c, o.perSecond, o.p50, o.p99, `${o.cpuPct}%`, b.perSecond, pct(o.perSecond, b.perSecond), o.failed, `${o.verified}/${o.verified + o.badReplies}`];
+    }),
+  );
+  printTable(
+    `DingTalk latency at a fixed ${RATE} messages/s for ${RATE_SECONDS} s (from each frame's scheduled push to its reply)`,
+    ["offered /s", "achieved /s", "p50 ms", "p99 ms", "max ms", "failed", "bot CPU", "replies checked"],
+    [[RATE, dtFixed.perSecond, dtFixed.p50, dtFixed.p99, dtFixed.max, dtFixed.failed, `${dtFixed.cpuPct}%`, `${dtFixed.verified}/${dtFixed.verified + dtFixed.badReplies}`]],
+  );
+  const peakRss = Math.max(...Object.values(ours).map((o) => o.peakRssMb), fixed.peakRssMb, ...Object.values(dt).map((o) => o.peakRssMb), dtFixed.peakRssMb);
   printTable("Bot process", ["RSS idle MB", "RSS peak MB", "RSS end MB", "CPU s total"], [[Math.round(idle?.rssMb ?? 0), peakRss, Math.round(after?.rssMb ?? 0), Math.round(after?.cpuS ?? 0)]]);
 
   const o32 = ours[32] as LoadResult;
   const b32 = base[32] as LoadResult;
   const ratio32 = o32.perSecond / b32.perSecond;
-  const failures = Object.values(ours).reduce((n, o) => n + o.failed + o.badReplies, fixed.failed + fixed.badReplies);
+  const failures = [...Object.values(ours), fixed, ...Object.values(dt), dtFixed].reduce((n, o) => n + o.failed + o.badReplies, 0);
+  const d32 = dt[32] as LoadResult;
+  const dtRatio32 = d32.perSecond / b32.perSecond;
   const targets = [
     [`ratio at 32 = ${Math.round(ratio32 * 100)}% (target ≥ 50%)`, ratio32 >= 0.5],
     [`p99 at ${RATE}/s = ${fixed.p99} ms (target ≤ 50 ms)`, fixed.p99 <= 50],
+    [`DingTalk: ratio at 32 = ${Math.round(dtRatio32 * 100)}% (target ≥ 50%)`, dtRatio32 >= 0.5],
+    [`DingTalk: p99 at ${RATE}/s = ${dtFixed.p99} ms (target ≤ 50 ms)`, dtFixed.p99 <= 50],
     [`peak RSS = ${peakRss} MB (target ≤ 250 MB)`, peakRss <= 250],
     [`failed or bad replies = ${failures}`, failures === 0],
   ] as const;
@@ -122,6 +219,7 @@ async function main() {
   console.log(
     `\n${pass ? "PASS" : "FAIL"}: c32 ${o32.perSecond}/s vs baseline ${b32.perSecond}/s (${Math.round(ratio32 * 100)}%), ` +
       `c1 ${ours[1]?.perSecond}/s, c8 ${ours[8]?.perSecond}/s; ${RATE}/s p50 ${fixed.p50} ms p99 ${fixed.p99} ms; ` +
+      `DingTalk c32 ${d32.perSecond}/s (${Math.round(dtRatio32 * 100)}%), ${RATE}/s p99 ${dtFixed.p99} ms; ` +
       `RSS peak ${peakRss} MB; ${Math.round((Date.now() - t0) / 1000)} s`,
   );
   process.exit(pass ? 0 : 1);

@@ -23,6 +23,8 @@ export type Group = {
   chatId: string; // WeCom chatid
   residents: string[]; // WeCom userids
   leaders: string[]; // WeCom userids of leaders over this group (邻长s, 组长, 村干, 镇干)
+  /** With `dingtalk` in the shape: the same group on DingTalk (conversationId) and its residents' staff ids. */
+  dingtalk?: { conversationId: string; residents: string[] };
 };
 
 export type World = { groups: Group[]; file: string; chats: number; people: number; households: number };
@@ -36,6 +38,8 @@ export type WorldShape = {
   settings?: Record<string, unknown>;
   /** The 消息推送 webhook URL for a chat (the fake's key). */
   webhookFor: (chatId: string) => string;
+  /** Also put every group and person on DingTalk (the bench's DingTalk phases). */
+  dingtalk?: boolean;
 };
 
 const TAGS = ["孤寡老人", "留守儿童", "独居老人", "低保", "党员户"];
@@ -58,6 +62,10 @@ export function writeWorld(dir: string, shape: WorldShape): World {
       const chatId = `wr${gid}`;
       chats.push({ id: `c-${gid}`, platform: "wecom", externalId: chatId, unit: gid, name: `第${v}村${g}组群`, webhookUrl: shape.webhookFor(chatId) });
       const group: Group = { chatId, residents: [], leaders: [`u-gl-${gid}`, `u-vo${v}`, "u-to1"] };
+      if (shape.dingtalk) {
+        group.dingtalk = { conversationId: `cid-${gid}`, residents: [] };
+        chats.push({ id: `d-${gid}`, platform: "dingtalk", externalId: `cid-${gid}`, unit: gid, name: `第${v}村${g}组钉钉群` });
+      }
       for (let n = 1; n <= shape.neighborhoodsPerGroup; n++) {
         const nid = `${gid}n${n}`;
         units.push({ id: nid, parent: gid, kind: "neighborhood", name: `${g}组${n}邻` });
@@ -79,8 +87,10 @@ export function writeWorld(dir: string, shape: WorldShape): World {
             address: `第${v}村${g}组${h}号`,
             phone: String(phone++),
           });
-          people.push({ id: `r-${hid}`, name: `居民${hid}`, role: "resident", unit: nid, household: hid, phone: String(phone++), identities: { wecom: `u-r-${hid}` } });
+          const identities = shape.dingtalk ? { wecom: `u-r-${hid}`, dingtalk: `d-r-${hid}` } : { wecom: `u-r-${hid}` };
+          people.push({ id: `r-${hid}`, name: `居民${hid}`, role: "resident", unit: nid, household: hid, phone: String(phone++), identities });
           group.residents.push(`u-r-${hid}`);
+          group.dingtalk?.residents.push(`d-r-${hid}`);
         }
       }
       groups.push(group);

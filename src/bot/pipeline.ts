@@ -174,7 +174,11 @@ async function handleTogether(deps: PipelineDeps, items: Pending[]): Promise<Out
       ran.map(async (w): Promise<{ replies: Reply[]; chatId: string | null; unregistered?: true }> => {
         const from = await lookUpSender(deps, db, w.msg);
         if (!from) {
-          deps.logger.info({ platform: w.msg.platform, messageId: w.msg.messageId }, "message from an unregistered chat");
+          // The chat id is what an admin needs to register the group; a group id is not personal data.
+          deps.logger.info(
+            { platform: w.msg.platform, messageId: w.msg.messageId, chat: w.msg.chatExternalId },
+            "message from an unregistered chat",
+          );
           return { replies: [replies.unregisteredChat()], chatId: null, unregistered: true };
         }
         const e = new Effects();

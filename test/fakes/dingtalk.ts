@@ -30,6 +30,8 @@ export class FakeDingTalk {
   tokenTtlS = 7200;
   /** How long before an unacked frame is pushed again. */
   redeliverMs = 1500;
+  /** Called for every session-webhook reply with its `session` query parameter (the bench times replies by it). */
+  onSessionPost?: (session: string, body: Record<string, unknown>) => void;
 
   readonly gatewayCalls: { subscriptions: { type: string; topic: string }[]; at: number }[] = [];
   readonly requests: Recorded[] = [];
@@ -258,6 +260,7 @@ export class FakeDingTalk {
     }
     if (u.pathname === "/robot/sendBySession") {
       this.sessionPosts.push(rec);
+      this.onSessionPost?.(u.searchParams.get("session") ?? "", body);
       const f = this.failures.get(u.pathname)?.shift();
       if (f) return send(res, f.status, f.body, f.headers);
       return send(res, 200, { errcode: 0, errmsg: "ok" });

@@ -50,13 +50,9 @@ export async function onRobotFrame(deps: InboundDeps, frame: StreamFrame): Promi
     deps.logger.warn({ frameId: frame.headers.messageId }, "dingtalk: robot frame without msgId or sender");
     return;
   }
-  const result = await persistently(deps, "message", async () => {
-    if (msg.chatExternalId && !(await findChat(deps.pipeline.db, "dingtalk", msg.chatExternalId))) {
-      // What an admin needs to register the group (README: 接入钉钉); a group id is not personal data.
-      deps.logger.info({ conversationId: msg.chatExternalId }, "dingtalk: message from an unregistered group");
-    }
-    return handleIncoming(deps.pipeline, msg);
-  });
+  // A message from an unregistered group is logged by the pipeline with its conversationId (what an admin needs
+  // to register the group, README: 接入钉钉).
+  const result = await persistently(deps, "message", () => handleIncoming(deps.pipeline, msg));
   // A redelivery: the first delivery already answered.
   if (result.duplicate) return;
   for (const r of result.replies) await sendReply(deps, m, r);
