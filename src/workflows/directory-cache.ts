@@ -30,12 +30,15 @@ export class DirectoryCache {
   /** Group senders: chat + person + household; null when the chat is not registered. */
   private readonly senders = new Map<string, MessageSender | null>();
   private readonly ladders = new Map<string, UnitLadder>();
+  /** Anything else read from the directory alone, by a key naming what it is (e.g. platform ids for mentions). */
+  private readonly values = new Map<string, unknown>();
 
   /** The directory version as read at the start of a batch: everything is forgotten when it moved. */
   observe(version: number): void {
     if (version !== this.version) {
       this.senders.clear();
       this.ladders.clear();
+      this.values.clear();
       this.version = version;
     }
   }
@@ -55,5 +58,13 @@ export class DirectoryCache {
     const version = this.version;
     const found = await load();
     return version === this.version ? remember(this.ladders, unitId, found) : found;
+  }
+
+  /** A value computed from directory tables only, kept until the directory changes. */
+  async memo<T>(key: string, load: () => Promise<T>): Promise<T> {
+    if (this.values.has(key)) return this.values.get(key) as T;
+    const version = this.version;
+    const found = await load();
+    return version === this.version ? (remember(this.values, key, found) as T) : found;
   }
 }

@@ -61,7 +61,10 @@ export async function onRobotFrame(deps: InboundDeps, frame: StreamFrame): Promi
 async function sendReply(deps: InboundDeps, m: RobotMessage, reply: Reply): Promise<void> {
   if (!reply.text) return;
   const log = deps.logger.child({ msgId: m.msgId, length: reply.text.length });
-  const users = await dingtalkUsers(deps.pipeline.db, reply.mentions);
+  // Mentions are the same few leaders again and again: kept with the directory cache until the directory changes.
+  const users = await deps.pipeline.directory.memo(`dingtalk-users:${reply.mentions.join(",")}`, () =>
+    dingtalkUsers(deps.pipeline.db, reply.mentions),
+  );
   const text = withAtNames(reply.text, users.map((u) => u.name));
   const expires = sessionExpiry(m);
   if (m.sessionWebhook && expires && expires - WEBHOOK_MARGIN_MS > Date.now()) {
