@@ -5,19 +5,15 @@
 import type { SQL } from "drizzle-orm";
 import { type Db, queryRows, sql } from "../db/client.js";
 import type { TicketStatus, UnitKind } from "../db/schema/index.js";
+import { everyUnitCte, subtreeCte, withRecursive } from "../db/unit-tree.js";
 
 export type Scope = { rootId: string | null };
 
 const ts = (d: Date) => sql`${d.toISOString()}::timestamptz`;
 
-/** `with recursive sub(unit_id)` for a scope (every unit for the admin). */
+/** The `sub(unit_id)` CTE that opens a scoped query's `with` clause (every unit for the admin). */
 export function scopeCte(scope: Scope): SQL {
-  if (!scope.rootId) return sql`with recursive sub(unit_id) as (select id from units)`;
-  return sql`with recursive sub(unit_id) as (
-      select ${scope.rootId}::text
-      union all
-      select u.id from units u join sub on u.parent_id = sub.unit_id
-    )`;
+  return withRecursive(scope.rootId ? subtreeCte("sub", scope.rootId) : everyUnitCte("sub"));
 }
 
 export type TicketFilter = {
@@ -37,7 +33,7 @@ function filterSql(f: TicketFilter): SQL {
   if (f.from) parts.push(sql`t.created_at >= ${ts(f.from)}`);
   if (f.to) parts.push(sql`t.created_at < ${ts(f.to)}`);
   if (f.unitId)
-    parts.push(sql`t.unit_id in (with recursive f(id) as (select ${f.unitId}::text union all select u.id from units u join f on u.parent_id = f.id) select id from f)`);
+    parts.push(sql`t.unit_id in (${withRecursive(subtreeCte("f", f.unitId))} select unit_id from f)`);
   return sql.join(parts, sql` and `);
 }
 

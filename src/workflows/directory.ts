@@ -1,6 +1,7 @@
 /** Directory look-ups used by every workflow: people, chats, the unit tree and who leads what. */
 import { and, eq, type SQL } from "drizzle-orm";
 import { type Db, queryRows, sql } from "../db/client.js";
+import { pathUpCte, withRecursive } from "../db/unit-tree.js";
 import {
   chats,
   households,
@@ -83,11 +84,7 @@ export type PathUnit = { id: string; kind: UnitKind; name: string; settings: Rec
 export async function unitPath(db: Db, unitId: string): Promise<PathUnit[]> {
   return queryRows<PathUnit>(
     db,
-    sql`with recursive up as (
-          select id, parent_id, kind, name, settings, 0 as depth from units where id = ${unitId}
-          union all
-          select u.id, u.parent_id, u.kind, u.name, u.settings, up.depth + 1 from units u join up on u.id = up.parent_id
-        )
+    sql`${withRecursive(pathUpCte("up", unitId))}
         select id, kind, name, settings from up order by depth`,
   );
 }
@@ -105,11 +102,7 @@ export function leaderRoleSql(kind: SQL): SQL {
 export async function unitPathWithLeaders(db: Db, unitId: string): Promise<{ path: PathUnit[]; leaders: Map<string, Leader[]> }> {
   const rows = await queryRows<PathUnit & { depth: number; person: Leader[] | string | null }>(
     db,
-    sql`with recursive up as (
-          select id, parent_id, kind, name, settings, 0 as depth from units where id = ${unitId}
-          union all
-          select u.id, u.parent_id, u.kind, u.name, u.settings, up.depth + 1 from units u join up on u.id = up.parent_id
-        )
+    sql`${withRecursive(pathUpCte("up", unitId))}
         select up.id, up.kind, up.name, up.settings, up.depth,
           (select coalesce(json_agg(json_build_object(
               'id', p.id, 'name', p.name, 'role', p.role, 'unitId', p.unit_id, 'householdId', p.household_id

@@ -13,6 +13,7 @@
  */
 import type { SQL } from "drizzle-orm";
 import { type Db, queryRows, sql } from "../../db/client.js";
+import { subtreeCte, withRecursive } from "../../db/unit-tree.js";
 import { coverageByUnit } from "./coverage.js";
 import type { Window } from "./period.js";
 
@@ -20,12 +21,7 @@ const ts = (d: Date) => sql`${d.toISOString()}::timestamptz`;
 const ms = (n: number) => sql`(${Math.round(n)}::bigint * interval '1 millisecond')`;
 const num = (v: unknown) => Number(v ?? 0);
 
-const subtree = (root: string): SQL =>
-  sql`with recursive sub(unit_id) as (
-      select ${root}::text
-      union all
-      select u.id from units u join sub on u.parent_id = sub.unit_id
-    )`;
+const subtree = (root: string): SQL => withRecursive(subtreeCte("sub", root));
 
 export type Scorecard = {
   personId: string;

@@ -18,6 +18,7 @@
 import type { SQL } from "drizzle-orm";
 import { type Db, queryRows, sql } from "../../db/client.js";
 import type { Role, UnitKind } from "../../db/schema/index.js";
+import { subtreeCte, withRecursive } from "../../db/unit-tree.js";
 import { leaderRoleSql } from "../directory.js";
 import type { UnitCoverage } from "./coverage.js";
 import type { Window } from "./period.js";
@@ -68,11 +69,7 @@ function scopeCte(scopes: DigestScope[]): SQL {
     scopes.map((s) => sql`(${s.chatId}::text, ${s.unitId}::text)`),
     sql`, `,
   );
-  return sql`with recursive scope(chat_id, unit_id) as (
-      select * from (values ${values}) as v(chat_id, unit_id)
-      union all
-      select s.chat_id, u.id from units u join scope s on u.parent_id = s.unit_id
-    )`;
+  return withRecursive(subtreeCte("scope", sql`select * from (values ${values}) as v(chat_id, unit_id)`, ["chat_id"]));
 }
 
 type Row = Record<string, unknown> & { chat_id: string };

@@ -2,6 +2,7 @@
 import { and, eq, inArray, lte, sql } from "drizzle-orm";
 import { type Db, queryRows } from "../../db/client.js";
 import { households, people, type Role, type UnitKind, visits } from "../../db/schema/index.js";
+import { pathUpCte, subtreeCte, withRecursive } from "../../db/unit-tree.js";
 import type { Household, Person } from "../directory.js";
 import { LEADER_ROLE } from "../roles.js";
 import { periodStart } from "./calendar.js";
@@ -11,12 +12,8 @@ import { type CarePlan, type History, visitPeriodOf, type VisitRules } from "./r
 export async function subtreeUnitIds(db: Db, rootId: string): Promise<string[]> {
   const rows = await queryRows<{ id: string }>(
     db,
-    sql`with recursive down as (
-          select id from units where id = ${rootId}
-          union all
-          select u.id from units u join down on u.parent_id = down.id
-        )
-        select id from down`,
+    sql`${withRecursive(subtreeCte("down", sql`select id from units where id = ${rootId}`))}
+        select unit_id as id from down`,
   );
   return rows.map((r) => r.id);
 }
@@ -35,17 +32,9 @@ type UnitRow = { id: string; parent_id: string | null; kind: UnitKind };
 export async function caretakers(db: Db, rootId: string): Promise<Map<string, Person[]>> {
   const all = await queryRows<UnitRow>(
     db,
-    sql`with recursive down as (
-          select id, parent_id, kind from units where id = ${rootId}
-          union all
-          select u.id, u.parent_id, u.kind from units u join down on u.parent_id = down.id
-        ),
-        up as (
-          select id, parent_id, kind from units where id = ${rootId}
-          union all
-          select u.id, u.parent_id, u.kind from units u join up on u.id = up.parent_id
-        )
-        select id, parent_id, kind from down union select id, parent_id, kind from up`,
+    sql`${withRecursive(subtreeCte("down", sql`select id from units where id = ${rootId}`), pathUpCte("up", rootId))}
+        select u.id, u.parent_id, u.kind from down join units u on u.id = down.unit_id
+        union select id, parent_id, kind from up`,
   );
   const byId = new Map(all.map((u) => [u.id, u]));
   const leaders = await db
@@ -72,11 +61,7 @@ export async function caretakers(db: Db, rootId: string): Promise<Map<string, Pe
 export async function townOf(db: Db, unitId: string): Promise<{ id: string; settings: Record<string, unknown> } | null> {
   const rows = await queryRows<{ id: string; settings: Record<string, unknown> }>(
     db,
-    sql`with recursive up as (
-          select id, parent_id, kind, settings from units where id = ${unitId}
-          union all
-          select u.id, u.parent_id, u.kind, u.settings from units u join up on u.id = up.parent_id
-        )
+    sql`${withRecursive(pathUpCte("up", unitId))}
         select id, settings from up where kind = 'town' limit 1`,
   );
   return rows[0] ?? null;
