@@ -6,8 +6,7 @@
  */
 import { createInterface } from "node:readline";
 import { FakeDingTalk } from "../test/fakes/dingtalk.js";
-import { percentile } from "./lib.js";
-import type { LoadResult } from "./loadgen.js";
+import { type LoadResult, summary } from "./lib.js";
 
 export type DingTalkGroup = { conversationId: string; residents: string[] };
 export type DingTalkJob =
@@ -49,21 +48,8 @@ function send(groups: DingTalkGroup[]): Promise<string> {
 }
 
 function result(mode: DingTalkJob["mode"], lat: number[], texts: string[], failed: number, elapsedMs: number): LoadResult {
-  const s = [...lat].sort((a, b) => a - b);
-  const r = (x: number) => Math.round(x * 10) / 10;
   const verified = texts.filter((t) => OPENED.test(t)).length;
-  return {
-    mode: mode === "closed" ? "closed" : "open",
-    ok: lat.length,
-    failed,
-    elapsedMs: Math.round(elapsedMs),
-    perSecond: Math.round((lat.length / elapsedMs) * 1000),
-    p50: r(percentile(s, 50)),
-    p99: r(percentile(s, 99)),
-    max: r(s.at(-1) ?? Number.NaN),
-    verified,
-    badReplies: texts.length - verified,
-  };
+  return summary(mode, lat, failed, elapsedMs, verified, texts.length - verified);
 }
 
 async function run(job: DingTalkJob): Promise<LoadResult> {

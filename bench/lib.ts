@@ -26,3 +26,35 @@ export function printTable(title: string, header: string[], rows: (string | numb
     if (n === 0) console.log(`  ${widths.map((w) => "-".repeat(w)).join("  ")}`);
   }
 }
+
+/** What one load phase measured: accepted messages, latencies, and replies opened and checked. */
+export type LoadResult = {
+  mode: "closed" | "open" | "baseline";
+  ok: number;
+  failed: number;
+  elapsedMs: number;
+  perSecond: number;
+  p50: number;
+  p99: number;
+  max: number;
+  /** Replies opened and checked (a ticket number in each). */
+  verified: number;
+  badReplies: number;
+};
+
+export function summary(mode: LoadResult["mode"], lat: number[], failed: number, elapsedMs: number, verified = 0, badReplies = 0): LoadResult {
+  const s = [...lat].sort((a, b) => a - b);
+  const r = (x: number) => Math.round(x * 10) / 10;
+  return {
+    mode,
+    ok: lat.length,
+    failed,
+    elapsedMs: Math.round(elapsedMs),
+    perSecond: Math.round((lat.length / elapsedMs) * 1000),
+    p50: r(percentile(s, 50)),
+    p99: r(percentile(s, 99)),
+    max: r(s.at(-1) ?? Number.NaN),
+    verified,
+    badReplies,
+  };
+}

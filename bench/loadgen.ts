@@ -14,7 +14,7 @@
 import { Queue } from "bullmq";
 import { Redis } from "ioredis";
 import postgres from "postgres";
-import { percentile } from "./lib.js";
+import { type LoadResult, summary } from "./lib.js";
 import { agent, groupText, msgId, openReply, post, type Prepared, prepare } from "./soak/wecom-client.js";
 import type { Group, WecomCreds } from "./soak/world.js";
 
@@ -23,19 +23,7 @@ export type LoadJob =
   | { mode: "open"; url: string; creds: WecomCreds; groups: Group[]; rate: number; durationMs: number }
   | { mode: "baseline"; databaseUrl: string; redisUrl: string; poolSize: number; concurrency: number; durationMs: number };
 
-export type LoadResult = {
-  mode: LoadJob["mode"];
-  ok: number;
-  failed: number;
-  elapsedMs: number;
-  perSecond: number;
-  p50: number;
-  p99: number;
-  max: number;
-  /** Replies opened and checked (a ticket number in each). */
-  verified: number;
-  badReplies: number;
-};
+export type { LoadResult } from "./lib.js";
 
 const TEXTS = ["村口路灯坏了", "水沟堵了，下雨就漫到路上", "垃圾桶满了没人清", "楼道灯不亮", "井盖松动有隐患", "邻居装修噪音太大", "自来水发黄"];
 
@@ -50,22 +38,6 @@ function reports(job: { creds: WecomCreds; groups: Group[] }, n: number): Prepar
   return out;
 }
 
-function summary(mode: LoadJob["mode"], lat: number[], failed: number, elapsedMs: number, verified = 0, badReplies = 0): LoadResult {
-  const s = [...lat].sort((a, b) => a - b);
-  const r = (x: number) => Math.round(x * 10) / 10;
-  return {
-    mode,
-    ok: lat.length,
-    failed,
-    elapsedMs: Math.round(elapsedMs),
-    perSecond: Math.round((lat.length / elapsedMs) * 1000),
-    p50: r(percentile(s, 50)),
-    p99: r(percentile(s, 99)),
-    max: r(s.at(-1) ?? Number.NaN),
-    verified,
-    badReplies,
-  };
-}
 
 function check(creds: WecomCreds, answers: { p: Prepared; body: string }[]): { verified: number; bad: number } {
   let verified = 0;
