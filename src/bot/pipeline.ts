@@ -28,6 +28,7 @@ import {
   todoList,
 } from "../workflows/ticket-commands.js";
 import { isLeader } from "../workflows/roles.js";
+import { errInfo } from "../lib/errors.js";
 import { escapeRegExp } from "../lib/regexp.js";
 import { parseCommand } from "./parse.js";
 import { dueCommand, pickCommand, visitCommand } from "./visit-dispatch.js";
@@ -89,9 +90,7 @@ export async function handleIncoming(deps: PipelineDeps, msg: IncomingMessage, t
   return deps.batches.submit({ msg, transcript });
 }
 
-type From = MessageSender;
-
-function lookUpSender(deps: PipelineDeps, db: Db, msg: IncomingMessage): Promise<From | null> {
+function lookUpSender(deps: PipelineDeps, db: Db, msg: IncomingMessage): Promise<MessageSender | null> {
   const { platform, chatExternalId: chat, senderExternalId: sender } = msg;
   if (chat) return deps.directory.sender(platform, chat, sender, () => findSender(db, platform, chat, sender));
   return deps.directory.sender(platform, "", sender, async () => ({ chat: null, person: await findPerson(db, platform, sender) }));
@@ -106,7 +105,7 @@ async function handleBatch(deps: PipelineDeps, items: Pending[]): Promise<Outcom
   } catch (err) {
     if (items.length === 1) return [{ ok: false, error: err }];
     // One message's failure (or a deadlock between batches) must not fail the others: each goes again alone.
-    deps.logger.warn({ size: items.length, err: (err as Error).message }, "batch failed; retrying its messages one by one");
+    deps.logger.warn({ size: items.length, ...errInfo(err) }, "batch failed; retrying its messages one by one");
     return Promise.all(
       items.map((item) =>
         handleTogether(deps, [item]).then(
@@ -222,7 +221,7 @@ const firstCopy = (items: Pending[], item: Pending, index: number) =>
   items.findIndex((o, i) => i < index && o.msg.platform === item.msg.platform && o.msg.messageId === item.msg.messageId);
 
 /** One fresh message's command, inside the batch's transaction. */
-function run(deps: PipelineDeps, db: Db, effects: Effects, msg: IncomingMessage, from: From): Promise<Reply[]> {
+function run(deps: PipelineDeps, db: Db, effects: Effects, msg: IncomingMessage, from: MessageSender): Promise<Reply[]> {
   const senders = deps.senders;
   const ctx: Ctx = {
     db,
