@@ -122,12 +122,12 @@ async function handleTogether(deps: PipelineDeps, items: Pending[]): Promise<Out
   const effects: Effects[] = [];
   // Each message id once (a redelivery inside the batch shares the first copy's answer), in one order everywhere,
   // so two batches holding the same redelivered ids cannot deadlock.
-  const seenKeys = new Set<string>();
+  const firstIndex = new Map<string, number>();
   const work: { index: number; key: string; msg: IncomingMessage; transcript?: Transcript }[] = [];
   items.forEach((item, index) => {
     const key = keyOf(item.msg.platform, item.msg.messageId);
-    if (seenKeys.has(key)) return;
-    seenKeys.add(key);
+    if (firstIndex.has(key)) return;
+    firstIndex.set(key, index);
     work.push({ index, key, msg: item.msg, transcript: item.transcript });
   });
   work.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
@@ -210,15 +210,12 @@ async function handleTogether(deps: PipelineDeps, items: Pending[]): Promise<Out
   });
   // A redelivery inside the batch gets the answer of its first copy.
   items.forEach((item, index) => {
-    if (!results[index]) results[index] = results[firstCopy(items, item, index)] ?? null;
+    if (!results[index]) results[index] = results[firstIndex.get(keyOf(item.msg.platform, item.msg.messageId)) ?? -1] ?? null;
   });
   // The batch's slot is free again while its timers are set; each caller still waits for them.
   const after = deps.afterCommit(Effects.merge(effects));
   return results.map((r) => ({ ok: true as const, value: after.then(() => r as HandleResult) }));
 }
-
-const firstCopy = (items: Pending[], item: Pending, index: number) =>
-  items.findIndex((o, i) => i < index && o.msg.platform === item.msg.platform && o.msg.messageId === item.msg.messageId);
 
 /** One fresh message's command, inside the batch's transaction. */
 function run(deps: PipelineDeps, db: Db, effects: Effects, msg: IncomingMessage, from: MessageSender): Promise<Reply[]> {

@@ -13,8 +13,8 @@ export type MessageSender = { chat: Chat | null; person: Person | null; househol
 
 export type UnitLadder = { path: PathUnit[]; leaders: Map<string, Leader[]> };
 
-/** Entries kept per map; past that the oldest go first (a county's active senders fit many times over). */
-const MAX_ENTRIES = 20_000;
+/** Entries kept; past that the oldest go first (a county's active senders and units fit many times over). */
+const MAX_ENTRIES = 50_000;
 
 function remember<K, V>(map: Map<K, V>, key: K, value: V): V {
   if (map.size >= MAX_ENTRIES) {
@@ -27,37 +27,24 @@ function remember<K, V>(map: Map<K, V>, key: K, value: V): V {
 
 export class DirectoryCache {
   private version: number | null = null;
-  /** Group senders: chat + person + household; null when the chat is not registered. */
-  private readonly senders = new Map<string, MessageSender | null>();
-  private readonly ladders = new Map<string, UnitLadder>();
-  /** Anything else read from the directory alone, by a key naming what it is (e.g. platform ids for mentions). */
+  /** Everything kept, by a key naming what it is ("sender:…", "ladder:…", "dingtalk-users:…"). */
   private readonly values = new Map<string, unknown>();
 
   /** The directory version as read at the start of a batch: everything is forgotten when it moved. */
   observe(version: number): void {
     if (version !== this.version) {
-      this.senders.clear();
-      this.ladders.clear();
       this.values.clear();
       this.version = version;
     }
   }
 
-  async sender(platform: Platform, chat: string, sender: string, load: () => Promise<MessageSender | null>): Promise<MessageSender | null> {
-    const key = `${platform}\u0000${chat}\u0000${sender}`;
-    if (this.senders.has(key)) return this.senders.get(key) ?? null;
-    const version = this.version;
-    const found = await load();
-    // A refresh that moved the version while this was loading makes the answer unsafe to keep.
-    return version === this.version ? remember(this.senders, key, found) : found;
+  /** A group sender (chat + person + household), or null when the chat is not registered. */
+  sender(platform: Platform, chat: string, sender: string, load: () => Promise<MessageSender | null>): Promise<MessageSender | null> {
+    return this.memo(`sender:${platform}\u0000${chat}\u0000${sender}`, load);
   }
 
-  async ladder(unitId: string, load: () => Promise<UnitLadder>): Promise<UnitLadder> {
-    const hit = this.ladders.get(unitId);
-    if (hit) return hit;
-    const version = this.version;
-    const found = await load();
-    return version === this.version ? remember(this.ladders, unitId, found) : found;
+  ladder(unitId: string, load: () => Promise<UnitLadder>): Promise<UnitLadder> {
+    return this.memo(`ladder:${unitId}`, load);
   }
 
   /** A value computed from directory tables only, kept until the directory changes. */
@@ -65,6 +52,7 @@ export class DirectoryCache {
     if (this.values.has(key)) return this.values.get(key) as T;
     const version = this.version;
     const found = await load();
+    // A version that moved while this was loading makes the answer unsafe to keep.
     return version === this.version ? (remember(this.values, key, found) as T) : found;
   }
 }
