@@ -63,7 +63,11 @@ describe("timed escalation on BullMQ", () => {
     await new Promise((r) => setTimeout(r, 400));
     await Promise.all(ids.flatMap((id) => [h.runtime.onDeadline(id), h.say("c1", "gl1", `认领 #${id}`)]));
     for (const id of ids) {
-      const kinds = (await events(h, id)).map((e) => e.kind);
+      const all = await events(h, id);
+      const kinds = all.map((e) => e.kind);
+      // The 台账 runs forwards: a claim that lost to the escalation and went again is stamped after it.
+      const times = all.map((e) => e.at.getTime());
+      expect(times).toEqual([...times].sort((x, y) => x - y));
       expect([
         ["opened", "claimed"],
         ["opened", "escalated", "claimed"],
@@ -162,6 +166,21 @@ describe("two replicas on one database and one Redis", () => {
     const proactive = delivered.filter((m) => m.text.startsWith("⏫") || m.text.startsWith("⏰") || m.text.startsWith("你有一条"));
     expect(proactive.length).toBe(sent.length);
     expect(new Set(proactive.map((m) => `${m.chatId}|${m.text}`)).size).toBe(proactive.length);
+  });
+
+  it("a replica whose clock runs behind still writes the 台账 in order", async () => {
+    const ahead = await harness({ scheduler: "bullmq", clock: () => new Date(Date.now() + 60_000) });
+    const behind = await harness({ scheduler: "bullmq", database: ahead.database, prefix: ahead.prefix });
+    const id = ticketNo((await behind.say("c1", "r1", "报事 时钟不一致")).text);
+    await ahead.say("c1", "nl1", `上报 #${id} 需要组里处理`);
+    const r = await behind.say("c1", "gl1", `办结 #${id} 已处理`);
+    expect(r.text).toContain("已办结");
+    const all = await events(ahead, id);
+    expect(all.map((e) => e.kind)).toEqual(["opened", "escalated", "resolved"]);
+    const [, escalated, resolved] = all;
+    expect(resolved?.at.getTime()).toBeGreaterThanOrEqual(escalated?.at.getTime() as number);
+    // The change and its event carry the same time.
+    expect((await getTicket(ahead, id))?.resolvedAt?.getTime()).toBe(resolved?.at.getTime());
   });
 });
 

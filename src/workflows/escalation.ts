@@ -10,7 +10,7 @@ import { queueMessage } from "./outbox.js";
 import { deliverAfterQuietHours } from "./policy.js";
 import {
   deadlineJobId,
-  getTicket,
+  getTicketToChange,
   holders,
   type Ladder,
   loadLadder,
@@ -141,7 +141,7 @@ export type DeadlineOutcome = "not_found" | "not_due" | "stale" | EscalationOutc
  * the right timer again (the effects) and does nothing.
  */
 export async function handleDeadline(ctx: Ctx, ticketId: number): Promise<DeadlineOutcome> {
-  const t = await getTicket(ctx.db, ticketId);
+  const t = await getTicketToChange(ctx, ticketId);
   if (!t) return "not_found";
   const d = runningDeadline(t);
   if (!d) return "stale";

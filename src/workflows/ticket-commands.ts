@@ -18,6 +18,7 @@ import { matchHousehold } from "./visits/match.js";
 import { resolveMsFor } from "./policy.js";
 import {
   getTicket,
+  getTicketToChange,
   holders,
   type Ladder,
   loadLadder,
@@ -140,7 +141,7 @@ export async function openTicket(
 
 /** Load a ticket and check the actor leads its unit (or above). */
 async function forLeader(ctx: Ctx, actor: Actor, id: number): Promise<{ t: Ticket; ladder: Ladder } | Refusal> {
-  const t = await getTicket(ctx.db, id);
+  const t = await getTicketToChange(ctx, id);
   if (!t) return { ok: false, reason: "not_found", ticketId: id };
   const ladder = await loadLadder(ctx, t.unitId);
   if (!canLead(actor.person, ladder.path)) return { ok: false, reason: "forbidden", ticket: t, need: "leader" };
@@ -259,7 +260,7 @@ export async function rateTicket(
   satisfied: boolean,
   reason: string | null,
 ): Promise<CommandResult> {
-  const t = await getTicket(ctx.db, id);
+  const t = await getTicketToChange(ctx, id);
   if (!t) return { ok: false, reason: "not_found", ticketId: id };
   if (!isReporter(actor, t)) return { ok: false, reason: "forbidden", ticket: t, need: "reporter" };
   if (t.status !== "resolved") return { ok: false, reason: "not_resolved", ticket: t };

@@ -16,6 +16,17 @@ export async function getTicket(db: Db, id: number): Promise<Ticket | null> {
 }
 
 /**
+ * Read a ticket in order to change it. A ticket's 台账 never runs backwards: when its last change is stamped later
+ * than this step's clock (a concurrent change this step waited for and lost to, or a replica whose clock runs
+ * ahead), this step's time moves up to it, so its change and event come after in time as they do in fact.
+ */
+export async function getTicketToChange(ctx: Ctx, id: number): Promise<Ticket | null> {
+  const t = await getTicket(ctx.db, id);
+  if (t && t.updatedAt.getTime() > ctx.now.getTime()) ctx.now = t.updatedAt;
+  return t;
+}
+
+/**
  * Apply a change only if nobody changed the ticket since it was read (same version). Returns the new row, or
  * null when someone else won: the caller re-reads and tells the person what happened instead.
  */
