@@ -12,7 +12,8 @@ import { type DeliveryDeps, deliverOutbox, pendingOutbox, type Sender } from "./
 import { Effects } from "./workflows/effects.js";
 import { handleDeadline } from "./workflows/escalation.js";
 import type { PolicyOverrides } from "./workflows/policy.js";
-import { lapsedDeadlines, upcomingTimers } from "./workflows/reconcile.js";
+import { dueInSlot, lapsedDeadlines, upcomingTimers } from "./workflows/reconcile.js";
+import { RecentSet } from "./lib/recent-set.js";
 
 export type RuntimeOptions = {
   database: Database;
@@ -40,12 +41,17 @@ export type ReconcileReport = { applied: number; timers: number; outbox: number;
  */
 const HORIZON_MS = 15 * 60_000;
 
+/** Tickets of one wake-up slot handled at once (each its own transaction; the pool has room for the messages). */
+const WAKE_LANES = 4;
+
 export class Runtime {
   readonly pipeline: PipelineDeps;
   readonly delivery: DeliveryDeps;
   private timer: NodeJS.Timeout | null = null;
   private readonly periodic = new Map<string, PeriodicTask>();
   private reconciling: Promise<ReconcileReport> | null = null;
+  /** Wake-up slots this process has set (Redis may lose them: the reconciler sets upcoming ones again). */
+  private readonly slotsSet = new RecentSet(10_000);
   lastReconcile: (ReconcileReport & { at: Date }) | null = null;
 
   constructor(readonly opts: RuntimeOptions) {
@@ -70,12 +76,15 @@ export class Runtime {
   async afterCommit(e: Effects): Promise<void> {
     const s = this.opts.scheduler;
     try {
-      if (e.cancelled.length) await s.cancel("deadlines", e.cancelled);
-      if (e.timers.length)
+      // A slot this process has set already is not set again: many tickets share one (see wakeSlot).
+      const timers = e.timers.filter((t) => !this.slotsSet.has(t.jobId));
+      if (timers.length) {
         await s.schedule(
           "deadlines",
-          e.timers.map((t) => ({ jobId: t.jobId, payload: { ticketId: t.ticketId }, runAt: t.runAt })),
+          timers.map((t) => ({ jobId: t.jobId, payload: { slot: t.runAt.getTime() }, runAt: t.runAt })),
         );
+        this.slotsSet.add(...timers.map((t) => t.jobId));
+      }
       if (e.outbox.length)
         await s.schedule(
           "outbox",
@@ -96,6 +105,21 @@ export class Runtime {
     return out;
   }
 
+  /**
+   * A wake-up slot's job: every ticket whose clock lapses in the slot, each in its own transaction, a few at a time.
+   * If one fails the job fails after the rest have run, and the queue retries it (the done ones are then stale).
+   */
+  async onWake(slot: Date): Promise<void> {
+    const ids = await dueInSlot(this.opts.database.db, slot);
+    const failures: unknown[] = [];
+    let next = 0;
+    const lane = async () => {
+      for (let id = ids[next++]; id !== undefined; id = ids[next++]) await this.onDeadline(id).catch((err: unknown) => failures.push(err));
+    };
+    await Promise.all(Array.from({ length: Math.min(WAKE_LANES, ids.length) }, lane));
+    if (failures.length) throw failures[0];
+  }
+
   async onDeadline(ticketId: number) {
     const outcome = await this.transact((ctx) => handleDeadline(ctx, ticketId));
     this.opts.logger.info({ ticketId, outcome }, "deadline");
@@ -103,8 +127,10 @@ export class Runtime {
   }
 
   start(): void {
-    this.opts.scheduler.process<{ ticketId: number }>("deadlines", async (p) => {
-      await this.onDeadline(p.ticketId);
+    this.opts.scheduler.process<{ slot: number } | { ticketId: number }>("deadlines", async (p) => {
+      // A job per ticket is what versions before wake-up slots set; they may still be waiting in Redis.
+      if ("ticketId" in p) await this.onDeadline(p.ticketId);
+      else await this.onWake(new Date(p.slot));
     });
     this.opts.scheduler.process<{ id: number }>("outbox", async (p) => {
       await deliverOutbox(this.delivery, p.id);

@@ -1,11 +1,13 @@
 /** The answer clock and the ladder on real BullMQ/Redis and a real database: on time, never lost, never doubled. */
 import { and, eq, sql } from "drizzle-orm";
+import { Queue } from "bullmq";
 import { Redis } from "ioredis";
 import { afterAll, describe, expect, it } from "vitest";
 import { outbox, simMessages, ticketEvents, tickets, units } from "../src/db/schema/index.js";
 import { deliverAfterQuietHours, policyFor } from "../src/workflows/policy.js";
 import { queueMessage } from "../src/workflows/outbox.js";
 import { Effects } from "../src/workflows/effects.js";
+import { WAKE_SLOT_MS } from "../src/workflows/tickets.js";
 import { createHarness, type Harness, REDIS_URL, waitFor } from "./helpers/harness.js";
 
 const open: Harness[] = [];
@@ -119,6 +121,46 @@ describe("timed escalation on BullMQ", () => {
     const repings = kinds.filter((k) => k.startsWith("repinged")).length;
     await new Promise((r) => setTimeout(r, 1500));
     expect((await events(h, id)).filter((e) => e.kind === "repinged").length).toBe(repings);
+  });
+
+  it("reports opened together share wake-up slots in Redis, and each still escalates on time", async () => {
+    const h = await harness({ scheduler: "bullmq", overrides: { answerMs: 2000 } });
+    const ids = (await Promise.all(Array.from({ length: 12 }, (_, i) => h.say(i % 2 ? "c1" : "c2", i % 2 ? "r1" : "r3", `报事 同一批 ${i}`)))).map(
+      (r) => ticketNo(r.text),
+    );
+    const rows = await h.db.select().from(tickets).where(sql`${tickets.id} in ${ids}`);
+    const slots = new Set(rows.map((t) => Math.ceil((t.answerDueAt as Date).getTime() / WAKE_SLOT_MS)));
+    const redis = new Redis(REDIS_URL);
+    const queue = new Queue("deadlines", { connection: redis, prefix: h.prefix });
+    const delayed = await queue.getDelayed();
+    expect(delayed.length).toBe(slots.size);
+    expect(delayed.length).toBeLessThan(ids.length);
+    expect(delayed.every((j) => /^wake-\d+$/.test(j.id as string))).toBe(true);
+    await waitFor(async () => {
+      const now = await h.db.select().from(tickets).where(sql`${tickets.id} in ${ids}`);
+      return now.every((t) => t.escalationCount === 1);
+    }, 8000);
+    for (const id of ids) {
+      const opened = (await events(h, id))[0]?.at.getTime() as number;
+      const escalated = (await events(h, id)).find((e) => e.kind === "escalated")?.at.getTime() as number;
+      expect(escalated - (opened + 2000)).toBeGreaterThanOrEqual(0);
+      expect(escalated - (opened + 2000)).toBeLessThan(1500);
+    }
+    await queue.close();
+    await redis.quit();
+  });
+
+  it("a per-ticket wake-up job left in Redis by an earlier version still escalates its ticket", async () => {
+    const h = await harness({ scheduler: "bullmq", overrides: { answerMs: 60_000 } });
+    const id = ticketNo((await h.say("c1", "r1", "报事 升级前的任务")).text);
+    await h.db.update(tickets).set({ answerDueAt: new Date(Date.now() - 1000) }).where(eq(tickets.id, id));
+    const redis = new Redis(REDIS_URL);
+    const queue = new Queue("deadlines", { connection: redis, prefix: h.prefix });
+    await queue.add("deadlines", { ticketId: id }, { jobId: `dl-${id}-neighborhood-answer-1`, removeOnComplete: true });
+    await waitFor(async () => (await getTicket(h, id))?.level === "group", 8000);
+    expect((await events(h, id)).filter((e) => e.kind === "escalated")).toHaveLength(1);
+    await queue.close();
+    await redis.quit();
   });
 
   it("an early wake-up changes nothing, and the deadline still fires once", async () => {

@@ -135,20 +135,15 @@ describe("directory cache", () => {
 
 describe("effects of a batch", () => {
   const at = new Date("2026-01-01T00:00:00Z");
-  it("a timer cancelled later in the batch is never set; one set again after a cancel stays", () => {
+  it("each wake-up slot is set once for the batch; every outbox row is kept", () => {
     const a = new Effects();
-    a.timers.push({ jobId: "dl-1", ticketId: 1, runAt: at }, { jobId: "dl-2", ticketId: 2, runAt: at });
+    a.timers.push({ jobId: "wake-1", runAt: at }, { jobId: "wake-2", runAt: at });
     a.outbox.push({ id: 7, notBefore: at });
     const b = new Effects();
-    b.cancelled.push("dl-1", "dl-0");
-    b.timers.push({ jobId: "dl-3", ticketId: 1, runAt: at });
-    const c = new Effects();
-    c.cancelled.push("dl-3");
-    c.timers.push({ jobId: "dl-0", ticketId: 9, runAt: at });
-    const m = Effects.merge([a, b, c]);
-    expect(m.timers.map((t) => t.jobId).sort()).toEqual(["dl-0", "dl-2"]);
-    expect(m.cancelled).toEqual([]);
-    expect(m.outbox).toEqual([{ id: 7, notBefore: at }]);
-    expect(Effects.merge([b]).cancelled).toEqual(["dl-1", "dl-0"]);
+    b.timers.push({ jobId: "wake-1", runAt: at });
+    b.outbox.push({ id: 8, notBefore: at });
+    const m = Effects.merge([a, b]);
+    expect(m.timers.map((t) => t.jobId).sort()).toEqual(["wake-1", "wake-2"]);
+    expect(m.outbox.map((o) => o.id)).toEqual([7, 8]);
   });
 });

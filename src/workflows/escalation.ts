@@ -20,6 +20,7 @@ import {
   runningDeadline,
   type Ticket,
   updateTicket,
+  wakeSlot,
 } from "./tickets.js";
 
 export type EscalationOutcome =
@@ -149,7 +150,7 @@ export async function handleDeadline(ctx: Ctx, ticketId: number): Promise<Deadli
     // Woken early (clocks differ between machines): set the timer again under a new id — the job that woke us is
     // still running, and a queue drops a job whose id it already holds.
     const jobId = deadlineJobId(t);
-    if (jobId) ctx.effects.timers.push({ jobId: `${jobId}-again`, ticketId: t.id, runAt: d.dueAt });
+    if (jobId) ctx.effects.timers.push({ jobId: `${jobId}-again`, runAt: wakeSlot(d.dueAt) });
     return "not_due";
   }
   const ladder = await loadLadder(ctx, t.unitId);

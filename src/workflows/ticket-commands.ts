@@ -4,9 +4,10 @@
  * what happened; src/bot/replies.ts turns them into words.
  */
 import { and, eq, inArray, or } from "drizzle-orm";
-import { queryRows, sql } from "../db/client.js";
+import { type Db, queryRows, sql } from "../db/client.js";
 import { fromRow } from "../db/rows.js";
 import { tickets } from "../db/schema/index.js";
+import { Coalesce } from "../lib/coalesce.js";
 import { excerpt } from "../lib/privacy.js";
 import { queueMessage } from "./outbox.js";
 import { classify } from "./category.js";
@@ -63,6 +64,44 @@ const ON_BEHALF = /^代\s*([^\s：:，,、；;]{1,12})[\s：:，,、；;]+([\s\S
 /** The households a leader may report for by this name: the same matching as 走访 (own 邻 first, then the subtree). */
 async function findHousehold(ctx: Ctx, leader: Person, name: string): Promise<Household[]> {
   return (await matchHousehold(ctx, leader, name)).candidates;
+}
+
+type NewTicket = { row: Record<string, unknown>; data: Record<string, unknown> | null };
+
+/**
+ * New tickets and their "opened" events, many in one statement: the reports of a batch of messages run side by side
+ * on one transaction, and their inserts made in the same turn go out together (see Coalesce). The statement's text
+ * never changes, so it is prepared once per connection; the rows travel as one JSON parameter.
+ */
+const ticketInserts = new WeakMap<Db, Coalesce<NewTicket, Record<string, unknown>>>();
+
+function insertTicket(db: Db, row: Record<string, unknown>, data: Record<string, unknown> | null): Promise<Record<string, unknown>> {
+  let inserts = ticketInserts.get(db);
+  if (!inserts) {
+    inserts = new Coalesce((items) => insertTickets(db, items));
+    ticketInserts.set(db, inserts);
+  }
+  return inserts.add({ row, data });
+}
+
+async function insertTickets(db: Db, items: NewTicket[]): Promise<Record<string, unknown>[]> {
+  const columns = Object.keys(items[0]?.row ?? {});
+  const list = sql.raw(columns.join(", "));
+  const fromP = sql.raw(columns.map((c) => `p.${c}`).join(", "));
+  const rows = await queryRows<Record<string, unknown> & { ord: string | number }>(
+    db,
+    sql`with r as (select nextval('tickets_id_seq') as id, e.ord, e.j
+          from jsonb_array_elements(${JSON.stringify(items)}::jsonb) with ordinality as e(j, ord)),
+      t as (insert into tickets (id, ${list})
+        select r.id, ${fromP} from r cross join lateral jsonb_populate_record(null::tickets, r.j -> 'row') as p
+        order by r.ord returning *),
+      e as (insert into ticket_events (ticket_id, at, actor_id, kind, from_status, to_status, level, text, data)
+        select t.id, t.created_at, t.reporter_id, 'opened', null, t.status, t.level, t.text, nullif(r.j -> 'data', 'null'::jsonb)
+        from t join r on r.id = t.id order by t.id)
+      select r.ord, t.* from t join r on r.id = t.id order by r.ord`,
+  );
+  if (rows.length !== items.length) throw new Error(`openTicket: ${rows.length} tickets inserted for ${items.length}`);
+  return rows;
 }
 
 /**
@@ -122,18 +161,7 @@ export async function openTicket(
     updated_at: ctx.now,
   };
   const data = household ? { householdId: household.id, onBehalf: Boolean(behalf || opts.household) } : null;
-  // The ticket and its "opened" event in one statement with one JSON parameter: every report runs this, and its
-  // text never changes, so it is prepared once per connection.
-  const columns = sql.raw(Object.keys(row).join(", "));
-  const [inserted] = await queryRows<Record<string, unknown>>(
-    ctx.db,
-    sql`with t as (insert into tickets (${columns})
-        select ${columns} from jsonb_populate_record(null::tickets, ${JSON.stringify(row)}::jsonb) returning *),
-      e as (insert into ticket_events (ticket_id, at, actor_id, kind, from_status, to_status, level, text, data)
-        select t.id, t.created_at, t.reporter_id, 'opened', null, t.status, t.level, t.text, ${data ? JSON.stringify(data) : null}::jsonb from t)
-      select * from t`,
-  );
-  if (!inserted) throw new Error("openTicket: insert returned nothing");
+  const inserted = await insertTicket(ctx.db, row, data);
   const t = fromRow(tickets, inserted);
   rescheduleTimer(ctx, null, t);
   return done(ctx, t, ladder, actor.person);

@@ -74,19 +74,37 @@ export function runningDeadline(t: Ticket): Deadline | null {
   return null;
 }
 
-/** Deterministic wake-up job id (ticket, level, kind, due instant): no ':' and never digits only. */
-export function deadlineJobId(t: Ticket): string | null {
-  const d = runningDeadline(t);
-  return d ? `dl-${t.id}-${t.level}-${d.kind}-${d.dueAt.getTime()}` : null;
+/**
+ * Deadlines are woken in slots of this width: every clock lapsing within one slot shares one wake-up job, set for the
+ * slot's end. A busy town opens many tickets a second, all due within moments of each other; one delayed job per slot
+ * instead of one per ticket keeps Redis off the message path, and a wake-up is at most this much late.
+ */
+export const WAKE_SLOT_MS = 100;
+
+/** The end of the wake-up slot a clock lapsing at `dueAt` falls in (never before `dueAt`). */
+export function wakeSlot(dueAt: Date): Date {
+  return new Date(Math.ceil(dueAt.getTime() / WAKE_SLOT_MS) * WAKE_SLOT_MS);
 }
 
-/** After a change: cancel the old ticket's timer and set the new one's. */
+/** The wake-up job for a slot: a deterministic id (no ':' and never digits only), shared by every replica. */
+export function wakeJobId(slot: Date): string {
+  return `wake-${slot.getTime()}`;
+}
+
+/** The wake-up job covering a ticket's running clock, if any. */
+export function deadlineJobId(t: Ticket): string | null {
+  const d = runningDeadline(t);
+  return d ? wakeJobId(wakeSlot(d.dueAt)) : null;
+}
+
+/**
+ * After a change: make sure the wake-up slot of the new clock is set. The old clock's slot is left alone (other
+ * tickets share it); when it fires, this ticket's clock is no longer in it and nothing happens to it.
+ */
 export function rescheduleTimer(ctx: Ctx, before: Ticket | null, after: Ticket): void {
-  const oldId = before ? deadlineJobId(before) : null;
-  const newId = deadlineJobId(after);
-  if (oldId && oldId !== newId) ctx.effects.cancelled.push(oldId);
   const d = runningDeadline(after);
-  if (newId && d && newId !== oldId) ctx.effects.timers.push({ jobId: newId, ticketId: after.id, runAt: d.dueAt });
+  const id = deadlineJobId(after);
+  if (d && id && id !== (before ? deadlineJobId(before) : null)) ctx.effects.timers.push({ jobId: id, runAt: wakeSlot(d.dueAt) });
 }
 
 const RANK: Record<UnitKind, number> = { neighborhood: 0, group: 1, area: 2, village: 3, town: 4 };
