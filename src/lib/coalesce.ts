@@ -21,7 +21,7 @@ export class Coalesce<I, O> {
     this.flush(queued.map((q) => q.item))
       .then((out) => {
         if (out.length !== queued.length) throw new Error(`coalesce: ${out.length} results for ${queued.length} items`);
-        queued.forEach((q, i) => q.resolve(out[i] as O));
+        for (const [i, q] of queued.entries()) q.resolve(out[i] as O);
       })
       .catch((err: unknown) => {
         for (const q of queued) q.reject(err);
