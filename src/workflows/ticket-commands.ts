@@ -4,10 +4,7 @@
  * what happened; src/bot/replies.ts turns them into words.
  */
 import { and, eq, inArray, or } from "drizzle-orm";
-import { type Db, queryRows, sql } from "../db/client.js";
-import { fromRow } from "../db/rows.js";
 import { tickets } from "../db/schema/index.js";
-import { Coalesce } from "../lib/coalesce.js";
 import { excerpt } from "../lib/privacy.js";
 import { queueMessage } from "./outbox.js";
 import { classify } from "./category.js";
@@ -21,6 +18,7 @@ import {
   getTicket,
   getTicketToChange,
   holders,
+  insertTicket,
   type Ladder,
   loadLadder,
   nextPlacement,
@@ -64,44 +62,6 @@ const ON_BEHALF = /^代\s*([^\s：:，,、；;]{1,12})[\s：:，,、；;]+([\s\S
 /** The households a leader may report for by this name: the same matching as 走访 (own 邻 first, then the subtree). */
 async function findHousehold(ctx: Ctx, leader: Person, name: string): Promise<Household[]> {
   return (await matchHousehold(ctx, leader, name)).candidates;
-}
-
-type NewTicket = { row: Record<string, unknown>; data: Record<string, unknown> | null };
-
-/**
- * New tickets and their "opened" events, many in one statement: the reports of a batch of messages run side by side
- * on one transaction, and their inserts made in the same turn go out together (see Coalesce). The statement's text
- * never changes, so it is prepared once per connection; the rows travel as one JSON parameter.
- */
-const ticketInserts = new WeakMap<Db, Coalesce<NewTicket, Record<string, unknown>>>();
-
-function insertTicket(db: Db, row: Record<string, unknown>, data: Record<string, unknown> | null): Promise<Record<string, unknown>> {
-  let inserts = ticketInserts.get(db);
-  if (!inserts) {
-    inserts = new Coalesce((items) => insertTickets(db, items));
-    ticketInserts.set(db, inserts);
-  }
-  return inserts.add({ row, data });
-}
-
-async function insertTickets(db: Db, items: NewTicket[]): Promise<Record<string, unknown>[]> {
-  const columns = Object.keys(items[0]?.row ?? {});
-  const list = sql.raw(columns.join(", "));
-  const fromP = sql.raw(columns.map((c) => `p.${c}`).join(", "));
-  const rows = await queryRows<Record<string, unknown> & { ord: string | number }>(
-    db,
-    sql`with r as (select nextval('tickets_id_seq') as id, e.ord, e.j
-          from jsonb_array_elements(${JSON.stringify(items)}::jsonb) with ordinality as e(j, ord)),
-      t as (insert into tickets (id, ${list})
-        select r.id, ${fromP} from r cross join lateral jsonb_populate_record(null::tickets, r.j -> 'row') as p
-        order by r.ord returning *),
-      e as (insert into ticket_events (ticket_id, at, actor_id, kind, from_status, to_status, level, text, data)
-        select t.id, t.created_at, t.reporter_id, 'opened', null, t.status, t.level, t.text, nullif(r.j -> 'data', 'null'::jsonb)
-        from t join r on r.id = t.id order by t.id)
-      select r.ord, t.* from t join r on r.id = t.id order by r.ord`,
-  );
-  if (rows.length !== items.length) throw new Error(`openTicket: ${rows.length} tickets inserted for ${items.length}`);
-  return rows;
 }
 
 /**
@@ -161,8 +121,7 @@ export async function openTicket(
     updated_at: ctx.now,
   };
   const data = household ? { householdId: household.id, onBehalf: Boolean(behalf || opts.household) } : null;
-  const inserted = await insertTicket(ctx.db, row, data);
-  const t = fromRow(tickets, inserted);
+  const t = await insertTicket(ctx.db, row, data);
   rescheduleTimer(ctx, null, t);
   return done(ctx, t, ladder, actor.person);
 }

@@ -1,6 +1,8 @@
-/** The ticket model: loading, the compare-and-set update every change goes through, events, and the ladder. */
+/** The ticket model: inserting and loading, the compare-and-set update every change goes through, events, the wake-up slots, and the ladder. */
 import { and, eq, sql } from "drizzle-orm";
-import type { Db } from "../db/client.js";
+import { type Db, queryRows } from "../db/client.js";
+import { fromRow } from "../db/rows.js";
+import { Coalesce } from "../lib/coalesce.js";
 import { type TicketEventKind, type TicketStatus, ticketEvents, tickets, type UnitKind } from "../db/schema/index.js";
 import type { Ctx } from "./context.js";
 import { type Leader, type PathUnit, unitPathWithLeaders } from "./directory.js";
@@ -13,6 +15,45 @@ export async function getTicket(db: Db, id: number): Promise<Ticket | null> {
   if (!Number.isInteger(id) || id <= 0 || id > 2 ** 31 - 1) return null;
   const [t] = await db.select().from(tickets).where(eq(tickets.id, id)).limit(1);
   return t ?? null;
+}
+
+type NewTicket = { row: Record<string, unknown>; data: Record<string, unknown> | null };
+
+/**
+ * New tickets and their "opened" events, many in one statement: the reports of a batch of messages run side by side
+ * on one transaction, and their inserts made in the same turn go out together (see Coalesce). The statement's text
+ * never changes, so it is prepared once per connection; the rows travel as one JSON parameter.
+ */
+const ticketInserts = new WeakMap<Db, Coalesce<NewTicket, Record<string, unknown>>>();
+
+/** Insert a new ticket (a row of snake_case columns) with its "opened" event (`data` on the event). */
+export async function insertTicket(db: Db, row: Record<string, unknown>, data: Record<string, unknown> | null): Promise<Ticket> {
+  let inserts = ticketInserts.get(db);
+  if (!inserts) {
+    inserts = new Coalesce((items) => insertTickets(db, items));
+    ticketInserts.set(db, inserts);
+  }
+  return fromRow(tickets, await inserts.add({ row, data }));
+}
+
+async function insertTickets(db: Db, items: NewTicket[]): Promise<Record<string, unknown>[]> {
+  const columns = Object.keys(items[0]?.row ?? {});
+  const list = sql.raw(columns.join(", "));
+  const fromP = sql.raw(columns.map((c) => `p.${c}`).join(", "));
+  const rows = await queryRows<Record<string, unknown> & { ord: string | number }>(
+    db,
+    sql`with r as (select nextval('tickets_id_seq') as id, e.ord, e.j
+          from jsonb_array_elements(${JSON.stringify(items)}::jsonb) with ordinality as e(j, ord)),
+      t as (insert into tickets (id, ${list})
+        select r.id, ${fromP} from r cross join lateral jsonb_populate_record(null::tickets, r.j -> 'row') as p
+        order by r.ord returning *),
+      e as (insert into ticket_events (ticket_id, at, actor_id, kind, from_status, to_status, level, text, data)
+        select t.id, t.created_at, t.reporter_id, 'opened', null, t.status, t.level, t.text, nullif(r.j -> 'data', 'null'::jsonb)
+        from t join r on r.id = t.id order by t.id)
+      select r.ord, t.* from t join r on r.id = t.id order by r.ord`,
+  );
+  if (rows.length !== items.length) throw new Error(`insertTicket: ${rows.length} tickets inserted for ${items.length}`);
+  return rows;
 }
 
 /**
