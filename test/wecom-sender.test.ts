@@ -59,6 +59,22 @@ describe("WeCom sender (消息推送 webhook)", () => {
     expect(contents.join("\n")).toBe(`${text}\n<@wanglz>`);
   });
 
+  it("a long digest whose second part fails is resumed from that part: each part reaches the group once", async () => {
+    const lines = Array.from({ length: 150 }, (_, i) => `> 第 ${i + 1} 条：东村二组本周报事已办结，群众满意。`);
+    const text = `**本周报事周报（续发）**\n${lines.join("\n")}`;
+    bot.fake.script(bot.hook.key, 0, -1);
+    const before = bot.fake.calls.length;
+    const id = await queue({ text, mentions: [], format: "markdown" }, "digest");
+    const row = await settled(id, "sent");
+    const calls = bot.fake.calls.slice(before);
+    expect(calls.map((c) => c.errcode).slice(0, 3)).toEqual([0, -1, 0]);
+    const accepted = calls.filter((c) => c.errcode === 0).map((c) => (c.body.markdown as { content: string }).content);
+    expect(accepted.length).toBeGreaterThan(2);
+    expect(new Set(accepted).size).toBe(accepted.length);
+    expect(accepted.join("\n")).toBe(text);
+    expect(row).toMatchObject({ attempts: 2, partsSent: accepted.length - 1 });
+  });
+
   it("45009 and -1 are retried with backoff until accepted (queued, never dropped)", async () => {
     bot.fake.script(bot.hook.key, 45009, -1);
     const before = bot.fake.calls.length;

@@ -21,9 +21,15 @@ export interface Sender {
   direct: boolean;
   /** Minimum spacing between two messages to the same destination. */
   minIntervalMs?: number;
-  /** Throw Permanent for a destination that can never work (dead webhook), RetryAt for throttling. */
-  send(to: Destination, payload: OutboxPayload, db: Db): Promise<void>;
+  /**
+   * Throw Permanent for a destination that can never work (dead webhook), RetryAt for throttling. A sender that
+   * delivers one message in several parts skips the `parts.sent` already delivered and records each one as it goes.
+   */
+  send(to: Destination, payload: OutboxPayload, db: Db, parts: PartsSent): Promise<void>;
 }
+
+/** How far an earlier attempt at a message in parts got. */
+export type PartsSent = { sent: number; record(sent: number): Promise<void> };
 
 export type DeliveryDeps = { db: Db; clock: () => Date; senders: Sender[]; logger: Logger };
 
@@ -110,7 +116,12 @@ export async function deliverOutbox(deps: DeliveryDeps, id: number): Promise<Del
   if (!claimed) return "gone";
 
   try {
-    await dest.sender.send(dest.to, claimed.payload, db);
+    await dest.sender.send(dest.to, claimed.payload, db, {
+      sent: claimed.partsSent,
+      record: async (sent) => {
+        await db.update(outbox).set({ partsSent: sent }).where(eq(outbox.id, id));
+      },
+    });
   } catch (err) {
     if (err instanceof RetryAt) {
       // Throttling or quota: the platform asked us to wait. Not a failed attempt, and never a reason to give up.

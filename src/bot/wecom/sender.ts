@@ -9,7 +9,7 @@ import type { Logger } from "pino";
 import type { Db } from "../../db/client.js";
 import { identities, type OutboxPayload, people } from "../../db/schema/index.js";
 import { Permanent } from "../../scheduler/types.js";
-import type { Destination, Sender } from "../../workflows/delivery.js";
+import type { Destination, PartsSent, Sender } from "../../workflows/delivery.js";
 import { sendUrl, splitBytes, webhookKey } from "./webhook.js";
 
 export const TEXT_MAX_BYTES = 2048;
@@ -90,16 +90,21 @@ export function createWecomSender(opts: WecomSenderOptions): Sender {
     platform: "wecom",
     direct: false,
     minIntervalMs: opts.minIntervalMs ?? 3000,
-    async send(to: Destination, payload: OutboxPayload, db: Db) {
+    async send(to: Destination, payload: OutboxPayload, db: Db, parts: PartsSent) {
       if (to.kind !== "chat") throw new Permanent("a WeCom webhook cannot message a person directly");
       const chat = to.chat;
       if (chat.status === "dead") throw new Permanent("the chat's webhook is dead; bind it again");
       const key = webhookKey(chat.webhookUrl);
       if (!key) throw new Permanent("no 消息推送 webhook registered for this chat");
       const messages = webhookMessages(payload, await resolveMentions(db, payload.mentions));
-      for (const body of messages) {
+      // A retry starts after the parts that already reached the group (the same text splits the same way).
+      for (const [i, body] of messages.entries()) {
+        if (i < parts.sent) continue;
         const code = await post(key, body);
-        if (code === 0) continue;
+        if (code === 0) {
+          if (i < messages.length - 1) await parts.record(i + 1);
+          continue;
+        }
         log.warn({ chatId: chat.id, errcode: code, parts: messages.length }, "webhook send refused");
         if (code === 93000) {
           await opts.onDeadWebhook(chat.id);

@@ -44,6 +44,8 @@ export const outbox = pgTable(
     /** "skipped": the destination has no channel on the configured platforms (e.g. a direct message on WeCom). */
     status: text().$type<"pending" | "sending" | "sent" | "failed" | "skipped">().notNull().default("pending"),
     attempts: integer().notNull().default(0),
+    /** Of a message the platform takes in parts (a long WeCom digest), how many have gone: a retry sends the rest. */
+    partsSent: integer().notNull().default(0),
     /** While "sending": another worker may take the row over only after this. */
     leaseUntil: timestamp({ withTimezone: true }),
     /** Which platform delivered it (set when sent). */
