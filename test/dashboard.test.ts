@@ -1,4 +1,5 @@
 /** The dashboard over HTTP: sign-in, scope per leader, filters, timeline, exports, scorecard arithmetic. */
+import { sql } from "drizzle-orm";
 import ExcelJS from "exceljs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createApp } from "../src/app.js";
@@ -135,5 +136,42 @@ describe("scorecard arithmetic", () => {
     expect(scoreOf({ ...base, tickets: 2, answerDecided: 2, answeredInTime: 2, ownLevel: 0, rated: 0, satisfied: 0, reopened: 0 })).toBe(55);
     expect(scoreOf({ ...base, tickets: 0, answerDecided: 0, answeredInTime: 0, ownLevel: 0, rated: 0, satisfied: 0, reopened: 0 })).toBeNull();
     expect(scoreOf({ ...base, tickets: 1, answerDecided: 1, answeredInTime: 0, ownLevel: 0, rated: 1, satisfied: 0, reopened: 3 })).toBe(0);
+  });
+});
+
+describe("exports larger than a page", () => {
+  it("streams every ticket and every event once, newest ticket first", async () => {
+    const big = await createHarness();
+    const bigApp = createApp({ runtime: big.runtime, logger: silent, sim: true, dashboard: { adminToken: TOKEN, sessionSecret: "s".repeat(40) } });
+    await big.db.execute(sql`insert into tickets (unit_id, holder_unit_id, level, category, text, status, assignee_id, chat_id, reporter_id, created_at, updated_at)
+      select 'n1', 'n1', 'neighborhood', '其他', '积水 ' || g, 'closed', 'nl1', 'c1', 'r1', now() - (g || ' minutes')::interval, now()
+      from generate_series(1, 700) g`);
+    await big.db.execute(sql`insert into ticket_events (ticket_id, at, actor_id, kind, from_status, to_status, level)
+      select t.id, t.created_at + (k || ' seconds')::interval, 'nl1', (array['opened','claimed','resolved'])[k], 'open', 'closed', 'neighborhood'
+      from tickets t, generate_series(1, 3) k`);
+    const res = await bigApp.request("/dashboard/login", {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+      body: new URLSearchParams({ token: TOKEN }).toString(),
+    });
+    const cookie = (res.headers.get("set-cookie") ?? "").split(";")[0] as string;
+
+    const csv = (await (await bigApp.request("/dashboard/export.csv", { headers: { cookie } })).text()).trimEnd().split("\r\n");
+    const csvIds = csv.slice(1).map((l) => Number(l.split(",")[0]?.replaceAll('"', "")));
+    expect(csvIds.length).toBe(700);
+    expect(new Set(csvIds).size).toBe(700);
+    expect(csvIds).toEqual([...csvIds].sort((a, b) => b - a));
+
+    const wb = new ExcelJS.Workbook();
+    await wb.xlsx.load(await (await bigApp.request("/dashboard/export.xlsx", { headers: { cookie } })).arrayBuffer());
+    const sheet = wb.getWorksheet("工单台账");
+    const ids = (sheet?.getColumn(1).values ?? []).slice(2).map(Number);
+    expect(ids).toEqual(csvIds);
+    const events = wb.getWorksheet("事件记录");
+    expect(events?.rowCount).toBe(1 + 700 * 3);
+    const eventTickets = (events?.getColumn(1).values ?? []).slice(2).map(Number);
+    expect(new Set(eventTickets)).toEqual(new Set(ids));
+    expect(eventTickets).toEqual([...eventTickets].sort((a, b) => a - b));
+    await big.close();
   });
 });

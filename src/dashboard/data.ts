@@ -129,18 +129,31 @@ export async function timeline(db: Db, ticketId: number): Promise<EventRow[]> {
   }));
 }
 
-/** Events of every ticket in scope opened in a range (the 台账 export's second sheet). */
-export async function eventsForExport(db: Db, scope: Scope, f: TicketFilter, limit: number) {
-  return queryRows<Record<string, unknown>>(
+/**
+ * The 台账 export's pages: tickets in scope matching the filter, newest first, `limit` at a time below `beforeId`
+ * (keyset paging, so a page costs the same at the end of a county's year as at the start).
+ */
+export async function exportTicketPage(db: Db, scope: Scope, f: TicketFilter, beforeId: number | null, limit: number): Promise<TicketRow[]> {
+  const rows = await queryRows<Record<string, unknown>>(
     db,
     sql`${scopeCte(scope)}
-      select e.ticket_id, e.at, e.kind, e.level, p.name as actor, e.text
-      from tickets t join sub on sub.unit_id = t.unit_id
-        join ticket_events e on e.ticket_id = t.id
-        left join people p on p.id = e.actor_id
-      where ${filterSql(f)}
-      order by e.ticket_id, e.at, e.id
+      select ${TICKET_COLUMNS}
+      from tickets t ${TICKET_JOINS}
+      where ${filterSql(f)} ${beforeId === null ? sql`` : sql`and t.id < ${beforeId}`}
+      order by t.id desc
       limit ${limit}`,
+  );
+  return rows.map(toTicketRow);
+}
+
+/** The events of these tickets (the export's second sheet), by ticket and time. */
+export async function exportEventPage(db: Db, ticketIds: number[]) {
+  return queryRows<Record<string, unknown>>(
+    db,
+    sql`select e.ticket_id, e.at, e.kind, e.level, p.name as actor, e.text
+      from ticket_events e left join people p on p.id = e.actor_id
+      where e.ticket_id in (${sql.join(ticketIds.map((id) => sql`${id}`), sql`, `)})
+      order by e.ticket_id, e.at, e.id`,
   );
 }
 

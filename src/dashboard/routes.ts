@@ -3,6 +3,7 @@
  * (filters, timeline), charts, scorecards and the 台账 export (CSV, XLSX). A leader sees their own unit's subtree;
  * the admin sees everything. Sessions are HMAC-signed cookies (HttpOnly, SameSite=Strict).
  */
+import { PassThrough, Readable } from "node:stream";
 import { eq, inArray } from "drizzle-orm";
 import { type Context, Hono, type Next } from "hono";
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
@@ -15,12 +16,14 @@ import { SCORE_WEIGHTS, scorecards } from "../workflows/digests/monthly.js";
 import { isoWeek, localDate, monthlySlot } from "../workflows/digests/period.js";
 import { LEVEL_ZH, ROLE_ZH } from "../workflows/roles.js";
 import { formatDurationZh } from "../lib/duration.js";
+import { errInfo } from "../lib/errors.js";
 import { ADMIN, LINK_TTL_MS, SESSION_TTL_MS, Signer, tokenMatches } from "./auth.js";
 import {
   answerDistribution,
   categoryOptions,
   childUnits,
-  eventsForExport,
+  exportEventPage,
+  exportTicketPage,
   funnel,
   listTickets,
   type Scope,
@@ -42,6 +45,8 @@ type Env = { Variables: { viewer: Viewer } };
 const COOKIE = "hl_dash";
 const PAGE_SIZE = 50;
 const EXPORT_LIMIT = 100_000;
+/** Tickets per page of an export, and tickets whose events are read at once. */
+const EXPORT_PAGE = 250;
 
 const dateTime = new Intl.DateTimeFormat("sv-SE", {
   timeZone: "Asia/Shanghai",
@@ -361,49 +366,93 @@ export function dashboardRoutes(runtime: Runtime, opts: DashboardOptions): Hono<
     );
   });
 
-  const exportRows = async (c: { get: (k: "viewer") => Viewer; req: { query: () => Record<string, string> } }) => {
-    const v = c.get("viewer");
-    const f = parseFilter(c.req.query());
-    return { f, v, list: await listTickets(db, v.scope, f, EXPORT_LIMIT, 0) };
-  };
+  /** The tickets of an export, newest first, a page at a time (at most EXPORT_LIMIT): nothing holds them all. */
+  async function* exportPages(v: Viewer, f: TicketFilter): AsyncGenerator<TicketRow[]> {
+    let before: number | null = null;
+    for (let n = 0; n < EXPORT_LIMIT; ) {
+      const rows = await exportTicketPage(db, v.scope, f, before, Math.min(EXPORT_PAGE, EXPORT_LIMIT - n));
+      if (rows.length === 0) return;
+      yield rows;
+      n += rows.length;
+      before = (rows.at(-1) as TicketRow).id;
+    }
+  }
+  const exportFailed = (err: unknown) => runtime.opts.logger.error(errInfo(err), "export failed part-way; the download is cut short");
   const filename = (f: TicketFilter, ext: string) =>
     `taizhang-${f.from ? fmt(f.from).slice(0, 10) : "all"}-${f.to ? fmt(new Date(f.to.getTime() - 1)).slice(0, 10) : fmt(now()).slice(0, 10)}.${ext}`;
 
-  app.get("/dashboard/export.csv", async (c) => {
-    const { f, list } = await exportRows(c);
-    const lines = [EXPORT_COLUMNS.map(([k]) => csvCell(k)).join(",")];
-    for (const t of list.rows) lines.push(EXPORT_COLUMNS.map(([, get]) => csvCell(get(t))).join(","));
-    return c.body(`\uFEFF${lines.join("\r\n")}\r\n`, 200, {
+  app.get("/dashboard/export.csv", (c) => {
+    const f = parseFilter(c.req.query());
+    const pages = exportPages(c.get("viewer"), f);
+    const utf8 = new TextEncoder();
+    const line = (cells: (string | number)[]) => `${cells.map(csvCell).join(",")}\r\n`;
+    const body = new ReadableStream<Uint8Array>({
+      start: (out) => out.enqueue(utf8.encode(`\uFEFF${line(EXPORT_COLUMNS.map(([k]) => k))}`)),
+      pull: async (out) => {
+        try {
+          const next = await pages.next();
+          if (next.done) return out.close();
+          out.enqueue(utf8.encode(next.value.map((t) => line(EXPORT_COLUMNS.map(([, get]) => get(t)))).join("")));
+        } catch (err) {
+          exportFailed(err);
+          out.error(err);
+        }
+      },
+      cancel: async () => void (await pages.return(undefined)),
+    });
+    return c.body(body, 200, {
       "content-type": "text/csv; charset=utf-8",
       "content-disposition": `attachment; filename="${filename(f, "csv")}"`,
     });
   });
 
   app.get("/dashboard/export.xlsx", async (c) => {
-    const { f, v, list } = await exportRows(c);
+    const v = c.get("viewer");
+    const f = parseFilter(c.req.query());
     // Loaded on the first export: the library costs ~30 MB of memory that most processes never need.
     const { default: ExcelJS } = await import("exceljs");
-    const wb = new ExcelJS.Workbook();
+    // The streaming writer: rows are zipped out as they are committed, never kept as a workbook in memory.
+    const out = new PassThrough();
+    const wb = new ExcelJS.stream.xlsx.WorkbookWriter({ stream: out, useStyles: true, useSharedStrings: false });
     wb.creator = "好邻 Haolin";
-    const sheet = wb.addWorksheet("工单台账");
-    sheet.columns = EXPORT_COLUMNS.map(([header]) => ({ header, width: header === "事项" ? 50 : 16 }));
-    sheet.getRow(1).font = { bold: true };
-    for (const t of list.rows) sheet.addRow(EXPORT_COLUMNS.map(([, get]) => get(t)));
-    const ev = wb.addWorksheet("事件记录");
-    ev.columns = ["工单号", "时间", "事件", "层级", "操作人", "说明"].map((header) => ({ header, width: header === "说明" ? 50 : 16 }));
-    ev.getRow(1).font = { bold: true };
-    for (const e of await eventsForExport(db, v.scope, f, EXPORT_LIMIT * 5)) {
-      ev.addRow([
-        Number(e.ticket_id),
-        fmt(new Date(e.at as string)),
-        EVENT_ZH[String(e.kind)] ?? e.kind,
-        e.level ? (LEVEL_ZH[e.level as UnitKind] ?? e.level) : "",
-        (e.actor as string) ?? "",
-        (e.text as string) ?? "",
-      ]);
-    }
-    const buf = await wb.xlsx.writeBuffer();
-    return c.body(new Uint8Array(buf as ArrayBuffer), 200, {
+    const write = async () => {
+      const sheet = wb.addWorksheet("工单台账");
+      sheet.columns = EXPORT_COLUMNS.map(([header]) => ({ header, width: header === "事项" ? 50 : 16 }));
+      sheet.getRow(1).font = { bold: true };
+      const ids: number[] = [];
+      for await (const rows of exportPages(v, f)) {
+        for (const t of rows) {
+          sheet.addRow(EXPORT_COLUMNS.map(([, get]) => get(t))).commit();
+          ids.push(t.id);
+        }
+      }
+      sheet.commit();
+      const ev = wb.addWorksheet("事件记录");
+      ev.columns = ["工单号", "时间", "事件", "层级", "操作人", "说明"].map((header) => ({ header, width: header === "说明" ? 50 : 16 }));
+      ev.getRow(1).font = { bold: true };
+      ids.sort((a, b) => a - b);
+      let left = EXPORT_LIMIT * 5;
+      for (let i = 0; i < ids.length && left > 0; i += EXPORT_PAGE) {
+        for (const e of (await exportEventPage(db, ids.slice(i, i + EXPORT_PAGE))).slice(0, left)) {
+          ev.addRow([
+            Number(e.ticket_id),
+            fmt(new Date(e.at as string)),
+            EVENT_ZH[String(e.kind)] ?? e.kind,
+            e.level ? (LEVEL_ZH[e.level as UnitKind] ?? e.level) : "",
+            (e.actor as string) ?? "",
+            (e.text as string) ?? "",
+          ]).commit();
+          left -= 1;
+        }
+      }
+      ev.commit();
+      await wb.commit();
+    };
+    write().catch((err: unknown) => {
+      exportFailed(err);
+      out.destroy(err as Error);
+    });
+    return c.body(Readable.toWeb(out) as ReadableStream<Uint8Array>, 200, {
       "content-type": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
       "content-disposition": `attachment; filename="${filename(f, "xlsx")}"`,
     });
