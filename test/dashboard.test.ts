@@ -1,8 +1,9 @@
 /** The dashboard over HTTP: sign-in, scope per leader, filters, timeline, exports, scorecard arithmetic. */
-import { sql } from "drizzle-orm";
+import { eq, sql } from "drizzle-orm";
 import ExcelJS from "exceljs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createApp } from "../src/app.js";
+import { visits } from "../src/db/schema/index.js";
 import { Signer } from "../src/dashboard/auth.js";
 import { scoreOf } from "../src/workflows/digests/monthly.js";
 import { createHarness, type Harness, silent } from "./helpers/harness.js";
@@ -173,5 +174,41 @@ describe("exports larger than a page", () => {
     expect(new Set(eventTickets)).toEqual(new Set(ids));
     expect(eventTickets).toEqual([...eventTickets].sort((a, b) => a - b));
     await big.close();
+  });
+});
+
+describe("visits to match by hand", () => {
+  it("lists an unmatched visit, matches it to a household, and keeps other units' leaders out", async () => {
+    await h.say("c1", "nl1", "走访 钱五 身体还行");
+    const { cookie } = await login();
+    const page = await (await get("/dashboard/visits", cookie)).text();
+    expect(page).toContain("钱五");
+    expect(page).toContain("王邻长");
+    const visitId = Number(/action="\/dashboard\/visits\/(\d+)"/.exec(page)?.[1]);
+    // The choices are the households under the visit's unit (一邻: 李一 and 周四), not the whole town.
+    expect(page).toContain(`<option value="h1">李一（1号）</option>`);
+    expect(page).not.toContain(`value="h3"`);
+
+    // 吴邻长 (三邻) sees no such visit and cannot match it.
+    const links = await (await get("/dashboard/links", cookie)).text();
+    const url = (/value="[^"]*(\/dashboard\/login\/link\?k=[^"]+)" [^>]*data-person="nl3"/.exec(links)?.[1] ?? "").replaceAll("&amp;", "&");
+    const other = ((await app.request(url)).headers.get("set-cookie") ?? "").split(";")[0] as string;
+    expect(await (await get("/dashboard/visits", other)).text()).not.toContain("钱五");
+    const post = (c: string, household: string) =>
+      app.request(`/dashboard/visits/${visitId}`, {
+        method: "POST",
+        headers: { cookie: c, "content-type": "application/x-www-form-urlencoded" },
+        body: new URLSearchParams({ household }).toString(),
+      });
+    const refused = await post(other, "h3");
+    expect(refused.headers.get("location")).toBe("/dashboard/visits?error=forbidden");
+
+    const done = await post(cookie, "h1");
+    expect(done.status).toBe(303);
+    expect(done.headers.get("location")).toBe(`/dashboard/visits?done=${visitId}`);
+    const [row] = await h.db.select().from(visits).where(eq(visits.id, visitId));
+    expect(row).toMatchObject({ householdId: "h1", status: "matched", resolvedById: null });
+    expect(await (await get("/dashboard/visits", cookie)).text()).not.toContain("钱五");
+    expect((await post(cookie, "h1")).headers.get("location")).toBe("/dashboard/visits?error=not_unmatched");
   });
 });

@@ -2,17 +2,16 @@
  * The words of the visit commands (走访 / 电联 / 待走访). Group replies carry counts only — never a household's
  * name, tag, address or phone; names and house numbers go to the leader privately.
  */
-import type { VisitChannel, VisitKind } from "../db/schema/index.js";
+import type { VisitKind } from "../db/schema/index.js";
 import type { Household } from "../workflows/directory.js";
 import { shortDateZh } from "../workflows/visits/calendar.js";
 import type { DueList } from "../workflows/visits/due.js";
 import type { Logged } from "../workflows/visits/log.js";
-import { dueListText, householdLabel } from "../workflows/visits/notices.js";
+import { CHANNEL_ZH, dueListText, householdLabel } from "../workflows/visits/notices.js";
 import type { Reply } from "./types.js";
 
 const say = (text: string): Reply => ({ text, mentions: [] });
 
-const CHANNEL_ZH: Record<VisitChannel, string> = { home: "走访", phone: "电话联系", wechat: "微信联系", other: "联系" };
 const what = (kind: VisitKind) => (kind === "visit" ? "走访" : "联系");
 
 export const visitReplies = {

@@ -4,7 +4,9 @@
  */
 import type { SQL } from "drizzle-orm";
 import { type Db, queryRows, sql } from "../db/client.js";
-import type { TicketStatus, UnitKind } from "../db/schema/index.js";
+import { fromRow } from "../db/rows.js";
+import { households, type TicketStatus, type UnitKind } from "../db/schema/index.js";
+import type { Household } from "../workflows/directory.js";
 import { everyUnitCte, subtreeCte, withRecursive } from "../db/unit-tree.js";
 
 export type Scope = { rootId: string | null };
@@ -155,6 +157,44 @@ export async function exportEventPage(db: Db, ticketIds: number[]) {
       where e.ticket_id in (${sql.join(ticketIds.map((id) => sql`${id}`), sql`, `)})
       order by e.ticket_id, e.at, e.id`,
   );
+}
+
+export type UnmatchedVisit = { id: number; at: Date; leader: string; unitId: string; unitName: string; kind: string; channel: string; query: string };
+
+/** Visits in scope whose household was not found when logged, newest first: the queue an admin works through. */
+export async function unmatchedVisits(db: Db, scope: Scope, limit: number): Promise<UnmatchedVisit[]> {
+  const rows = await queryRows<Record<string, unknown>>(
+    db,
+    sql`${scopeCte(scope)}
+      select v.id, v.at, p.name as leader, v.unit_id, u.name as unit_name, v.kind, v.channel, v.query
+      from visits v join sub on sub.unit_id = v.unit_id join units u on u.id = v.unit_id join people p on p.id = v.leader_id
+      where v.status = 'unmatched'
+      order by v.at desc, v.id desc
+      limit ${limit}`,
+  );
+  return rows.map((r) => ({
+    id: Number(r.id),
+    at: new Date(r.at as string),
+    leader: String(r.leader),
+    unitId: String(r.unit_id),
+    unitName: String(r.unit_name),
+    kind: String(r.kind),
+    channel: String(r.channel),
+    query: String(r.query),
+  }));
+}
+
+/** The households under each of these units (its whole subtree), for matching a visit by hand. */
+export async function householdsUnder(db: Db, unitIds: string[]): Promise<Map<string, Household[]>> {
+  const out = new Map<string, Household[]>(unitIds.map((id) => [id, []]));
+  if (unitIds.length === 0) return out;
+  const rows = await queryRows<Record<string, unknown>>(
+    db,
+    sql`${withRecursive(subtreeCte("w", sql`select id, id from units where id in (${sql.join(unitIds.map((id) => sql`${id}`), sql`, `)})`, ["root"]))}
+      select w.root, h.* from w join households h on h.unit_id = w.unit_id order by w.root, h.head_name, h.id`,
+  );
+  for (const r of rows) out.get(String(r.root))?.push(fromRow(households, r));
+  return out;
 }
 
 /** Tickets opened per ISO week (Asia/Shanghai) since `from`. */

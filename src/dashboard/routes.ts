@@ -7,7 +7,7 @@ import { PassThrough, Readable } from "node:stream";
 import { eq, inArray } from "drizzle-orm";
 import { type Context, Hono, type Next } from "hono";
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
-import { people, type TicketStatus, ticketStatuses, type UnitKind, unitKinds } from "../db/schema/index.js";
+import { people, type TicketStatus, ticketStatuses, type UnitKind, unitKinds, type VisitChannel } from "../db/schema/index.js";
 import type { Runtime } from "../runtime.js";
 import { coverageByUnit } from "../workflows/digests/coverage.js";
 import { UnitTree } from "../workflows/digests/index.js";
@@ -15,6 +15,9 @@ import { scorecardLine } from "../workflows/digests/format.js";
 import { SCORE_WEIGHTS, scorecards } from "../workflows/digests/monthly.js";
 import { isoWeek, localDate, monthlySlot } from "../workflows/digests/period.js";
 import { LEVEL_ZH, ROLE_ZH } from "../workflows/roles.js";
+import { getPerson } from "../workflows/directory.js";
+import { resolveUnmatchedVisit } from "../workflows/visits/log.js";
+import { CHANNEL_ZH, householdLabel } from "../workflows/visits/notices.js";
 import { formatDurationZh } from "../lib/duration.js";
 import { errInfo } from "../lib/errors.js";
 import { ADMIN, LINK_TTL_MS, SESSION_TTL_MS, Signer, tokenMatches } from "./auth.js";
@@ -23,6 +26,7 @@ import {
   categoryOptions,
   childUnits,
   exportEventPage,
+  householdsUnder,
   exportTicketPage,
   funnel,
   listTickets,
@@ -32,6 +36,7 @@ import {
   ticketInScope,
   timeline,
   unitOptions,
+  unmatchedVisits,
   weeklyVolume,
 } from "./data.js";
 import { STATUS_ZH } from "../workflows/roles.js";
@@ -45,6 +50,12 @@ type Env = { Variables: { viewer: Viewer } };
 const COOKIE = "hl_dash";
 const PAGE_SIZE = 50;
 const EXPORT_LIMIT = 100_000;
+const UNMATCHED_LIMIT = 200;
+const RESOLVE_ERROR: Record<string, string> = {
+  not_found: "没找到这条走访或这户，请刷新后再试。",
+  forbidden: "这条走访或这户不在你负责的范围内。",
+  not_unmatched: "这条走访已经核对过了。",
+};
 /** Tickets per page of an export, and tickets whose events are read at once. */
 const EXPORT_PAGE = 250;
 
@@ -340,6 +351,44 @@ export function dashboardRoutes(runtime: Runtime, opts: DashboardOptions): Hono<
           <li>首次答复中位时长只展示、不计分；某项没有数据时不计入，权重按其余各项重新分配。</li></ul></div>`,
       ),
     );
+  });
+
+  // Visits whose household was not found when logged: matched here by hand, so they count for coverage and scores.
+  app.get("/dashboard/visits", async (c) => {
+    const v = c.get("viewer");
+    const list = await unmatchedVisits(db, v.scope, UNMATCHED_LIMIT);
+    const choices = await householdsUnder(db, [...new Set(list.map((x) => x.unitId))]);
+    const flash = c.req.query("done") ? h`<p class="note" id="flash">已归到对应住户。</p>` : c.req.query("error") ? h`<p class="err" id="flash">${RESOLVE_ERROR[c.req.query("error") as string] ?? "没有完成，请重试。"}</p>` : h``;
+    return c.html(
+      render(
+        c,
+        "走访核对",
+        h`<h1>走访核对</h1><p class="muted">登记走访时没对上住户的记录。选出对应住户后，这次走访才计入走访覆盖和履职评议。</p>${flash}
+        ${
+          list.length === 0
+            ? h`<p id="none">没有待核对的走访。</p>`
+            : h`<table id="unmatched"><thead><tr><th>时间</th><th>登记人</th><th>单位</th><th>方式</th><th>写的是</th><th>对应住户</th></tr></thead><tbody>
+          ${list.map(
+            (x) => h`<tr><td>${fmt(x.at)}</td><td>${x.leader}</td><td>${x.unitName}</td><td>${x.kind === "visit" ? "走访" : (CHANNEL_ZH[x.channel as VisitChannel] ?? "联系")}</td><td>${x.query}</td>
+              <td><form method="post" action="/dashboard/visits/${x.id}" class="resolve"><select name="household" required><option value="">选择住户</option>
+              ${(choices.get(x.unitId) ?? []).map((hh) => h`<option value="${hh.id}">${householdLabel(hh)}${hh.nickname && hh.nickname !== hh.headName ? ` · ${hh.nickname}` : ""}</option>`)}
+              </select><button type="submit" class="primary">确认</button></form></td></tr>`,
+          )}</tbody></table>`
+        }`,
+      ),
+    );
+  });
+
+  app.post("/dashboard/visits/:id", async (c) => {
+    const v = c.get("viewer");
+    const form = await c.req.parseBody();
+    const household = typeof form.household === "string" ? form.household : "";
+    const id = Number(c.req.param("id"));
+    if (!household || !Number.isInteger(id)) return c.redirect("/dashboard/visits?error=not_found", 303);
+    const by = v.id === ADMIN ? null : await getPerson(db, v.id);
+    if (v.id !== ADMIN && !by) return c.text("请先登录", 401);
+    const r = await runtime.transact((ctx) => resolveUnmatchedVisit(ctx, by, id, household));
+    return c.redirect(r.ok ? `/dashboard/visits?done=${id}` : `/dashboard/visits?error=${r.reason}`, 303);
   });
 
   app.get("/dashboard/links", async (c) => {

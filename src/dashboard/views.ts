@@ -32,7 +32,7 @@ th{background:#f0f4f8;font-weight:600;white-space:nowrap}tr:hover td{background:
 form.filters{display:flex;flex-wrap:wrap;gap:8px;align-items:end;background:#fff;border:1px solid #e4e7eb;border-radius:8px;padding:10px;margin-bottom:12px}
 form.filters label{display:flex;flex-direction:column;font-size:12px;color:#52606d}
 input,select,button{font:inherit;padding:4px 6px}button.primary,a.button{background:#1f6f50;color:#fff;border:0;border-radius:4px;padding:6px 12px;text-decoration:none;cursor:pointer}
-.muted{color:#7b8794}.pill{display:inline-block;border-radius:10px;padding:0 8px;font-size:12px;background:#e4e7eb}
+.muted{color:#7b8794}.note{color:#1f6f50}form.resolve{display:flex;gap:6px;margin:0}.pill{display:inline-block;border-radius:10px;padding:0 8px;font-size:12px;background:#e4e7eb}
 .s-open{background:#fde8e8}.s-answered{background:#fef3c7}.s-resolved{background:#dbeafe}.s-closed{background:#d1fae5}
 ol.timeline{list-style:none;padding:0;border-left:3px solid #1f6f50;margin-left:8px}ol.timeline li{margin:0 0 12px 14px;position:relative}
 ol.timeline li:before{content:"";position:absolute;left:-22px;top:6px;width:11px;height:11px;border-radius:50%;background:#1f6f50}
@@ -44,7 +44,7 @@ export const statusPill = (s: string) => h`<span class="pill s-${s}">${STATUS_ZH
 
 export function page(title: string, body: Raw, who: string | null): string {
   const nav = who
-    ? h`<a href="/dashboard">概览</a><a href="/dashboard/tickets">工单台账</a><a href="/dashboard/scorecards">履职评议</a>
+    ? h`<a href="/dashboard">概览</a><a href="/dashboard/tickets">工单台账</a><a href="/dashboard/scorecards">履职评议</a><a href="/dashboard/visits">走访核对</a>
         <span class="who">${who}</span><form method="post" action="/dashboard/logout"><button type="submit">退出</button></form>`
     : h``;
   return `<!doctype html><html lang="zh-CN"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">

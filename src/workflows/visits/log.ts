@@ -131,10 +131,13 @@ export async function pickChoice(ctx: Ctx, actor: Actor, n: number): Promise<Pic
   return record(ctx, actor, me, choice, household);
 }
 
-/** An admin (or a leader above the unit) ties an unmatched visit to the household it was about. */
+/**
+ * An admin, or a leader over both the visit's unit and the household, ties an unmatched visit to the household it was
+ * about. `by` is null for the deployment's administrator (signed in with the admin token, not a person).
+ */
 export async function resolveUnmatchedVisit(
   ctx: Ctx,
-  admin: Person,
+  by: Person | null,
   visitId: number,
   householdId: string,
 ): Promise<{ ok: true; visit: Visit } | { ok: false; reason: "not_found" | "forbidden" | "not_unmatched" }> {
@@ -142,10 +145,11 @@ export async function resolveUnmatchedVisit(
   const household = await getHousehold(ctx.db, householdId);
   if (!v || !household) return { ok: false, reason: "not_found" };
   if (v.status !== "unmatched") return { ok: false, reason: "not_unmatched" };
-  if (!canLead(admin, await unitPath(ctx.db, household.unitId))) return { ok: false, reason: "forbidden" };
+  if (by && !(canLead(by, await unitPath(ctx.db, v.unitId)) && canLead(by, await unitPath(ctx.db, household.unitId))))
+    return { ok: false, reason: "forbidden" };
   const [updated] = await ctx.db
     .update(visits)
-    .set({ householdId, unitId: household.unitId, status: "matched", resolvedById: admin.id, resolvedAt: ctx.now })
+    .set({ householdId, unitId: household.unitId, status: "matched", resolvedById: by?.id ?? null, resolvedAt: ctx.now })
     .where(and(eq(visits.id, visitId), eq(visits.status, "unmatched")))
     .returning();
   return updated ? { ok: true, visit: updated } : { ok: false, reason: "not_unmatched" };

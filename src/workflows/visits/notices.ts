@@ -2,11 +2,15 @@
  * The words of visit messages: private ones (to a leader, who may see their households' names and house numbers)
  * and group ones (counts only). Never a tag, an address or a phone number.
  */
+import type { VisitChannel } from "../../db/schema/index.js";
 import type { Household } from "../directory.js";
 import { shortDateZh } from "./calendar.js";
 import type { DueItem } from "./due.js";
 
 /** 周四（4号） — a name and house number, for private messages only. */
+/** How a visit or contact was made, in words. */
+export const CHANNEL_ZH: Record<VisitChannel, string> = { home: "走访", phone: "电话联系", wechat: "微信联系", other: "联系" };
+
 export const householdLabel = (h: Household) => (h.houseNo ? `${h.headName}（${h.houseNo}）` : h.headName);
 
 const when = (d: Date | null) => (d ? shortDateZh(d) : "无");
