@@ -2,7 +2,9 @@
 # Multi-stage: build with dev dependencies, run with production ones only, as the unprivileged node user.
 FROM node:20-bookworm-slim AS build
 WORKDIR /app
+# patches/: fixes to dependencies that upstream has not released yet, applied by the postinstall script.
 COPY package.json package-lock.json ./
+COPY patches ./patches
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json drizzle.config.ts ./
 COPY src ./src
@@ -12,6 +14,7 @@ FROM node:20-bookworm-slim AS runtime
 ENV NODE_ENV=production
 WORKDIR /app
 COPY package.json package-lock.json ./
+COPY patches ./patches
 RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 COPY --from=build /app/dist ./dist
 COPY drizzle ./drizzle
