@@ -28,8 +28,8 @@ afterAll(async () => {
   await h.close();
 });
 
-async function login(token = TOKEN) {
-  const res = await app.request("/dashboard/login", {
+async function login(token = TOKEN, on = app) {
+  const res = await on.request("/dashboard/login", {
     method: "POST",
     headers: { "content-type": "application/x-www-form-urlencoded" },
     body: new URLSearchParams({ token }).toString(),
@@ -150,12 +150,7 @@ describe("exports larger than a page", () => {
     await big.db.execute(sql`insert into ticket_events (ticket_id, at, actor_id, kind, from_status, to_status, level)
       select t.id, t.created_at + (k || ' seconds')::interval, 'nl1', (array['opened','claimed','resolved'])[k], 'open', 'closed', 'neighborhood'
       from tickets t, generate_series(1, 3) k`);
-    const res = await bigApp.request("/dashboard/login", {
-      method: "POST",
-      headers: { "content-type": "application/x-www-form-urlencoded" },
-      body: new URLSearchParams({ token: TOKEN }).toString(),
-    });
-    const cookie = (res.headers.get("set-cookie") ?? "").split(";")[0] as string;
+    const { cookie } = await login(TOKEN, bigApp);
 
     const csv = (await (await bigApp.request("/dashboard/export.csv", { headers: { cookie } })).text()).trimEnd().split("\r\n");
     const csvIds = csv.slice(1).map((l) => Number(l.split(",")[0]?.replaceAll('"', "")));
