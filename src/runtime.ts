@@ -11,6 +11,7 @@ import type { Ctx } from "./workflows/context.js";
 import { type DeliveryDeps, deliverOutbox, pendingOutbox, type Sender } from "./workflows/delivery.js";
 import { Effects } from "./workflows/effects.js";
 import { handleDeadline } from "./workflows/escalation.js";
+import { wakeJob } from "./workflows/tickets.js";
 import type { PolicyOverrides } from "./workflows/policy.js";
 import { dueInSlot, lapsedDeadlines, upcomingTimers } from "./workflows/reconcile.js";
 import { RecentSet } from "./lib/recent-set.js";
@@ -81,7 +82,7 @@ export class Runtime {
       if (timers.length) {
         await s.schedule(
           "deadlines",
-          timers.map((t) => ({ jobId: t.jobId, payload: { slot: t.runAt.getTime() }, runAt: t.runAt })),
+          timers.map((t) => wakeJob(t.runAt, t.jobId)),
         );
         this.slotsSet.add(...timers.map((t) => t.jobId));
       }

@@ -4,24 +4,25 @@
  * ones get their wake-up job back, undelivered outbox rows get their delivery job back. Runs at start and
  * periodically on every replica; compare-and-set keeps concurrent runs harmless.
  */
-import { and, eq, gt, lt, lte, or, sql } from "drizzle-orm";
+import { and, eq, gt, lt, lte, or, type SQL, sql } from "drizzle-orm";
 import type { Db } from "../db/client.js";
 import { tickets } from "../db/schema/index.js";
-import { runningDeadline, WAKE_SLOT_MS, wakeJobId, wakeSlot } from "./tickets.js";
+import { runningDeadline, WAKE_SLOT_MS, type WakeJob, wakeJob, wakeSlot } from "./tickets.js";
 
 export type DueTicket = { id: number; due: Date };
+
+type DueColumn = typeof tickets.answerDueAt | typeof tickets.resolveDueAt;
+
+/** Tickets whose running clock (see runningDeadline) meets `cond`: the answer clock while open, else the resolution one. */
+const runningClock = (cond: (dueAt: DueColumn) => SQL | undefined) =>
+  or(and(eq(tickets.status, "open"), cond(tickets.answerDueAt)), and(eq(tickets.status, "answered"), cond(tickets.resolveDueAt)));
 
 /** Tickets whose running clock lapsed before `before`, oldest first. */
 export async function lapsedDeadlines(db: Db, before: Date, limit: number): Promise<DueTicket[]> {
   const rows = await db
     .select()
     .from(tickets)
-    .where(
-      or(
-        and(eq(tickets.status, "open"), lt(tickets.answerDueAt, before)),
-        and(eq(tickets.status, "answered"), lt(tickets.resolveDueAt, before)),
-      ),
-    )
+    .where(runningClock((due) => lt(due, before)))
     // Oldest first across the whole table, not just within the rows the limit happens to return.
     .orderBy(sql`case when ${tickets.status} = 'open' then ${tickets.answerDueAt} else ${tickets.resolveDueAt} end`)
     .limit(limit);
@@ -36,35 +37,21 @@ export async function dueInSlot(db: Db, slot: Date): Promise<number[]> {
   const rows = await db
     .select({ id: tickets.id })
     .from(tickets)
-    .where(
-      or(
-        and(eq(tickets.status, "open"), gt(tickets.answerDueAt, from), lte(tickets.answerDueAt, slot)),
-        and(eq(tickets.status, "answered"), gt(tickets.resolveDueAt, from), lte(tickets.resolveDueAt, slot)),
-      ),
-    );
+    .where(runningClock((due) => and(gt(due, from), lte(due, slot))));
   return rows.map((r) => r.id);
 }
-
-export type WakeJob = { jobId: string; payload: { slot: number }; runAt: Date };
-
-/** The wake-up job of a slot (see wakeSlot). */
-export const wakeJob = (slot: Date): WakeJob => ({ jobId: wakeJobId(slot), payload: { slot: slot.getTime() }, runAt: slot });
 
 /** Wake-up jobs that should exist for clocks lapsing before `until`: one per slot. */
 export async function upcomingTimers(db: Db, until: Date): Promise<WakeJob[]> {
   const rows = await db
     .select()
     .from(tickets)
-    .where(
-      or(
-        and(eq(tickets.status, "open"), lt(tickets.answerDueAt, until)),
-        and(eq(tickets.status, "answered"), lt(tickets.resolveDueAt, until)),
-      ),
-    );
+    .where(runningClock((due) => lt(due, until)));
   const slots = new Map<number, Date>();
   for (const t of rows) {
     const d = runningDeadline(t);
-    if (d) slots.set(wakeSlot(d.dueAt).getTime(), wakeSlot(d.dueAt));
+    const slot = d && wakeSlot(d.dueAt);
+    if (slot) slots.set(slot.getTime(), slot);
   }
-  return [...slots.values()].map(wakeJob);
+  return [...slots.values()].map((slot) => wakeJob(slot));
 }

@@ -132,6 +132,10 @@ export function wakeJobId(slot: Date): string {
   return `wake-${slot.getTime()}`;
 }
 
+/** The job that wakes a slot's deadlines: what the deadlines queue carries, from the message path or the reconciler. */
+export type WakeJob = { jobId: string; payload: { slot: number }; runAt: Date };
+export const wakeJob = (slot: Date, jobId = wakeJobId(slot)): WakeJob => ({ jobId, payload: { slot: slot.getTime() }, runAt: slot });
+
 /** The wake-up job covering a ticket's running clock, if any. */
 export function deadlineJobId(t: Ticket): string | null {
   const d = runningDeadline(t);
