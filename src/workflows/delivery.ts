@@ -98,11 +98,6 @@ export async function deliverOutbox(deps: DeliveryDeps, id: number): Promise<Del
     logger.info({ outboxId: id }, "outbox row has no channel; skipped");
     return "undeliverable";
   }
-  if (dest.sender.minIntervalMs) {
-    const wait = await takeSlot(db, destinationKey(dest.to), now, dest.sender.minIntervalMs);
-    if (wait) throw new RetryAt(new Date(wait.getTime() + Math.floor(Math.random() * 250)));
-  }
-
   const [claimed] = await db
     .update(outbox)
     .set({ status: "sending", leaseUntil: new Date(now.getTime() + LEASE_MS), attempts: sql`${outbox.attempts} + 1` })
@@ -114,6 +109,15 @@ export async function deliverOutbox(deps: DeliveryDeps, id: number): Promise<Del
     )
     .returning();
   if (!claimed) return "gone";
+  // The destination's send slot is taken last, just before sending, so the spacing holds between the sends
+  // themselves and not only between the moments workers started on them.
+  if (dest.sender.minIntervalMs) {
+    const wait = await takeSlot(db, destinationKey(dest.to), deps.clock(), dest.sender.minIntervalMs);
+    if (wait) {
+      await putBack(db, id);
+      throw new RetryAt(new Date(wait.getTime() + Math.floor(Math.random() * 250)));
+    }
+  }
 
   try {
     await dest.sender.send(dest.to, claimed.payload, db, {
@@ -125,10 +129,7 @@ export async function deliverOutbox(deps: DeliveryDeps, id: number): Promise<Del
   } catch (err) {
     if (err instanceof RetryAt) {
       // Throttling or quota: the platform asked us to wait. Not a failed attempt, and never a reason to give up.
-      await db
-        .update(outbox)
-        .set({ status: "pending", leaseUntil: null, attempts: sql`${outbox.attempts} - 1`, lastError: "throttled" })
-        .where(eq(outbox.id, id));
+      await putBack(db, id, "throttled");
       throw err;
     }
     const permanent = err instanceof Permanent || claimed.attempts >= MAX_SEND_ATTEMPTS;
@@ -142,6 +143,14 @@ export async function deliverOutbox(deps: DeliveryDeps, id: number): Promise<Del
   }
   await markSent(deps, id, dest.sender.platform);
   return "sent";
+}
+
+/** A claimed row that is to wait, not a failed attempt: pending again, its attempt not counted. */
+async function putBack(db: Db, id: number, lastError?: string): Promise<void> {
+  await db
+    .update(outbox)
+    .set({ status: "pending", leaseUntil: null, attempts: sql`${outbox.attempts} - 1`, ...(lastError ? { lastError } : {}) })
+    .where(eq(outbox.id, id));
 }
 
 /**
