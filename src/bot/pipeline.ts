@@ -53,6 +53,8 @@ export type Transcript = (db: Db, replies: Reply[]) => Promise<void>;
 type Pending = { msg: IncomingMessage; transcript?: Transcript };
 
 export type PipelineDeps = PipelineConfig & {
+  /** Matches a message addressed to the bot by name (see addressingPattern). */
+  addressing: RegExp | null;
   /** Senders and ladders, checked against the directory version once per batch. */
   directory: DirectoryCache;
   batches: GroupCommit<Pending, HandleResult>;
@@ -68,6 +70,7 @@ const MAX_BATCH = 64;
 export function createPipeline(config: PipelineConfig): PipelineDeps {
   const deps: PipelineDeps = {
     ...config,
+    addressing: addressingPattern(config.botNames),
     directory: new DirectoryCache(),
     batches: new GroupCommit<Pending, HandleResult>((items) => handleBatch(deps, items), {
       maxInFlight: MAX_IN_FLIGHT,
@@ -77,8 +80,11 @@ export function createPipeline(config: PipelineConfig): PipelineDeps {
   return deps;
 }
 
-const addressedBy = (text: string, names: string[]) =>
-  names.some((n) => new RegExp(`^\\s*[@＠]${escapeRegExp(n)}|[@＠]${escapeRegExp(n)}\\s*$`, "u").test(text));
+/** A message that starts or ends with @<a bot name>; built once per pipeline (compiling it per message showed up in profiles). */
+function addressingPattern(names: string[]): RegExp | null {
+  const alternatives = names.filter((n) => n !== "").map(escapeRegExp).join("|");
+  return alternatives ? new RegExp(`^\\s*[@＠](?:${alternatives})|[@＠](?:${alternatives})\\s*$`, "u") : null;
+}
 
 /**
  * One message in, its replies out. Messages arriving together are handled together (see GroupCommit): deduplication,
@@ -229,7 +235,7 @@ function run(deps: PipelineDeps, db: Db, effects: Effects, msg: IncomingMessage,
     canReachPrivately: senders ? (personId) => canReachPrivately(db, senders, personId) : undefined,
   };
   const actor: Actor = { person: from.person, externalId: msg.senderExternalId, chat: from.chat, household: from.household };
-  const addressed = msg.addressed ?? addressedBy(msg.text, deps.botNames);
+  const addressed = msg.addressed ?? Boolean(deps.addressing?.test(msg.text));
   return dispatch(ctx, actor, msg.text, deps.botNames, addressed, !from.chat);
 }
 

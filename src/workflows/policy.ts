@@ -76,7 +76,23 @@ const minutesOf = (hhmm: string) => {
   return h * 60 + m;
 };
 
-export function policyFor(settings: unknown, overrides: PolicyOverrides = {}): Policy {
+const NO_OVERRIDES: PolicyOverrides = {};
+/**
+ * Policies by settings object and overrides. A town's settings come from the directory cache, so the same objects
+ * recur on every message; the policy is read-only, so one copy serves them all (parsing it was a zod run per message).
+ */
+const policies = new WeakMap<object, WeakMap<PolicyOverrides, Policy>>();
+
+export function policyFor(settings: unknown, overrides: PolicyOverrides = NO_OVERRIDES): Policy {
+  if (typeof settings !== "object" || settings === null) return computePolicy(settings, overrides);
+  const byOverrides = policies.get(settings) ?? new WeakMap<PolicyOverrides, Policy>();
+  policies.set(settings, byOverrides);
+  const policy = byOverrides.get(overrides) ?? computePolicy(settings, overrides);
+  byOverrides.set(overrides, policy);
+  return policy;
+}
+
+function computePolicy(settings: unknown, overrides: PolicyOverrides): Policy {
   const parsed = townSettingsSchema.safeParse(settings ?? {});
   const s = parsed.success ? parsed.data : {};
   const dur = (v: string | undefined, fallback: number) => (v ? (parseDuration(v) ?? fallback) : fallback);
