@@ -11,6 +11,7 @@ import type { WecomConfig } from "./bot/wecom/config.js";
 import { wecomRoutes } from "./bot/wecom/routes.js";
 import type { Runtime } from "./runtime.js";
 import { gauges, renderMetrics } from "./workflows/metrics.js";
+import { registry } from "./lib/metrics.js";
 
 /** An extra readiness check (e.g. a platform connection): `ok: false` makes /readyz answer 503. */
 export type ReadinessCheck = () => { name: string; ok: boolean; detail?: unknown } | Promise<{ name: string; ok: boolean; detail?: unknown }>;
@@ -48,7 +49,7 @@ export function createApp({ runtime, logger, sim, wecom, readiness = [], dashboa
   });
 
   app.get("/metrics", async (c) => {
-    const text = renderMetrics(await gauges(runtime.opts.database.db, runtime.clock()));
+    const text = renderMetrics(await gauges(runtime.opts.database.db, runtime.clock())) + (await registry.metrics());
     return c.text(text, 200, { "content-type": "text/plain; version=0.0.4" });
   });
 

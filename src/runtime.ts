@@ -6,7 +6,7 @@ import type { Logger } from "pino";
 import { createPipeline, type PipelineDeps } from "./bot/pipeline.js";
 import type { Database } from "./db/client.js";
 import { errInfo } from "./lib/errors.js";
-import type { Scheduler } from "./scheduler/types.js";
+import { Permanent, type Scheduler } from "./scheduler/types.js";
 import type { Ctx } from "./workflows/context.js";
 import { type DeliveryDeps, deliverOutbox, pendingOutbox, type Sender } from "./workflows/delivery.js";
 import { Effects } from "./workflows/effects.js";
@@ -15,6 +15,7 @@ import { wakeJob } from "./workflows/tickets.js";
 import type { PolicyOverrides } from "./workflows/policy.js";
 import { dueInSlot, lapsedDeadlines, upcomingTimers } from "./workflows/reconcile.js";
 import { RecentSet } from "./lib/recent-set.js";
+import { deadlines, deliveries } from "./lib/metrics.js";
 
 export type RuntimeOptions = {
   database: Database;
@@ -124,6 +125,7 @@ export class Runtime {
   async onDeadline(ticketId: number) {
     const outcome = await this.transact((ctx) => handleDeadline(ctx, ticketId));
     this.opts.logger.info({ ticketId, outcome }, "deadline");
+    deadlines.inc({ outcome });
     return outcome;
   }
 
@@ -134,7 +136,13 @@ export class Runtime {
       else await this.onWake(new Date(p.slot));
     });
     this.opts.scheduler.process<{ id: number }>("outbox", async (p) => {
-      await deliverOutbox(this.delivery, p.id);
+      try {
+        const outcome = await deliverOutbox(this.delivery, p.id);
+        if (outcome !== "gone") deliveries.inc({ result: outcome });
+      } catch (err) {
+        deliveries.inc({ result: err instanceof Permanent ? "failed" : "retry" });
+        throw err;
+      }
     });
     this.opts.scheduler.process<{ task: string }>("periodic", async (p) => {
       const task = this.periodic.get(p.task);

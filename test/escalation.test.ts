@@ -287,6 +287,31 @@ describe("quiet hours (fixed clock)", () => {
   });
 });
 
+describe("process metrics", () => {
+  it("/metrics counts messages by result, their latency and batch sizes, and Node's own figures", async () => {
+    const h = await harness({ scheduler: "memory" });
+    const read = async () => {
+      const text = await (await h.app.request("/metrics")).text();
+      const value = (sample: string) => Number(text.split("\n").find((l) => l.startsWith(`${sample} `))?.split(" ")[1] ?? 0);
+      return { text, value };
+    };
+    const handled = 'haolin_messages_total{platform="sim",result="handled"}';
+    const duplicate = 'haolin_messages_total{platform="sim",result="duplicate"}';
+    const timed = 'haolin_message_duration_seconds_count{platform="sim"}';
+    const before = await read();
+    await h.say("c1", "r1", "报事 路灯坏了", "metrics-1");
+    await h.say("c1", "r1", "报事 路灯坏了", "metrics-1");
+    await h.say("c1", "r2", "帮助", "metrics-2");
+    const after = await read();
+    expect(after.value(handled) - before.value(handled)).toBe(2);
+    expect(after.value(duplicate) - before.value(duplicate)).toBe(1);
+    expect(after.value(timed) - before.value(timed)).toBe(3);
+    expect(after.value("haolin_batch_messages_count")).toBeGreaterThan(before.value("haolin_batch_messages_count"));
+    for (const name of ["process_resident_memory_bytes", "process_cpu_seconds_total", "nodejs_eventloop_lag_p99_seconds", "haolin_tickets_open"])
+      expect(after.text).toMatch(new RegExp(`^${name} `, "m"));
+  });
+});
+
 describe("a stalled scheduler is visible", () => {
   it("/metrics shows the oldest lapsed deadline growing while nothing processes it", async () => {
     const h = await harness({ scheduler: "memory", start: false, overrides: { answerMs: 100 }, graceMs: 0 });

@@ -51,7 +51,21 @@ const cases: [string, number, () => Promise<{ status: number }>][] = [
   ["missing timestamp", 400, () => bot.fake.callback(valid(), { omit: ["timestamp"] })],
 ];
 
+/** A sample's value in the bot's /metrics, fetched over HTTP (0 when absent). */
+async function metric(sample: string): Promise<number> {
+  const text = await (await fetch(new URL("/metrics", bot.fake.botUrl))).text();
+  const line = text.split("\n").find((l) => l.startsWith(`${sample} `));
+  return line ? Number(line.slice(sample.length + 1)) : 0;
+}
+
 describe("WeCom callback security", () => {
+  it("counts rejections by status in /metrics, for an operator to alert on", async () => {
+    const sample = 'haolin_callbacks_rejected_total{platform="wecom",status="401"}';
+    const before = await metric(sample);
+    expect((await bot.fake.callback(valid(), { token: "NotTheToken1" })).status).toBe(401);
+    expect(await metric(sample)).toBe(before + 1);
+  });
+
   for (const [name, status, send] of cases) {
     it(`rejects: ${name} → ${status}, nothing stored`, async () => {
       const before = await stored();

@@ -9,6 +9,7 @@ import { inArray } from "drizzle-orm";
 import { type Db, queryRows, sql } from "../db/client.js";
 import { inboundMessages } from "../db/schema/index.js";
 import { GroupCommit, type Outcome } from "../lib/group-commit.js";
+import { batchMessages, messageSeconds, messages } from "../lib/metrics.js";
 import type { Ctx } from "../workflows/context.js";
 import { canReachPrivately, type Sender } from "../workflows/delivery.js";
 import { findPerson, findSender, type Person } from "../workflows/directory.js";
@@ -92,8 +93,19 @@ function addressingPattern(names: string[]): RegExp | null {
  * answer and changes nothing, and a failure leaves no trace of any of them.
  */
 export async function handleIncoming(deps: PipelineDeps, msg: IncomingMessage, transcript?: Transcript): Promise<HandleResult> {
-  if ([...msg.text].length > MAX_TEXT) return { replies: [replies.tooLong()], duplicate: false };
-  return deps.batches.submit({ msg, transcript });
+  const { platform } = msg;
+  const stop = messageSeconds.startTimer({ platform });
+  try {
+    const result =
+      [...msg.text].length > MAX_TEXT ? { replies: [replies.tooLong()], duplicate: false } : await deps.batches.submit({ msg, transcript });
+    messages.inc({ platform, result: result.duplicate ? "duplicate" : "handled" });
+    return result;
+  } catch (err) {
+    messages.inc({ platform, result: "failed" });
+    throw err;
+  } finally {
+    stop();
+  }
 }
 
 function lookUpSender(deps: PipelineDeps, db: Db, msg: IncomingMessage): Promise<MessageSender | null> {
@@ -106,6 +118,7 @@ const KEY_SEPARATOR = ":";
 const keyOf = (platform: string, messageId: string) => `${platform}${KEY_SEPARATOR}${messageId}`;
 
 async function handleBatch(deps: PipelineDeps, items: Pending[]): Promise<Outcome<HandleResult | Promise<HandleResult>>[]> {
+  batchMessages.observe(items.length);
   try {
     return await handleTogether(deps, items);
   } catch (err) {

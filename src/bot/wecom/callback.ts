@@ -7,6 +7,7 @@
  * answer is 503 so WeCom delivers again; `msgid` dedupe makes the redelivery safe.
  */
 import { errInfo } from "../../lib/errors.js";
+import { rejectedCallbacks } from "../../lib/metrics.js";
 import type { Logger } from "pino";
 import { handleIncoming, type PipelineDeps } from "../pipeline.js";
 import { replies } from "../replies.js";
@@ -82,6 +83,7 @@ export class WecomAdapter {
     } catch (err) {
       if (err instanceof Reject) {
         this.log.warn({ status: err.status, reason: err.reason }, "callback rejected");
+        rejectedCallbacks.inc({ platform: "wecom", status: String(err.status) });
         return text(err.status, err.reason);
       }
       throw err;

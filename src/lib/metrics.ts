@@ -1,0 +1,53 @@
+/**
+ * This process's own metrics for /metrics (prom-client): traffic through the message pipeline, rejected callbacks,
+ * deadlines and deliveries, plus Node's standard process metrics (CPU, memory, event-loop lag, GC). The database-wide
+ * gauges (open tickets, overdue clocks, outbox backlog) are in workflows/metrics.ts and are the same on every replica;
+ * these are per replica, so a dashboard sums them over replicas.
+ */
+import { Counter, collectDefaultMetrics, Histogram, Registry } from "prom-client";
+
+export const registry = new Registry();
+collectDefaultMetrics({ register: registry });
+
+export const messages = new Counter({
+  name: "haolin_messages_total",
+  help: "Messages through the pipeline, by platform and result (handled, duplicate, failed)",
+  labelNames: ["platform", "result"] as const,
+  registers: [registry],
+});
+
+export const messageSeconds = new Histogram({
+  name: "haolin_message_duration_seconds",
+  help: "From a message entering the pipeline to its replies being ready (its batch committed, its timers set)",
+  labelNames: ["platform"] as const,
+  buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+  registers: [registry],
+});
+
+export const batchMessages = new Histogram({
+  name: "haolin_batch_messages",
+  help: "Messages per pipeline transaction (1 under light load; grows with load, at most 64)",
+  buckets: [1, 2, 4, 8, 16, 32, 64],
+  registers: [registry],
+});
+
+export const rejectedCallbacks = new Counter({
+  name: "haolin_callbacks_rejected_total",
+  help: "Platform callbacks refused before the pipeline (bad signature, stale timestamp, malformed), by HTTP status",
+  labelNames: ["platform", "status"] as const,
+  registers: [registry],
+});
+
+export const deadlines = new Counter({
+  name: "haolin_deadlines_total",
+  help: "Ticket clocks handled when they lapsed, by outcome (escalated, repinged, stale when the ticket moved on, ...)",
+  labelNames: ["outcome"] as const,
+  registers: [registry],
+});
+
+export const deliveries = new Counter({
+  name: "haolin_outbox_deliveries_total",
+  help: "Outbox delivery attempts by result (sent, retry, failed, undeliverable)",
+  labelNames: ["result"] as const,
+  registers: [registry],
+});
