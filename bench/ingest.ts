@@ -12,11 +12,12 @@
  * Only loopback; everything started here is stopped at the end (also on error and Ctrl-C).
  */
 import { execFileSync, spawn } from "node:child_process";
+import { cpus } from "node:os";
 import { createInterface } from "node:readline";
 import type { DingTalkJob } from "./dingtalk-load.js";
 import type { LoadJob, LoadResult } from "./loadgen.js";
 import { printTable } from "./lib.js";
-import { onStop, procStats, stopAll } from "./soak/services.js";
+import { onStop, procStats, stopAll, treeCpuS } from "./soak/services.js";
 import { Bot, REPO, startStage } from "./soak/world.js";
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
@@ -25,40 +26,50 @@ const RATE_SECONDS = Number(process.env.BENCH_RATE_SECONDS ?? 15);
 const POOL = 10; // DATABASE_POOL_SIZE default: the bot and the baseline use the same pool size
 
 type Usage = { cpuPct: number; peakRssMb: number };
+/** CPU per message (µs) of each process on the machine, over the measured window only. */
+type CpuPerMessage = { bot: number; postgres: number; redis: number; loadgen: number };
+type Procs = { bot?: number; postgres: number; redis: number };
 
-/** Run one load-generator job in its own process while sampling the bot's CPU and RSS. */
-async function load(job: LoadJob, botPid?: number): Promise<LoadResult & Usage> {
+/**
+ * Run one load-generator job in its own process. Between its start and stop markers (see bench/loadgen.ts), every
+ * process's CPU is read: the bot's, PostgreSQL's (postmaster and backends), Redis's and the load generator's own.
+ */
+async function load(job: LoadJob, procs: Procs): Promise<LoadResult & Usage & { cpuUs: CpuPerMessage }> {
   const child = spawn(process.execPath, ["--import", "tsx", "bench/loadgen.ts"], {
     cwd: REPO,
     env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/tmp", LOADGEN_JOB: JSON.stringify(job) },
     stdio: ["ignore", "pipe", "inherit"],
   });
   onStop(async () => void child.kill("SIGKILL"));
-  let out = "";
-  child.stdout.on("data", (c: Buffer) => {
-    out += c.toString();
+  const cpuNow = () => ({
+    at: performance.now(),
+    bot: procs.bot ? (procStats(procs.bot)?.cpuS ?? 0) : 0,
+    postgres: treeCpuS(procs.postgres),
+    redis: procStats(procs.redis)?.cpuS ?? 0,
+    loadgen: procStats(child.pid as number)?.cpuS ?? 0,
   });
-  let first: { at: number; cpuS: number } | null = null;
-  let last: { at: number; cpuS: number } | null = null;
+  let first: ReturnType<typeof cpuNow> | null = null;
+  let last: ReturnType<typeof cpuNow> | null = null;
+  let result: LoadResult | null = null;
   let peakRssMb = 0;
-  const started = Date.now();
-  const timer = setInterval(() => {
-    if (!botPid) return;
-    const s = procStats(botPid);
-    if (!s) return;
-    peakRssMb = Math.max(peakRssMb, s.rssMb);
-    // CPU is measured over the busy part only: from the first sample after the loadgen prepared its callbacks.
-    if (!first && out === "" && Date.now() - started > 1500) first = { at: Date.now(), cpuS: s.cpuS };
-    if (out === "") last = { at: Date.now(), cpuS: s.cpuS };
+  const rss = setInterval(() => {
+    const s = procs.bot ? procStats(procs.bot) : null;
+    if (s && first && !last) peakRssMb = Math.max(peakRssMb, s.rssMb);
   }, 250);
-  const code = await new Promise<number>((resolve) => child.on("exit", (c) => resolve(c ?? 1)));
-  clearInterval(timer);
-  if (code !== 0) throw new Error(`load generator failed (${job.mode})`);
-  const result = JSON.parse(out.trim().split("\n").at(-1) as string) as LoadResult;
-  const f = first as { at: number; cpuS: number } | null;
-  const l = last as { at: number; cpuS: number } | null;
-  const cpuPct = f && l && l.at > f.at ? Math.round(((l.cpuS - f.cpuS) / ((l.at - f.at) / 1000)) * 100) : Number.NaN;
-  return { ...result, cpuPct, peakRssMb: Math.round(peakRssMb) };
+  for await (const line of createInterface({ input: child.stdout })) {
+    const msg = JSON.parse(line) as { phase?: "start" | "stop" } & LoadResult;
+    if (msg.phase === "start") first = cpuNow();
+    else if (msg.phase === "stop") last = cpuNow();
+    else result = msg;
+  }
+  clearInterval(rss);
+  const code = await new Promise<number>((resolve) => (child.exitCode !== null ? resolve(child.exitCode) : child.on("exit", (c) => resolve(c ?? 1))));
+  if (code !== 0 || !result || !first || !last) throw new Error(`load generator failed (${job.mode})`);
+  const seconds = (last.at - first.at) / 1000;
+  const perMessage = (k: keyof CpuPerMessage) => Math.round((((last as typeof first)[k] - (first as typeof last)[k]) * 1e6) / Math.max(1, result.ok));
+  const cpuUs = { bot: perMessage("bot"), postgres: perMessage("postgres"), redis: perMessage("redis"), loadgen: perMessage("loadgen") };
+  const cpuPct = Math.round(((last.bot - first.bot) / seconds) * 100);
+  return { ...result, cpuPct, peakRssMb: Math.round(peakRssMb), cpuUs };
 }
 
 /** Samples the bot's CPU and RSS while `work` runs (CPU from half a second in, when the load is up). */
@@ -133,7 +144,7 @@ async function main() {
   // Measure what production runs: the compiled build (node dist/index.js), not the sources through tsx.
   execFileSync("npm", ["run", "--silent", "build"], { cwd: process.cwd(), stdio: "inherit" });
   process.env.BOT_BUILD = "dist";
-  const { tmp, redis, databaseUrl, creds, fake, world } = await startStage("haolin-bench-", {
+  const { tmp, pg, redis, databaseUrl, creds, fake, world } = await startStage("haolin-bench-", {
     villages: 4,
     groupsPerVillage: 5,
     neighborhoodsPerGroup: 3,
@@ -145,15 +156,16 @@ async function main() {
   const bot = await Bot.start({ name: "bench-bot", databaseUrl, redisUrl: redis.url, creds, webhookBase: fake.url, logDir: tmp, env: dingtalk.botEnv() });
   const pid = bot.pid as number;
   const idle = procStats(pid);
+  const procs: Procs = { bot: pid, postgres: pg.pid as number, redis: redis.pid as number };
 
   const cb = { url: bot.callbackUrl, creds, groups: world.groups };
-  await load({ mode: "closed", ...cb, concurrency: 8, durationMs: 4000, maxCount: 20_000 }, pid); // warm-up (JIT, pools)
+  await load({ mode: "closed", ...cb, concurrency: 8, durationMs: 4000, maxCount: 20_000 }, procs); // warm-up (JIT, pools)
   const levels = [1, 8, 32];
-  const ours: Record<number, LoadResult & Usage> = {};
+  const ours: Record<number, LoadResult & Usage & { cpuUs: CpuPerMessage }> = {};
   for (const c of levels) {
-    ours[c] = await load({ mode: "closed", ...cb, concurrency: c, durationMs: SECONDS * 1000, maxCount: 40_000 }, pid);
+    ours[c] = await load({ mode: "closed", ...cb, concurrency: c, durationMs: SECONDS * 1000, maxCount: 40_000 }, procs);
   }
-  const fixed = await load({ mode: "open", ...cb, rate: RATE, durationMs: RATE_SECONDS * 1000 }, pid);
+  const fixed = await load({ mode: "open", ...cb, rate: RATE, durationMs: RATE_SECONDS * 1000 }, procs);
   // The same through DingTalk: Stream frames in over the bot's WebSocket, replies out through the session webhook.
   const dtGroups = world.groups.map((g) => g.dingtalk as NonNullable<typeof g.dingtalk>);
   await dingtalk.run({ mode: "closed", groups: dtGroups, concurrency: 8, durationMs: 3000, maxCount: 20_000 }); // warm-up
@@ -162,8 +174,8 @@ async function main() {
     dt[c] = await sampled(pid, dingtalk.run({ mode: "closed", groups: dtGroups, concurrency: c, durationMs: SECONDS * 1000, maxCount: 40_000 }));
   }
   const dtFixed = await sampled(pid, dingtalk.run({ mode: "open", groups: dtGroups, rate: RATE, durationMs: RATE_SECONDS * 1000 }));
-  const base: Record<number, LoadResult & Usage> = {};
-  for (const c of levels) base[c] = await load({ mode: "baseline", databaseUrl, redisUrl: redis.url, poolSize: POOL, concurrency: c, durationMs: SECONDS * 1000 });
+  const base: Record<number, LoadResult & Usage & { cpuUs: CpuPerMessage }> = {};
+  for (const c of levels) base[c] = await load({ mode: "baseline", databaseUrl, redisUrl: redis.url, poolSize: POOL, concurrency: c, durationMs: SECONDS * 1000 }, { postgres: procs.postgres, redis: procs.redis });
   const after = procStats(pid);
 
   const pct = (x: number, y: number) => (y > 0 ? `${Math.round((x / y) * 100)}%` : "n/a");
@@ -175,6 +187,19 @@ async function main() {
       const b = base[c] as LoadResult & Usage;
       return [c, o.perSecond, o.p50, o.p99, `${o.cpuPct}%`, b.perSecond, b.p99, pct(o.perSecond, b.perSecond), o.failed + b.failed, `${o.verified}/${o.verified + o.badReplies}`];
     }),
+  );
+  // Where the CPU goes at concurrency 32: all four processes share the machine's cores, so the rate the machine can
+  // reach is about (cores × busy share) ÷ the total per message, for ours and for the baseline alike.
+  const w32 = ours[32] as LoadResult & { cpuUs: CpuPerMessage };
+  const bl32 = base[32] as LoadResult & { cpuUs: CpuPerMessage };
+  const total = (u: CpuPerMessage) => u.bot + u.postgres + u.redis + u.loadgen;
+  printTable(
+    `CPU per message at concurrency 32, µs (${cpus().length} cores shared by all four; the baseline's client is the load generator)`,
+    ["path", "bot", "PostgreSQL", "Redis", "load generator", "total", "rate /s", "rate × total (cores busy)"],
+    [
+      ["WeCom", w32.cpuUs.bot, w32.cpuUs.postgres, w32.cpuUs.redis, w32.cpuUs.loadgen, total(w32.cpuUs), w32.perSecond, ((w32.perSecond * total(w32.cpuUs)) / 1e6).toFixed(2)],
+      ["baseline", "-", bl32.cpuUs.postgres, bl32.cpuUs.redis, bl32.cpuUs.loadgen, total(bl32.cpuUs), bl32.perSecond, ((bl32.perSecond * total(bl32.cpuUs)) / 1e6).toFixed(2)],
+    ],
   );
   printTable(
     `Latency at a fixed ${RATE} callbacks/s for ${RATE_SECONDS} s (from each callback's scheduled send time)`,

@@ -9,7 +9,8 @@
  *              a single-row INSERT … RETURNING, then a delayed Queue.add with a job id, `concurrency` at a time
  *
  * Every callback is prepared (signed and encrypted, as WeCom does) before the clock starts; replies are opened
- * and checked after it stops.
+ * and checked after it stops. Two marker lines on stdout, `{"phase":"start"}` and `{"phase":"stop"}`, bound the
+ * measured part, so the bench samples every process's CPU over exactly that window.
  */
 import { Queue } from "bullmq";
 import { Redis } from "ioredis";
@@ -26,6 +27,9 @@ export type LoadJob =
 export type { LoadResult } from "./lib.js";
 
 const TEXTS = ["村口路灯坏了", "水沟堵了，下雨就漫到路上", "垃圾桶满了没人清", "楼道灯不亮", "井盖松动有隐患", "邻居装修噪音太大", "自来水发黄"];
+
+/** Marks the start or the end of the measured part (see the header). */
+const phase = (name: "start" | "stop") => process.stdout.write(`${JSON.stringify({ phase: name })}\n`);
 
 function reports(job: { creds: WecomCreds; groups: Group[] }, n: number): Prepared[] {
   const out: Prepared[] = [];
@@ -64,6 +68,7 @@ async function closed(job: Extract<LoadJob, { mode: "closed" }>): Promise<LoadRe
   const kept: { p: Prepared; body: string }[] = [];
   let failed = 0;
   let next = 0;
+  phase("start");
   const start = performance.now();
   const end = start + job.durationMs;
   await Promise.all(
@@ -80,6 +85,7 @@ async function closed(job: Extract<LoadJob, { mode: "closed" }>): Promise<LoadRe
     }),
   );
   const elapsed = performance.now() - start;
+  phase("stop");
   ag.destroy();
   const c = check(job.creds, kept);
   return summary("closed", lat, failed, elapsed, c.verified, c.bad);
@@ -93,6 +99,7 @@ async function open(job: Extract<LoadJob, { mode: "open" }>): Promise<LoadResult
   const kept: { p: Prepared; body: string }[] = [];
   let failed = 0;
   const inflight: Promise<void>[] = [];
+  phase("start");
   const start = performance.now();
   for (let i = 0; i < n; i++) {
     const due = start + (i * 1000) / job.rate;
@@ -110,6 +117,7 @@ async function open(job: Extract<LoadJob, { mode: "open" }>): Promise<LoadResult
   }
   await Promise.all(inflight);
   const elapsed = performance.now() - start;
+  phase("stop");
   ag.destroy();
   const c = check(job.creds, kept);
   return summary("open", lat, failed, elapsed, c.verified, c.bad);
@@ -129,6 +137,7 @@ async function baseline(job: Extract<LoadJob, { mode: "baseline" }>): Promise<Lo
   for (let i = 0; i < 50; i++) await one(); // warm: connections open, statements prepared, scripts loaded
   const lat: number[] = [];
   let failed = 0;
+  phase("start");
   const start = performance.now();
   const end = start + job.durationMs;
   await Promise.all(
@@ -145,6 +154,7 @@ async function baseline(job: Extract<LoadJob, { mode: "baseline" }>): Promise<Lo
     }),
   );
   const elapsed = performance.now() - start;
+  phase("stop");
   await queue.obliterate({ force: true });
   await queue.close();
   await producer.quit();

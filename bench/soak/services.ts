@@ -4,7 +4,7 @@
  * services on 5432/6379 are never touched. PostgreSQL refuses to run as root, so it runs as the `postgres` user.
  */
 import { type ChildProcess, execFileSync, spawn, spawnSync } from "node:child_process";
-import { chownSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync } from "node:fs";
+import { chownSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -240,4 +240,34 @@ export function procStats(pid: number): { rssMb: number; cpuS: number } | null {
     return null;
   }
 }
+/**
+ * CPU seconds of a process and all its live descendants, plus what its exited children used (PostgreSQL's
+ * postmaster and its backends, say).
+ */
+export function treeCpuS(root: number): number {
+  const children = new Map<number, number[]>();
+  const cpu = new Map<number, number>();
+  for (const d of readdirSync("/proc")) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const stat = readFileSync(`/proc/${d}/stat`, "utf8");
+      const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      const pid = Number(d);
+      const ppid = Number(f[1]);
+      children.set(ppid, [...(children.get(ppid) ?? []), pid]);
+      // utime + stime, and for the root also cutime + cstime (children it has waited for).
+      cpu.set(pid, (Number(f[11]) + Number(f[12]) + (pid === root ? Number(f[13]) + Number(f[14]) : 0)) / CLK_TCK);
+    } catch {
+      // the process ended while we looked
+    }
+  }
+  let total = 0;
+  const todo = [root];
+  for (let pid = todo.pop(); pid !== undefined; pid = todo.pop()) {
+    total += cpu.get(pid) ?? 0;
+    todo.push(...(children.get(pid) ?? []));
+  }
+  return total;
+}
+
 const CLK_TCK = Number(spawnSync("getconf", ["CLK_TCK"]).stdout?.toString().trim() || 100);
