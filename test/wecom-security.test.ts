@@ -3,6 +3,7 @@
  * Real HTTP, real crypto (the fake signs and encrypts independently of @wecom/crypto).
  */
 import { createCipheriv, randomBytes } from "node:crypto";
+import { request } from "node:http";
 import { count } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openCiphertext, signatureMatches } from "../src/bot/wecom/crypto.js";
@@ -32,6 +33,19 @@ const flip = (b64: string) => {
 };
 const valid = () => groupText(BOT_ID, CHATID, "LiYi", `@好邻 ${SECRET_TEXT}`);
 
+/** A POST whose body comes in chunks with no Content-Length: the size limit must hold while it streams. */
+function chunkedPost(chunks: string[]): Promise<{ status: number }> {
+  return new Promise((resolve, reject) => {
+    const req = request(`${bot.fake.botUrl}?msg_signature=x&timestamp=1&nonce=y`, { method: "POST", headers: { "content-type": "application/json" } }, (res) => {
+      res.resume();
+      resolve({ status: res.statusCode ?? 0 });
+    });
+    req.on("error", reject);
+    for (const c of chunks) req.write(c);
+    req.end();
+  });
+}
+
 const cases: [string, number, () => Promise<{ status: number }>][] = [
   ["bad signature (wrong token)", 401, () => bot.fake.callback(valid(), { token: "NotTheToken1" })],
   ["stale timestamp (an hour old)", 401, () => bot.fake.callback(valid(), { timestamp: Math.floor(Date.now() / 1000) - 3600 })],
@@ -42,6 +56,7 @@ const cases: [string, number, () => Promise<{ status: number }>][] = [
   ["wrong EncodingAESKey", 400, () => bot.fake.callback(valid(), { encodingAESKey: randomAESKey() })],
   ["wrong aibotid", 403, () => bot.fake.callback({ ...valid(), aibotid: "aibSOMEONEELSE" })],
   ["oversize body (70 KB)", 413, () => bot.fake.callback(valid(), { rawBody: JSON.stringify({ encrypt: "A".repeat(70_000) }) })],
+  ["oversize body in chunks, without a length (70 KB)", 413, () => chunkedPost(Array.from({ length: 70 }, () => "A".repeat(1024)))],
   ["malformed JSON body", 400, () => bot.fake.callback(valid(), { rawBody: '{"encrypt": ' })],
   ["body without encrypt", 400, () => bot.fake.callback(valid(), { rawBody: '{"msg": "x"}' })],
   ["malformed JSON inside the ciphertext", 400, () => bot.fake.callback('{"msgid": "x", "aibotid": ')],

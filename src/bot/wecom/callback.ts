@@ -47,8 +47,12 @@ const text = (status: number, body: string) =>
 const param = (url: URL, name: string) => url.searchParams.get(name)?.replaceAll(" ", "+") ?? null;
 
 async function readLimited(req: Request, max: number): Promise<string> {
-  const declared = Number(req.headers.get("content-length") ?? "0");
-  if (declared > max) throw new Reject(413, "body too large");
+  const length = req.headers.get("content-length");
+  if (Number(length ?? "0") > max) throw new Reject(413, "body too large");
+  // With a length (WeCom always sends one) the HTTP server ends the body there, so it is read at once. On
+  // @hono/node-server, text() reads node's own request and builds no web Request: that one's AbortSignal and body
+  // stream outlived the young-generation GCs and were promoted, one set per callback (docs/performance.md).
+  if (length !== null) return req.text();
   if (!req.body) return "";
   const reader = req.body.getReader();
   const chunks: Uint8Array[] = [];
