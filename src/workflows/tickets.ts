@@ -22,16 +22,20 @@ type NewTicket = { row: Record<string, unknown>; data: Record<string, unknown> |
 /**
  * New tickets and their "opened" events, many in one statement: the reports of a batch of messages run side by side
  * on one transaction, and their inserts made in the same turn go out together (see Coalesce). The statement's text
- * never changes, so it is prepared once per connection; the rows travel as one JSON parameter.
+ * never changes, so it is prepared once per connection; the rows travel as one JSON parameter. The batcher is kept on
+ * the transaction object itself: a WeakMap keyed by it held every transaction (and all it reached) through young-
+ * generation GCs until the next full GC, because V8 clears WeakMap entries only then.
  */
-const ticketInserts = new WeakMap<Db, Coalesce<NewTicket, Record<string, unknown>>>();
+const TICKET_INSERTS = Symbol("ticketInserts");
+type WithInserts = Db & { [TICKET_INSERTS]?: Coalesce<NewTicket, Record<string, unknown>> };
 
 /** Insert a new ticket (a row of snake_case columns) with its "opened" event (`data` on the event). */
 export async function insertTicket(db: Db, row: Record<string, unknown>, data: Record<string, unknown> | null): Promise<Ticket> {
-  let inserts = ticketInserts.get(db);
+  const holder = db as WithInserts;
+  let inserts = holder[TICKET_INSERTS];
   if (!inserts) {
     inserts = new Coalesce((items) => insertTickets(db, items));
-    ticketInserts.set(db, inserts);
+    holder[TICKET_INSERTS] = inserts;
   }
   return fromRow(tickets, await inserts.add({ row, data }));
 }
