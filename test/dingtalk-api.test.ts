@@ -1,4 +1,6 @@
 /** The DingTalk OpenAPI client against the fake over real HTTP: the token cache, errors, batching; and the parsers. */
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { classify, DingTalkApi, DingTalkError, msgBody } from "../src/bot/dingtalk/api.js";
 import { decodeOutTrackId, encodeOutTrackId } from "../src/bot/dingtalk/cards.js";
@@ -88,6 +90,24 @@ describe("sending", () => {
     await api.replyBySession(`${fake.url}/robot/sendBySession?session=ok`, { msgtype: "text", text: { content: "hi" } });
     fake.failNext("/robot/sendBySession", { status: 200, body: { errcode: 300001, errmsg: "session expired" } });
     await expect(api.replyBySession(`${fake.url}/robot/sendBySession?session=old`, { msgtype: "text" })).rejects.toMatchObject({ kind: "permanent", code: "300001" });
+  });
+});
+
+describe("a server that never answers", () => {
+  it("fails the call as transient (TimeoutError) once its time limit has passed", async () => {
+    const hung = createServer(() => {}); // accepts, never answers
+    await new Promise<void>((r) => hung.listen(0, "127.0.0.1", r));
+    const url = `http://127.0.0.1:${(hung.address() as AddressInfo).port}`;
+    const api = new DingTalkApi({ ...fakeConfig(fake), oapiBase: url, timeoutMs: 300 }, silent);
+    const started = Date.now();
+    const err = await api.replyBySession(`${url}/robot/sendBySession?session=x`, text).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(DingTalkError);
+    expect((err as DingTalkError).kind).toBe("transient");
+    expect((err as DingTalkError).code).toBe("TimeoutError");
+    expect(Date.now() - started).toBeGreaterThanOrEqual(280);
+    expect(Date.now() - started).toBeLessThan(3000);
+    hung.closeAllConnections();
+    await new Promise((r) => hung.close(r));
   });
 });
 

@@ -5,6 +5,7 @@
  * Protocol notes: /work/shared/docs/protocols/dingtalk.md §3, §4, §5.
  */
 import type { Logger } from "pino";
+import { withTimeout } from "../../lib/timeout.js";
 
 export type DingTalkApiConfig = {
   clientId: string;
@@ -124,21 +125,25 @@ export class DingTalkApi {
 
   private async request(url: string, method: string, payload: unknown, what: string, token?: string): Promise<Record<string, unknown>> {
     let res: Response;
+    let text: string;
     try {
-      res = await fetch(url, {
-        method,
-        headers: {
-          "content-type": "application/json",
-          accept: "application/json",
-          ...(token ? { "x-acs-dingtalk-access-token": token } : {}),
-        },
-        body: JSON.stringify(payload),
-        signal: AbortSignal.timeout(this.config.timeoutMs ?? 10_000),
-      });
+      // The body is read within the same time limit; a connection dropped while reading it is transient too.
+      ({ res, text } = await withTimeout(this.config.timeoutMs ?? 10_000, async (signal) => {
+        const r = await fetch(url, {
+          method,
+          headers: {
+            "content-type": "application/json",
+            accept: "application/json",
+            ...(token ? { "x-acs-dingtalk-access-token": token } : {}),
+          },
+          body: JSON.stringify(payload),
+          signal,
+        });
+        return { res: r, text: await r.text() };
+      }));
     } catch (err) {
       throw new DingTalkError("transient", 0, (err as Error).name, what);
     }
-    const text = await res.text();
     let body: Record<string, unknown> = {};
     try {
       body = text ? (JSON.parse(text) as Record<string, unknown>) : {};

@@ -11,6 +11,7 @@ import { identities, type OutboxPayload, people } from "../../db/schema/index.js
 import { Permanent } from "../../scheduler/types.js";
 import type { Destination, PartsSent, Sender } from "../../workflows/delivery.js";
 import { sendUrl, splitBytes, webhookKey } from "./webhook.js";
+import { withTimeout } from "../../lib/timeout.js";
 
 export const TEXT_MAX_BYTES = 2048;
 export const MARKDOWN_MAX_BYTES = 4096;
@@ -69,20 +70,23 @@ export function createWecomSender(opts: WecomSenderOptions): Sender {
   const timeoutMs = opts.timeoutMs ?? 10_000;
 
   async function post(key: string, body: object): Promise<number> {
-    let res: Response;
+    let answer: { status: number; json: { errcode?: unknown } | null };
     try {
-      res = await fetch(sendUrl(opts.webhookBase, key), {
-        method: "POST",
-        headers: { "content-type": "application/json; charset=utf-8" },
-        body: JSON.stringify(body),
-        signal: AbortSignal.timeout(timeoutMs),
+      answer = await withTimeout(timeoutMs, async (signal) => {
+        const res = await fetch(sendUrl(opts.webhookBase, key), {
+          method: "POST",
+          headers: { "content-type": "application/json; charset=utf-8" },
+          body: JSON.stringify(body),
+          signal,
+        });
+        return { status: res.status, json: res.ok ? ((await res.json().catch(() => null)) as { errcode?: unknown } | null) : null };
       });
     } catch (err) {
       // Never the URL (it holds the key): only the kind of failure.
       throw new Error(`webhook request failed (${(err as Error).name})`);
     }
-    if (!res.ok) throw new Error(`webhook HTTP ${res.status}`);
-    const json = (await res.json().catch(() => null)) as { errcode?: unknown } | null;
+    if (answer.status < 200 || answer.status > 299) throw new Error(`webhook HTTP ${answer.status}`);
+    const { json } = answer;
     return typeof json?.errcode === "number" ? json.errcode : Number.NaN;
   }
 
