@@ -190,7 +190,13 @@ describe("two replicas on one database and one Redis", () => {
     const a = await harness({ scheduler: "bullmq", overrides: { answerMs: 800 }, reconcileIntervalMs: 300, graceMs: 100 });
     const b = await harness({ scheduler: "bullmq", overrides: { answerMs: 800 }, reconcileIntervalMs: 300, graceMs: 100, database: a.database, prefix: a.prefix });
     const ids: number[] = [];
-    for (let i = 0; i < 12; i++) ids.push(ticketNo((await (i % 2 ? a : b).say(i % 3 ? "c1" : "c2", i % 3 ? "r1" : "r3", `报事 双实例 ${i}`)).text));
+    const chatOf = new Map<number, string>();
+    for (let i = 0; i < 12; i++) {
+      const chat = i % 3 ? "c1" : "c2";
+      const id = ticketNo((await (i % 2 ? a : b).say(chat, i % 3 ? "r1" : "r3", `报事 双实例 ${i}`)).text);
+      ids.push(id);
+      chatOf.set(id, chat);
+    }
     await waitFor(async () => {
       const rows = await a.db.select().from(tickets).where(sql`${tickets.id} in ${ids}`);
       return rows.every((t) => t.level === "town");
@@ -199,6 +205,8 @@ describe("two replicas on one database and one Redis", () => {
       const e = (await events(a, id)).filter((x) => x.kind === "escalated").map((x) => x.level);
       expect(e).toEqual(["group", "village", "town"]);
     }
+    // The town claims them all, in their own chats: the answer clocks stop, so no re-ping is queued while we count.
+    for (const id of ids) expect((await a.say(chatOf.get(id) as string, "to1", `认领 #${id}`)).text).toContain("已认领");
     await waitFor(async () => {
       const pending = await a.db.select().from(outbox).where(sql`${outbox.status} <> 'sent'`);
       return pending.length === 0;

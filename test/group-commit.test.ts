@@ -107,6 +107,26 @@ describe("group commit", () => {
     expect(sizes.length).toBeLessThan(10);
     expect(most).toBe(2);
   });
+
+  it("a batch that never settles fails after the time limit and frees its slot: the next batches still run", async () => {
+    let calls = 0;
+    const gc = new GroupCommit<number, number>(
+      async (items) => {
+        calls += 1;
+        // The first batch hangs for good, as a transaction on a killed connection can.
+        if (calls === 1) return new Promise<never>(() => {});
+        return items.map((x) => ({ ok: true as const, value: x + 1 }));
+      },
+      { maxInFlight: 1, maxBatch: 10, timeoutMs: 200 },
+    );
+    const started = Date.now();
+    const stuck = gc.submit(1);
+    const next = gc.submit(2); // waits behind the stuck batch (one in flight)
+    await expect(stuck).rejects.toThrow(/ran longer than 200 ms/);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(190);
+    expect(await next).toBe(3);
+    expect(await gc.submit(3)).toBe(4);
+  });
 });
 
 describe("directory cache", () => {

@@ -67,6 +67,8 @@ export type PipelineDeps = PipelineConfig & {
  */
 const MAX_IN_FLIGHT = 4;
 const MAX_BATCH = 64;
+/** A batch that has not finished by then fails and frees its slot (see GroupCommitOptions.timeoutMs). */
+const BATCH_TIMEOUT_MS = 30_000;
 
 export function createPipeline(config: PipelineConfig): PipelineDeps {
   const deps: PipelineDeps = {
@@ -76,6 +78,7 @@ export function createPipeline(config: PipelineConfig): PipelineDeps {
     batches: new GroupCommit<Pending, HandleResult>((items) => handleBatch(deps, items), {
       maxInFlight: MAX_IN_FLIGHT,
       maxBatch: MAX_BATCH,
+      timeoutMs: BATCH_TIMEOUT_MS,
     }),
   };
   return deps;

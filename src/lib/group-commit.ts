@@ -6,7 +6,17 @@
  */
 export type Outcome<O> = { ok: true; value: O } | { ok: false; error: unknown };
 
-export type GroupCommitOptions = { maxInFlight: number; maxBatch: number };
+export type GroupCommitOptions = {
+  maxInFlight: number;
+  maxBatch: number;
+  /**
+   * A batch still running after this long fails (its items reject) and frees its slot. The database driver can leave
+   * a transaction's promise unsettled when its connection is killed under it (see docs/next-steps.md); without this,
+   * a few such batches would stop the pipeline for good. Safe because each item is idempotent: if the batch does
+   * commit later, a redelivery gets the stored answer.
+   */
+  timeoutMs?: number;
+};
 
 type Waiting<I, O> = { item: I; resolve: (o: O | PromiseLike<O>) => void; reject: (e: unknown) => void };
 
@@ -34,7 +44,12 @@ export class GroupCommit<I, O> {
     while (this.inFlight < this.opts.maxInFlight && this.waiting.length > 0) {
       const batch = this.waiting.splice(0, this.opts.maxBatch);
       this.inFlight += 1;
-      this.runBatch(batch.map((w) => w.item))
+      let timer: NodeJS.Timeout | undefined;
+      const limit = this.opts.timeoutMs;
+      const watchdog = new Promise<never>((_, reject) => {
+        if (limit) timer = setTimeout(() => reject(new Error(`group commit: a batch ran longer than ${limit} ms`)), limit);
+      });
+      Promise.race([this.runBatch(batch.map((w) => w.item)), watchdog])
         .then(
           (outcomes) =>
             batch.forEach((w, i) => {
@@ -47,6 +62,7 @@ export class GroupCommit<I, O> {
           },
         )
         .finally(() => {
+          clearTimeout(timer);
           this.inFlight -= 1;
           this.pump();
         });
