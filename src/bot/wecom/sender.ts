@@ -79,7 +79,12 @@ export function createWecomSender(opts: WecomSenderOptions): Sender {
           body: JSON.stringify(body),
           signal,
         });
-        return { status: res.status, json: res.ok ? ((await res.json().catch(() => null)) as { errcode?: unknown } | null) : null };
+        if (!res.ok) {
+          // Let the connection go back to the pool: nobody reads an error page.
+          await res.body?.cancel().catch(() => {});
+          return { status: res.status, json: null };
+        }
+        return { status: res.status, json: (await res.json().catch(() => null)) as { errcode?: unknown } | null };
       });
     } catch (err) {
       // Never the URL (it holds the key): only the kind of failure.
