@@ -64,12 +64,12 @@ async function load(job: LoadJob, procs: Procs): Promise<LoadResult & Usage & { 
   }
   clearInterval(rss);
   const code = await new Promise<number>((resolve) => (child.exitCode !== null ? resolve(child.exitCode) : child.on("exit", (c) => resolve(c ?? 1))));
-  if (code !== 0 || !result || !first || !last) throw new Error(`load generator failed (${job.mode})`);
-  const seconds = (last.at - first.at) / 1000;
-  const perMessage = (k: keyof CpuPerMessage) => Math.round((((last as typeof first)[k] - (first as typeof last)[k]) * 1e6) / Math.max(1, result.ok));
+  const [from, to, done] = [first, last, result];
+  if (code !== 0 || !done || !from || !to) throw new Error(`load generator failed (${job.mode})`);
+  const perMessage = (k: keyof CpuPerMessage) => Math.round(((to[k] - from[k]) * 1e6) / Math.max(1, done.ok));
   const cpuUs = { bot: perMessage("bot"), postgres: perMessage("postgres"), redis: perMessage("redis"), loadgen: perMessage("loadgen") };
-  const cpuPct = Math.round(((last.bot - first.bot) / seconds) * 100);
-  return { ...result, cpuPct, peakRssMb: Math.round(peakRssMb), cpuUs };
+  const cpuPct = Math.round(((to.bot - from.bot) / ((to.at - from.at) / 1000)) * 100);
+  return { ...done, cpuPct, peakRssMb: Math.round(peakRssMb), cpuUs };
 }
 
 /** Samples the bot's CPU and RSS while `work` runs (CPU from half a second in, when the load is up). */
