@@ -75,6 +75,26 @@ describe("repeating jobs", () => {
     expect(ticks.length).toBeLessThanOrEqual(4);
   });
 
+  it("two replicas starting at the same moment both register the same scheduler without an error", async () => {
+    const prefix = `r${randomUUID().slice(0, 8)}`;
+    const a = new BullScheduler({ url: REDIS_URL, prefix, concurrency: 5, logger: silent });
+    const b = new BullScheduler({ url: REDIS_URL, prefix, concurrency: 5, logger: silent });
+    try {
+      // One replica is already running the scheduler (its worker makes each next tick's job); the other registers the
+      // same scheduler again and again as replicas do at start-up, sometimes just as a tick's job is being made.
+      a.process<{ task: string }>("periodic", async () => {});
+      await a.repeat("tick", "* * * * * *", { task: "x" });
+      for (let round = 0; round < 30; round++) {
+        await Promise.all([a, b].map((s) => s.repeat("tick", "* * * * * *", { task: "x" })));
+        await new Promise((r) => setTimeout(r, 50 + ((round * 37) % 150)));
+      }
+    } finally {
+      await a.close();
+      await b.close();
+      await dropPrefix(prefix);
+    }
+  });
+
   it("the memory scheduler fires a cron pattern", async () => {
     const s = new MemoryScheduler(silent);
     let n = 0;

@@ -99,11 +99,15 @@ export class BullScheduler implements Scheduler {
   }
 
   async repeat<P>(schedulerId: string, pattern: string, payload: P): Promise<void> {
-    await this.queue("periodic").upsertJobScheduler(
-      schedulerId,
-      { pattern, tz: "Asia/Shanghai" },
-      { name: schedulerId, data: payload },
-    );
+    const queue = this.queue("periodic");
+    try {
+      await queue.upsertJobScheduler(schedulerId, { pattern, tz: "Asia/Shanghai" }, { name: schedulerId, data: payload });
+    } catch (err) {
+      // Two replicas starting together: the other one's upsert has just created this tick's job, so BullMQ refuses to
+      // create it again ("Cannot create job scheduler iteration …"). The scheduler is there; that is all we wanted.
+      const raced = /^Cannot create job scheduler iteration/.test((err as Error).message);
+      if (!raced || !(await queue.getJobScheduler(schedulerId))) throw err;
+    }
   }
 
   async health() {
