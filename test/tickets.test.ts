@@ -237,9 +237,9 @@ describe("permissions and bad input", () => {
 
 describe("the bot's own fixed words", () => {
   it("help texts for every role pass the privacy check (no house number, tag or phone in examples)", async () => {
-    const { replies } = await import("../src/bot/replies.js");
+    const { helpReply } = await import("../src/bot/commands.js");
     for (const role of [null, "resident", "neighbor_leader", "group_leader", "area_leader", "village_official", "town_official", "admin"] as const) {
-      expect(containsPersonal(replies.help(role).text)).toBe(false);
+      expect(containsPersonal(helpReply(role).text)).toBe(false);
     }
   });
 });

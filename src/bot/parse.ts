@@ -8,6 +8,8 @@
  * This function never throws.
  */
 
+import { COMMANDS, type Shape, type Words } from "./commands.js";
+
 export type Intent =
   | "report"
   | "visit"
@@ -38,80 +40,25 @@ export type ParsedCommand = {
   hint?: string;
 };
 
-/** One usage line per command; also used by the help menu. */
-export const USAGE: Readonly<Record<CommandIntent, string>> = {
-  report: "报事 问题描述，例如：报事 村口路灯坏了",
-  visit: "走访 户或人 情况，例如：走访 王阿姨 身体良好，家里一切正常",
-  contact: "电联 户或人 情况（电话、微信联系），例如：电联 王阿姨 电话问候，一切都好",
-  due: "待走访（查看该走访、该联系的住户）",
-  status: "进度 #单号，例如：进度 #12",
-  claim: "认领 #单号，例如：认领 #12",
-  reply: "回复 #单号 内容，例如：回复 #12 师傅下午上门",
-  resolve: "办结 #单号 处理结果，例如：办结 #12 路灯已修好",
-  escalate: "上报 #单号 原因，例如：上报 #12 需要村里协调",
-  rate: "满意 #单号，或 不满意 #单号 原因，例如：不满意 #12 灯还是不亮",
-  todo: "待办（查看我负责的工单）",
-  digest: "周报（查看本周统计）",
-  help: "帮助（查看全部指令）",
-};
+/** One usage line per command (the command table's); also used by the help menu. */
+export const USAGE: Readonly<Record<CommandIntent, string>> = Object.fromEntries(
+  Object.entries(COMMANDS).map(([intent, command]) => [intent, command.usage]),
+) as Record<CommandIntent, string>;
 
-/** `spaced`: the word is an everyday word too (联系), so it is a command only when a separator follows it. */
-type Rule = { intent: CommandIntent; words: readonly string[]; satisfied?: boolean; spaced?: boolean };
+type Rule = { intent: CommandIntent; shape: Shape; needsText: boolean } & Pick<Words, "spaced" | "satisfied">;
 
-/** The single word table: simplified and traditional forms of every command word. */
-const RULES: readonly Rule[] = [
-  { intent: "report", words: ["报事", "報事", "反映", "求助", "报修", "報修", "投诉", "投訴", "上报问题", "上報問題"] },
-  { intent: "visit", words: ["走访", "走訪"] },
-  { intent: "contact", words: ["电联", "電聯", "电访", "電訪"] },
-  {
-    intent: "contact",
-    words: ["联系", "聯繫", "聯係", "联络", "聯絡", "电话联系", "電話聯繫", "微信联系", "微信聯繫"],
-    spaced: true,
-  },
-  { intent: "due", words: ["待走访", "待走訪"] },
-  { intent: "status", words: ["进度", "進度", "查询", "查詢", "查看"] },
-  { intent: "claim", words: ["认领", "認領", "签收", "簽收", "接单", "接單"] },
-  { intent: "reply", words: ["回复", "回覆", "回復", "答复", "答覆", "答復", "跟进", "跟進"] },
-  { intent: "resolve", words: ["办结", "辦結", "解决", "解決", "完成", "已办结", "已辦結"] },
-  { intent: "escalate", words: ["上报", "上報"] },
-  { intent: "rate", words: ["满意", "滿意"], satisfied: true },
-  { intent: "rate", words: ["不满意", "不滿意"], satisfied: false },
-  { intent: "todo", words: ["待办", "待辦", "我的工单", "我的工單"] },
-  { intent: "digest", words: ["周报", "週報", "周報", "本周统计", "本週統計", "本周統計"] },
-  { intent: "help", words: ["帮助", "幫助", "菜单", "菜單", "选单", "選單", "help", "?", "？"] },
-];
-
-/** Longest word first, so 上报问题 beats 上报, 不满意 beats 满意, 已办结 beats 办结. */
-const WORDS = RULES.flatMap((rule) => rule.words.map((word) => ({ word, rule }))).sort(
-  (a, b) => b.word.length - a.word.length,
+/** Every command word of the table, simplified and traditional, with its command. */
+const RULES = (Object.entries(COMMANDS) as [CommandIntent, (typeof COMMANDS)[CommandIntent]][]).flatMap(([intent, command]) =>
+  command.words.map((w) => ({
+    words: [...w.simplified, ...(w.traditional ?? [])],
+    rule: { intent, shape: command.shape, needsText: command.needsText, spaced: w.spaced, satisfied: w.satisfied } as Rule,
+  })),
 );
 
-/**
- * How a command word relates to the text after it:
- * - text: free text, may be glued to the word (报事路灯坏了);
- * - ticket: needs a ticket first, and must not be glued to ordinary words,
- *   because 进度 / 完成 / 查看 are everyday words (进度很快啊 is chat);
- * - ticketOrText: 上报 escalates a ticket, but 上报 + description is a report;
- * - bare: no argument; only whitespace or punctuation may follow (待办？).
- */
-const KIND: Readonly<Record<CommandIntent, "text" | "ticket" | "ticketOrText" | "bare">> = {
-  report: "text",
-  visit: "text",
-  contact: "text",
-  due: "bare",
-  status: "ticket",
-  claim: "ticket",
-  reply: "ticket",
-  resolve: "ticket",
-  escalate: "ticketOrText",
-  rate: "ticket",
-  todo: "bare",
-  digest: "bare",
-  help: "bare",
-};
-
-/** Commands whose text after the ticket (or the whole text) is mandatory. */
-const NEEDS_TEXT: ReadonlySet<CommandIntent> = new Set(["report", "visit", "contact", "reply", "resolve", "escalate"]);
+/** Longest word first, so 上报问题 beats 上报, 不满意 beats 满意, 已办结 beats 办结. */
+const WORDS = RULES.flatMap(({ words, rule }) => words.map((word) => ({ word, rule }))).sort(
+  (a, b) => b.word.length - a.word.length,
+);
 
 const SEPARATOR = /^[\s：:，,、；;！!]/u;
 /** Sentence-final punctuation right after a ticket (进度 12。 / 认领 #3？) belongs to the sentence, not the body. */
@@ -213,7 +160,7 @@ function ticketCommand(rule: Rule, token: TicketToken | null): ParsedCommand {
   if (token === null) return invalid(usage);
   if (token.ticket === null) return invalid(usage, "单号无效，请填写正确的工单编号。");
   const body = cleanBody(token.rest);
-  if (meaningful(body) === null && NEEDS_TEXT.has(rule.intent)) return invalid(usage);
+  if (meaningful(body) === null && rule.needsText) return invalid(usage);
   const parsed: ParsedCommand = { intent: rule.intent, ticket: token.ticket, body };
   if (rule.satisfied !== undefined) parsed.satisfied = rule.satisfied;
   return parsed;
@@ -223,7 +170,7 @@ function parseArguments(rule: Rule, rest: string, bracketed: boolean): ParsedCom
   const args = rest.replace(LEADING_SEPARATORS, "");
   // 联系一下物业 is chat, 联系 王阿姨 … is a command.
   if (rule.spaced && !bracketed && rest !== "" && !SEPARATOR.test(rest)) return none();
-  switch (KIND[rule.intent]) {
+  switch (rule.shape) {
     case "bare":
       return ONLY_PUNCTUATION.test(rest) ? { intent: rule.intent, ticket: null, body: null } : none();
     case "text":

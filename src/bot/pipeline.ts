@@ -12,27 +12,16 @@ import { GroupCommit, type Outcome } from "../lib/group-commit.js";
 import { batchMessages, messageSeconds, messages } from "../lib/metrics.js";
 import type { Ctx } from "../workflows/context.js";
 import { canReachPrivately, type Sender } from "../workflows/delivery.js";
-import { findPerson, findSender, type Person } from "../workflows/directory.js";
+import { findPerson, findSender } from "../workflows/directory.js";
 import { DirectoryCache, type MessageSender } from "../workflows/directory-cache.js";
 import { Effects } from "../workflows/effects.js";
-import { digestForChat } from "../workflows/digests/index.js";
 import type { PolicyOverrides } from "../workflows/policy.js";
-import {
-  type Actor,
-  claimTicket,
-  escalateTicket,
-  openTicket,
-  rateTicket,
-  replyTicket,
-  resolveTicket,
-  ticketStatus,
-  todoList,
-} from "../workflows/ticket-commands.js";
-import { isLeader } from "../workflows/roles.js";
+import type { Actor } from "../workflows/ticket-commands.js";
 import { errInfo } from "../lib/errors.js";
 import { escapeRegExp } from "../lib/regexp.js";
+import { runCommand } from "./commands.js";
 import { parseCommand } from "./parse.js";
-import { dueCommand, pickCommand, visitCommand } from "./visit-dispatch.js";
+import { pickCommand } from "./visit-dispatch.js";
 import { MAX_TEXT, replies } from "./replies.js";
 import type { HandleResult, IncomingMessage, Reply } from "./types.js";
 
@@ -255,6 +244,7 @@ function run(deps: PipelineDeps, db: Db, effects: Effects, msg: IncomingMessage,
   return dispatch(ctx, actor, msg.text, deps.botNames, addressed, !from.chat);
 }
 
+/** Parse, then the command table's row for the intent; chat that is no command may still pick from a choice list. */
 async function dispatch(
   ctx: Ctx,
   actor: Actor,
@@ -264,62 +254,13 @@ async function dispatch(
   direct: boolean,
 ): Promise<Reply[]> {
   const cmd = parseCommand(text, { botNames });
-  const me = actor.person;
-  const { now } = ctx;
-  if (direct && !me) return [replies.unknownPerson()];
-  const one = (r: Reply) => [r];
-  switch (cmd.intent) {
-    case "none": {
-      // A bare number may pick from the choice list a 走访 with an ambiguous name left waiting.
-      const picked = await pickCommand(ctx, actor, text, botNames);
-      if (picked) return picked;
-      return addressed || direct ? one(replies.notUnderstood()) : [];
-    }
-    case "invalid":
-      return one(replies.invalid(cmd.hint ?? replies.notUnderstood().text));
-    case "help":
-      return one(replies.help(me?.role ?? null));
-    case "visit":
-    case "contact":
-      return visitCommand(ctx, actor, cmd.intent, cmd.body ?? "", text);
-    case "due":
-      return dueCommand(ctx, actor);
-    case "digest":
-      if (!actor.chat) return one(replies.invalid("请在村、组群里发「周报」，查看本群所在单位近 7 天的统计。"));
-      return one({ text: await digestForChat(ctx, actor.chat), mentions: [] });
-    case "todo":
-      return one(replies.todo(await todoList(ctx, actor), Boolean(me && isLeader(me.role)), now));
-    case "report": {
-      if (!actor.chat) return one(replies.invalid("请在所在的村、组群里报事，方便邻里和负责人一起看到进展。"));
-      const r = await openTicket(ctx, actor, cmd.body ?? "");
-      return one(r.ok ? replies.opened(r, now) : replies.refusal(r));
-    }
+  if (direct && !actor.person) return [replies.unknownPerson()];
+  if (cmd.intent === "none") {
+    // A bare number may pick from the choice list a 走访 with an ambiguous name left waiting.
+    const picked = await pickCommand(ctx, actor, text, botNames);
+    if (picked) return picked;
+    return addressed || direct ? [replies.notUnderstood()] : [];
   }
-  const id = cmd.ticket as number;
-  switch (cmd.intent) {
-    case "status": {
-      const r = await ticketStatus(ctx, actor, id);
-      return one(r.ok ? replies.status(r, now) : replies.refusal(r));
-    }
-    case "claim": {
-      const r = await claimTicket(ctx, actor, id);
-      return one(r.ok ? replies.claimed(r, me as Person, now) : replies.refusal(r));
-    }
-    case "reply": {
-      const r = await replyTicket(ctx, actor, id, cmd.body ?? "");
-      return one(r.ok ? replies.replied(r, me as Person, cmd.body ?? "") : replies.refusal(r));
-    }
-    case "resolve": {
-      const r = await resolveTicket(ctx, actor, id, cmd.body ?? "");
-      return one(r.ok ? replies.resolved(r, cmd.body ?? "") : replies.refusal(r));
-    }
-    case "rate": {
-      const r = await rateTicket(ctx, actor, id, cmd.satisfied === true, cmd.body);
-      return one(r.ok ? replies.rated(r, now) : replies.refusal(r));
-    }
-    case "escalate": {
-      const r = await escalateTicket(ctx, actor, id, cmd.body ?? "");
-      return one(r.ok ? replies.escalated(r) : replies.refusal(r));
-    }
-  }
+  if (cmd.intent === "invalid") return [replies.invalid(cmd.hint ?? replies.notUnderstood().text)];
+  return runCommand(cmd.intent, { ctx, actor, cmd, text });
 }

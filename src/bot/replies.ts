@@ -1,5 +1,4 @@
 /** The words of the bot's direct answers. Short, friendly simplified Chinese; names only, never a phone number. */
-import type { Role } from "../db/schema/index.js";
 import { formatDurationZh } from "../lib/duration.js";
 import { excerpt } from "../lib/privacy.js";
 import { formatWhenZh } from "../lib/time.js";
@@ -7,7 +6,6 @@ import type { Leader, Person } from "../workflows/directory.js";
 import { LEVEL_ZH, ROLE_ZH, STATUS_ZH } from "../workflows/roles.js";
 import type { CommandResult, Done } from "../workflows/ticket-commands.js";
 import type { Ticket } from "../workflows/tickets.js";
-import { type CommandIntent, USAGE } from "./parse.js";
 import type { Reply } from "./types.js";
 
 export const MAX_TEXT = 2000;
@@ -27,14 +25,10 @@ export const replies = {
   invalid: (hint: string) => say(hint),
   notYet: (what: string) => say(`${what}功能还在建设中，暂时不能使用。`),
 
-  help(role: Role | null): Reply {
-    const lines = ["我是好邻，可以帮你："];
-    const mine: CommandIntent[] =
-      role && role !== "resident"
-        ? ["report", "status", "claim", "reply", "resolve", "escalate", "todo", "visit", "contact", "due", "digest"]
-        : ["report", "status", "rate", "todo"];
-    for (const i of mine) lines.push(`· ${USAGE[i]}`);
-    if (role && role !== "resident") lines.push("代居民报事：报事 代户主姓名：问题描述");
+  /** `usage`: the command table's lines for this person (see helpReply in commands.ts). */
+  help(usage: string[], leader: boolean): Reply {
+    const lines = ["我是好邻，可以帮你：", ...usage.map((u) => `· ${u}`)];
+    if (leader) lines.push("代居民报事：报事 代户主姓名：问题描述");
     lines.push("邻长 4 小时内答复，超时自动上报组、村、镇。");
     return say(lines.join("\n"));
   },

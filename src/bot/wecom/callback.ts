@@ -10,6 +10,7 @@ import { errInfo } from "../../lib/errors.js";
 import { rejectedCallbacks } from "../../lib/metrics.js";
 import type { Logger } from "pino";
 import { handleIncoming, type PipelineDeps } from "../pipeline.js";
+import { helpReply } from "../commands.js";
 import { replies } from "../replies.js";
 import type { IncomingMessage, Reply } from "../types.js";
 import { commandFor, parseEventKey, taskIdFor, ticketCard, ticketOfTask, updatedCard } from "./cards.js";
@@ -187,7 +188,7 @@ export class WecomAdapter {
   private async onEvent(m: Extract<Callback, { msgtype: "event" }>, nonce: string): Promise<Response> {
     const ev = m.event;
     if (ev.eventtype === "enter_chat") {
-      return this.reply(nonce, { msgtype: "text", text: { content: replies.help(null).text } });
+      return this.reply(nonce, { msgtype: "text", text: { content: helpReply(null).text } });
     }
     if (ev.eventtype !== "template_card_event" || !ev.template_card_event) return new Response(null, { status: 200 });
     const { event_key, task_id } = ev.template_card_event;

@@ -1,0 +1,262 @@
+/**
+ * The command table: the one home of every chat command. A row says which words open it (simplified and
+ * traditional forms), how its argument is shaped, its usage hint, who may use it and where, and its handler.
+ * src/bot/parse.ts reads the words and shapes from here; the pipeline looks the handler up here. A new command is
+ * a new row, not a new branch somewhere else.
+ */
+import type { Role } from "../db/schema/index.js";
+import type { Ctx } from "../workflows/context.js";
+import { digestForChat } from "../workflows/digests/index.js";
+import type { Person } from "../workflows/directory.js";
+import { isLeader } from "../workflows/roles.js";
+import {
+  type Actor,
+  claimTicket,
+  escalateTicket,
+  openTicket,
+  rateTicket,
+  replyTicket,
+  resolveTicket,
+  ticketStatus,
+  todoList,
+} from "../workflows/ticket-commands.js";
+import type { CommandIntent, ParsedCommand } from "./parse.js";
+import { replies } from "./replies.js";
+import type { Reply } from "./types.js";
+import { dueCommand, visitCommand } from "./visit-dispatch.js";
+
+/**
+ * How a command word relates to the text after it:
+ * - text: free text, may be glued to the word (报事路灯坏了);
+ * - ticket: needs a ticket first, and must not be glued to ordinary words,
+ *   because 进度 / 完成 / 查看 are everyday words (进度很快啊 is chat);
+ * - ticketOrText: 上报 escalates a ticket, but 上报 + description is a report;
+ * - bare: no argument; only whitespace or punctuation may follow (待办？).
+ */
+export type Shape = "text" | "ticket" | "ticketOrText" | "bare";
+
+/**
+ * One group of words for a command. `spaced`: the words are everyday words too (联系), so they open the command
+ * only when a separator follows. `satisfied`: for 满意 / 不满意, which share the rate command.
+ */
+export type Words = {
+  simplified: readonly string[];
+  traditional?: readonly string[];
+  spaced?: boolean;
+  satisfied?: boolean;
+};
+
+/**
+ * Who may use a command. The dispatcher enforces `where` and `who: "leader"` itself; `ticket-leader` (a leader over
+ * the ticket's unit) and `reporter` (the one who asked) need the ticket and are checked by the workflow, whose
+ * refusal names it; `visit-leader` likewise (the visit workflow knows the leader's households).
+ */
+export type Permission = {
+  who: "anyone" | "leader" | "ticket-leader" | "reporter" | "visit-leader";
+  /** `group`: only in a registered group chat; the refusal explains where to send it. */
+  where: "group" | "anywhere";
+  /** The answer when `where` is not met. */
+  elsewhere?: string;
+};
+
+/** What a handler is given: the transaction context, who is acting, and the parsed command. */
+export type CommandCall = { ctx: Ctx; actor: Actor; cmd: ParsedCommand; text: string };
+export type Handler = (call: CommandCall) => Promise<Reply[]>;
+
+export type Command = {
+  words: readonly Words[];
+  shape: Shape;
+  /** The text (after the ticket, or the whole argument) is mandatory. */
+  needsText: boolean;
+  usage: string;
+  permission: Permission;
+  /** Listed in the help menu for these audiences, in table order. */
+  menu: readonly ("resident" | "leader")[];
+  run: Handler;
+};
+
+const one = (r: Reply) => [r];
+const ticketOf = (cmd: ParsedCommand) => cmd.ticket as number;
+const me = (actor: Actor) => actor.person as Person;
+
+/**
+ * Every command, in help-menu order. Keyed by intent so the compiler insists that each intent has exactly one row.
+ */
+export const COMMANDS: Readonly<Record<CommandIntent, Command>> = {
+  report: {
+    words: [
+      { simplified: ["报事", "反映", "求助", "报修", "投诉", "上报问题"], traditional: ["報事", "報修", "投訴", "上報問題"] },
+    ],
+    shape: "text",
+    needsText: true,
+    usage: "报事 问题描述，例如：报事 村口路灯坏了",
+    permission: { who: "anyone", where: "group", elsewhere: "请在所在的村、组群里报事，方便邻里和负责人一起看到进展。" },
+    menu: ["resident", "leader"],
+    run: async ({ ctx, actor, cmd }) => {
+      const r = await openTicket(ctx, actor, cmd.body ?? "");
+      return one(r.ok ? replies.opened(r, ctx.now) : replies.refusal(r));
+    },
+  },
+  status: {
+    words: [{ simplified: ["进度", "查询", "查看"], traditional: ["進度", "查詢"] }],
+    shape: "ticket",
+    needsText: false,
+    usage: "进度 #单号，例如：进度 #12",
+    permission: { who: "anyone", where: "anywhere" },
+    menu: ["resident", "leader"],
+    run: async ({ ctx, actor, cmd }) => {
+      const r = await ticketStatus(ctx, actor, ticketOf(cmd));
+      return one(r.ok ? replies.status(r, ctx.now) : replies.refusal(r));
+    },
+  },
+  claim: {
+    words: [{ simplified: ["认领", "签收", "接单"], traditional: ["認領", "簽收", "接單"] }],
+    shape: "ticket",
+    needsText: false,
+    usage: "认领 #单号，例如：认领 #12",
+    permission: { who: "ticket-leader", where: "anywhere" },
+    menu: ["leader"],
+    run: async ({ ctx, actor, cmd }) => {
+      const r = await claimTicket(ctx, actor, ticketOf(cmd));
+      return one(r.ok ? replies.claimed(r, me(actor), ctx.now) : replies.refusal(r));
+    },
+  },
+  reply: {
+    words: [
+      { simplified: ["回复", "答复", "跟进"], traditional: ["回覆", "回復", "答覆", "答復", "跟進"] },
+    ],
+    shape: "ticket",
+    needsText: true,
+    usage: "回复 #单号 内容，例如：回复 #12 师傅下午上门",
+    permission: { who: "ticket-leader", where: "anywhere" },
+    menu: ["leader"],
+    run: async ({ ctx, actor, cmd }) => {
+      const r = await replyTicket(ctx, actor, ticketOf(cmd), cmd.body ?? "");
+      return one(r.ok ? replies.replied(r, me(actor), cmd.body ?? "") : replies.refusal(r));
+    },
+  },
+  resolve: {
+    words: [{ simplified: ["办结", "解决", "完成", "已办结"], traditional: ["辦結", "解決", "已辦結"] }],
+    shape: "ticket",
+    needsText: true,
+    usage: "办结 #单号 处理结果，例如：办结 #12 路灯已修好",
+    permission: { who: "ticket-leader", where: "anywhere" },
+    menu: ["leader"],
+    run: async ({ ctx, actor, cmd }) => {
+      const r = await resolveTicket(ctx, actor, ticketOf(cmd), cmd.body ?? "");
+      return one(r.ok ? replies.resolved(r, cmd.body ?? "") : replies.refusal(r));
+    },
+  },
+  escalate: {
+    words: [{ simplified: ["上报"], traditional: ["上報"] }],
+    shape: "ticketOrText",
+    needsText: true,
+    usage: "上报 #单号 原因，例如：上报 #12 需要村里协调",
+    permission: { who: "ticket-leader", where: "anywhere" },
+    menu: ["leader"],
+    run: async ({ ctx, actor, cmd }) => {
+      const r = await escalateTicket(ctx, actor, ticketOf(cmd), cmd.body ?? "");
+      return one(r.ok ? replies.escalated(r) : replies.refusal(r));
+    },
+  },
+  rate: {
+    words: [
+      { simplified: ["满意"], traditional: ["滿意"], satisfied: true },
+      { simplified: ["不满意"], traditional: ["不滿意"], satisfied: false },
+    ],
+    shape: "ticket",
+    needsText: false,
+    usage: "满意 #单号，或 不满意 #单号 原因，例如：不满意 #12 灯还是不亮",
+    permission: { who: "reporter", where: "anywhere" },
+    menu: ["resident"],
+    run: async ({ ctx, actor, cmd }) => {
+      const r = await rateTicket(ctx, actor, ticketOf(cmd), cmd.satisfied === true, cmd.body);
+      return one(r.ok ? replies.rated(r, ctx.now) : replies.refusal(r));
+    },
+  },
+  todo: {
+    words: [{ simplified: ["待办", "我的工单"], traditional: ["待辦", "我的工單"] }],
+    shape: "bare",
+    needsText: false,
+    usage: "待办（查看我负责的工单）",
+    permission: { who: "anyone", where: "anywhere" },
+    menu: ["resident", "leader"],
+    run: async ({ ctx, actor }) =>
+      one(replies.todo(await todoList(ctx, actor), Boolean(actor.person && isLeader(actor.person.role)), ctx.now)),
+  },
+  visit: {
+    words: [{ simplified: ["走访"], traditional: ["走訪"] }],
+    shape: "text",
+    needsText: true,
+    usage: "走访 户或人 情况，例如：走访 王阿姨 身体良好，家里一切正常",
+    permission: { who: "visit-leader", where: "anywhere" },
+    menu: ["leader"],
+    run: ({ ctx, actor, cmd, text }) => visitCommand(ctx, actor, "visit", cmd.body ?? "", text),
+  },
+  contact: {
+    words: [
+      { simplified: ["电联", "电访"], traditional: ["電聯", "電訪"] },
+      {
+        simplified: ["联系", "联络", "电话联系", "微信联系"],
+        traditional: ["聯繫", "聯係", "聯絡", "電話聯繫", "微信聯繫"],
+        spaced: true,
+      },
+    ],
+    shape: "text",
+    needsText: true,
+    usage: "电联 户或人 情况（电话、微信联系），例如：电联 王阿姨 电话问候，一切都好",
+    permission: { who: "visit-leader", where: "anywhere" },
+    menu: ["leader"],
+    run: ({ ctx, actor, cmd, text }) => visitCommand(ctx, actor, "contact", cmd.body ?? "", text),
+  },
+  due: {
+    words: [{ simplified: ["待走访"], traditional: ["待走訪"] }],
+    shape: "bare",
+    needsText: false,
+    usage: "待走访（查看该走访、该联系的住户）",
+    permission: { who: "visit-leader", where: "anywhere" },
+    menu: ["leader"],
+    run: ({ ctx, actor }) => dueCommand(ctx, actor),
+  },
+  digest: {
+    words: [{ simplified: ["周报", "本周统计"], traditional: ["週報", "周報", "本週統計", "本周統計"] }],
+    shape: "bare",
+    needsText: false,
+    usage: "周报（查看本周统计）",
+    permission: { who: "anyone", where: "group", elsewhere: "请在村、组群里发「周报」，查看本群所在单位近 7 天的统计。" },
+    menu: ["leader"],
+    run: async ({ ctx, actor }) => (actor.chat ? one({ text: await digestForChat(ctx, actor.chat), mentions: [] }) : []),
+  },
+  help: {
+    words: [{ simplified: ["帮助", "菜单", "选单", "help", "?", "？"], traditional: ["幫助", "菜單", "選單"] }],
+    shape: "bare",
+    needsText: false,
+    usage: "帮助（查看全部指令）",
+    permission: { who: "anyone", where: "anywhere" },
+    menu: [],
+    run: async ({ actor }) => one(helpReply(actor.person?.role ?? null)),
+  },
+};
+
+/** The help menu for a person of this role (null: not in the directory): the table's usage lines, in order. */
+export function helpReply(role: Role | null): Reply {
+  const leader = Boolean(role && isLeader(role));
+  const audience = leader ? "leader" : "resident";
+  const usage = Object.values(COMMANDS)
+    .filter((c) => c.menu.includes(audience))
+    .map((c) => c.usage);
+  return replies.help(usage, leader);
+}
+
+/** Runs a parsed command: the table's permission first, then its handler. */
+export function runCommand(intent: CommandIntent, call: CommandCall): Promise<Reply[]> {
+  const command = COMMANDS[intent];
+  const { permission } = command;
+  if (permission.where === "group" && !call.actor.chat) {
+    return Promise.resolve([replies.invalid(permission.elsewhere ?? command.usage)]);
+  }
+  if (permission.who === "leader" && !(call.actor.person && isLeader(call.actor.person.role))) {
+    return Promise.resolve([replies.invalid(`只有邻长及以上负责人可以用这个指令。用法：${command.usage}`)]);
+  }
+  return command.run(call);
+}
