@@ -12,6 +12,7 @@ import { wecomRoutes } from "./bot/wecom/routes.js";
 import type { Runtime } from "./runtime.js";
 import { gauges, renderMetrics } from "./workflows/metrics.js";
 import { registry } from "./lib/metrics.js";
+import { cleanParams } from "./http/params.js";
 
 /** An extra readiness check (e.g. a platform connection): `ok: false` makes /readyz answer 503. */
 export type ReadinessCheck = () => { name: string; ok: boolean; detail?: unknown } | Promise<{ name: string; ok: boolean; detail?: unknown }>;
@@ -21,6 +22,7 @@ export type AppOptions = { runtime: Runtime; logger: Logger; sim: boolean; wecom
 export function createApp({ runtime, logger, sim, wecom, readiness = [], dashboard }: AppOptions): Hono {
   const app = new Hono();
   app.use(requestId());
+  app.use(cleanParams);
 
   app.get("/healthz", (c) => c.json({ ok: true }));
   app.get("/readyz", async (c) => {

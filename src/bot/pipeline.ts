@@ -17,7 +17,8 @@ import { DirectoryCache, type MessageSender } from "../workflows/directory-cache
 import { Effects } from "../workflows/effects.js";
 import type { PolicyOverrides } from "../workflows/policy.js";
 import type { Actor } from "../workflows/ticket-commands.js";
-import { errInfo } from "../lib/errors.js";
+import { cannotSucceed, errInfo } from "../lib/errors.js";
+import { deadLetter } from "./dead-letter.js";
 import { escapeRegExp } from "../lib/regexp.js";
 import { runCommand } from "./commands.js";
 import { parseCommand } from "./parse.js";
@@ -93,8 +94,14 @@ export async function handleIncoming(deps: PipelineDeps, msg: IncomingMessage, t
     messages.inc({ platform, result: result.duplicate ? "duplicate" : "handled" });
     return result;
   } catch (err) {
-    messages.inc({ platform, result: "failed" });
-    throw err;
+    if (!cannotSucceed(err)) {
+      // The database (or the pipeline) is unavailable: the platform's retry will succeed once it is back.
+      messages.inc({ platform, result: "failed" });
+      throw err;
+    }
+    const result = await deadLetter(deps.db, deps.logger, msg, err);
+    messages.inc({ platform, result: "dead_letter" });
+    return result;
   } finally {
     stop();
   }

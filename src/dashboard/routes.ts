@@ -86,6 +86,14 @@ function parseDay(v: string | undefined): Date | undefined {
   return m ? localDate(Number(m[1]), Number(m[2]), Number(m[3])) : undefined;
 }
 
+/** "2026-03" → its first day; absent → undefined; anything else (9999-99, 2026-13) → null, answered with 400. */
+function parseMonth(v: string | undefined): Date | undefined | null {
+  if (!v) return undefined;
+  const m = /^(\d{4})-(\d{2})$/.exec(v);
+  const [y, mo] = [Number(m?.[1]), Number(m?.[2])];
+  return m && y >= 2000 && y <= 2100 && mo >= 1 && mo <= 12 ? localDate(y, mo, 1) : null;
+}
+
 function parseFilter(q: Record<string, string>): TicketFilter {
   const to = parseDay(q.to);
   return {
@@ -320,8 +328,9 @@ export function dashboardRoutes(runtime: Runtime, opts: DashboardOptions): Hono<
     const root = v.scope.rootId ?? tree.towns()[0]?.id;
     if (!root) return c.html(render(c, "履职评议", h`<h1>履职评议</h1><p>还没有名册。</p>`));
     const policy = tree.policy(root, runtime.pipeline.overrides);
-    const m = /^(\d{4})-(\d{2})$/.exec(c.req.query("month") ?? "");
-    const anchor = m ? localDate(Number(m[1]), Number(m[2]), 1) : now();
+    const month = parseMonth(c.req.query("month"));
+    if (month === null) return c.html(render(c, "履职评议", h`<h1>履职评议</h1><p class="err">月份无效，请按“2026-03”的格式选择月份。</p>`), 400);
+    const anchor = month ?? now();
     const slot = monthlySlot(anchor, policy.digest.monthDay, policy.digest.minutes);
     const asOf = slot.window.to.getTime() < now().getTime() ? slot.window.to : now();
     const cards = await scorecards(db, root, { window: slot.window, asOf, answerMs: policy.answerMs });

@@ -11,3 +11,21 @@ export function errInfo(err: unknown): { err: string; code?: string } {
   // Driver errors (postgres.js, ioredis) describe the failure, not the data; keep them short.
   return { err: `${err.name}: ${err.message.slice(0, 200)}`, code };
 }
+
+/**
+ * SQLSTATE classes and codes that say the data itself was refused, so the same input fails the same way every time:
+ * 22 data exception (22P05 NUL in jsonb, 22021 bad encoding, 22003 out of range, 22P02 bad text representation),
+ * 54 program limit exceeded (54000 index row too large), 23502 not-null and 23514 check violation. Connection and
+ * availability failures (08, 53, 57, postgres.js' CONNECT_TIMEOUT …), serialization failures and deadlocks (40)
+ * and everything unknown are worth retrying.
+ */
+const DATA_CLASSES = ["22", "54"];
+const DATA_CODES = ["23502", "23514"];
+
+/** True when retrying the same input cannot succeed (see DATA_CLASSES); such a message is dead-lettered. */
+export function cannotSucceed(err: unknown): boolean {
+  const { code } = errInfo(err);
+  if (code && /^[0-9A-Z]{5}$/.test(code)) return DATA_CLASSES.includes(code.slice(0, 2)) || DATA_CODES.includes(code);
+  // A JavaScript RangeError (an invalid Date, a too-long string) comes from the input, not from an outage.
+  return err instanceof RangeError;
+}

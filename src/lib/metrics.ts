@@ -11,7 +11,7 @@ collectDefaultMetrics({ register: registry });
 
 export const messages = new Counter({
   name: "haolin_messages_total",
-  help: "Messages through the pipeline, by platform and result (handled, duplicate, failed)",
+  help: "Messages through the pipeline, by platform and result (handled, duplicate, failed: to be retried, dead_letter: can never succeed, answered with an apology)",
   labelNames: ["platform", "result"] as const,
   registers: [registry],
 });

@@ -5,6 +5,7 @@
  */
 import { errInfo } from "../../lib/errors.js";
 import type { Logger } from "pino";
+import { cleanIncoming } from "../clean.js";
 import { handleIncoming, type PipelineDeps } from "../pipeline.js";
 import type { Reply } from "../types.js";
 import { findChat, getPerson } from "../../workflows/directory.js";
@@ -98,7 +99,7 @@ export async function onCardFrame(deps: InboundDeps, frame: StreamFrame): Promis
   const { db } = deps.pipeline;
   const result = await persistently(deps, "card tap", async () => {
     const chat = tap.spaceId ? await findChat(db, "dingtalk", tap.spaceId) : null;
-    return handleIncoming(deps.pipeline, {
+    return handleIncoming(deps.pipeline, cleanIncoming({
       platform: "dingtalk",
       messageId: tapMessageId(tap),
       chatExternalId: chat ? chat.externalId : null,
@@ -106,7 +107,7 @@ export async function onCardFrame(deps: InboundDeps, frame: StreamFrame): Promis
       text: tapCommand(tap),
       addressed: true,
       receivedAt: deps.pipeline.clock(),
-    });
+    }));
   });
   const reply = result.replies[0];
   const ticket = await getTicket(db, tap.ticketId);

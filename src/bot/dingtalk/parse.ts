@@ -3,6 +3,8 @@
  * Robot text arrives with the robot's own @ already removed (usually leaving a leading space); other @names stay.
  */
 import { escapeRegExp } from "../../lib/regexp.js";
+import { cleanText } from "../../lib/clean.js";
+import { cleanIncoming } from "../clean.js";
 import type { IncomingMessage } from "../types.js";
 import { decodeOutTrackId } from "./cards.js";
 import type { CardCallback, RobotMessage, StreamFrame } from "./types.js";
@@ -43,7 +45,7 @@ export function robotToIncoming(m: RobotMessage, botNames: string[], now: Date):
   const group = m.conversationType === "2";
   if (group && !m.conversationId) return null;
   const createdAt = toMs(m.createAt);
-  return {
+  return cleanIncoming({
     platform: "dingtalk",
     messageId: m.msgId,
     chatExternalId: group ? m.conversationId : null,
@@ -52,7 +54,7 @@ export function robotToIncoming(m: RobotMessage, botNames: string[], now: Date):
     // Groups deliver only messages that @ the robot; a direct chat is always addressed to it.
     addressed: true,
     receivedAt: createdAt ? new Date(createdAt) : now,
-  };
+  });
 }
 
 /** When the session webhook of a message stops working (ms epoch), or null if it has none. */
@@ -77,9 +79,10 @@ export function parseCardTap(cb: CardCallback): CardTap | null {
   const raw = String(params.action ?? actionIds[0] ?? "");
   const action: CardAction | null = /^claim/.test(raw) ? "claim" : /^resolve/.test(raw) ? "resolve" : null;
   if (!action) return null;
-  const remark = typeof params.remark === "string" ? params.remark.trim() : "";
-  const spaceId = cb.spaceType === "IM_GROUP" && cb.spaceId ? cb.spaceId : null;
-  return { outTrackId: cb.outTrackId, ticketId, action, userId: cb.userId, remark, spaceId };
+  // The tap's strings reach the database before they become an IncomingMessage: cleaned here the same way.
+  const remark = typeof params.remark === "string" ? cleanText(params.remark).trim() : "";
+  const spaceId = cb.spaceType === "IM_GROUP" && cb.spaceId ? cleanText(cb.spaceId) : null;
+  return { outTrackId: cleanText(cb.outTrackId), ticketId, action, userId: cleanText(cb.userId), remark, spaceId };
 }
 
 /** The command a tap stands for: the same words a leader would type, so the rules stay in one place. */

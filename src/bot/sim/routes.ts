@@ -9,6 +9,7 @@ import { Hono } from "hono";
 import { z } from "zod";
 import { chats, people, simMessages, units } from "../../db/schema/index.js";
 import type { Runtime } from "../../runtime.js";
+import { cleanIncoming } from "../clean.js";
 import { handleIncoming } from "../pipeline.js";
 
 const page = readFileSync(new URL("./public/index.html", import.meta.url), "utf8");
@@ -42,26 +43,25 @@ export function simRoutes(runtime: Runtime): Hono {
       const first = parsed.error.issues[0];
       return c.json({ error: raw === undefined ? "body must be JSON" : `${first?.path.join(".") || "body"}: ${first?.message}` }, 400);
     }
-    const { chatId, userId, text } = parsed.data;
+    // The same cleaning as every platform, before the ids are used for anything.
+    const msg = cleanIncoming({
+      platform: "sim",
+      messageId: parsed.data.messageId ?? randomUUID(),
+      chatExternalId: parsed.data.chatId,
+      senderExternalId: parsed.data.userId,
+      text: parsed.data.text,
+      receivedAt: runtime.clock(),
+    });
+    const chatId = msg.chatExternalId as string;
+    const userId = msg.senderExternalId;
     const [person] = await db.select({ id: people.id }).from(people).where(eq(people.id, userId));
     if (!person) return c.json({ error: `userId: unknown person "${userId}"` }, 400);
-    const result = await handleIncoming(
-      runtime.pipeline,
-      {
-        platform: "sim",
-        messageId: parsed.data.messageId ?? randomUUID(),
-        chatExternalId: chatId,
-        senderExternalId: userId,
-        text,
-        receivedAt: runtime.clock(),
-      },
-      async (tx, replies) => {
-        await tx.insert(simMessages).values([
-          { chatId, fromId: userId, text, mentions: [] },
-          ...replies.map((r) => ({ chatId, fromId: "bot", text: r.text, mentions: r.mentions })),
-        ]);
-      },
-    );
+    const result = await handleIncoming(runtime.pipeline, msg, async (tx, replies) => {
+      await tx.insert(simMessages).values([
+        { chatId, fromId: userId, text: msg.text, mentions: [] },
+        ...replies.map((r) => ({ chatId, fromId: "bot", text: r.text, mentions: r.mentions })),
+      ]);
+    });
     return c.json({ replies: result.replies.map((r) => ({ text: r.text, mentions: r.mentions })) });
   });
 

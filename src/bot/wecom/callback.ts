@@ -3,12 +3,14 @@
  *
  * Order: body size → query parameters → signature (constant time) → timestamp freshness → decrypt → what
  * @wecom/crypto does not check (structure, receiveid "", aibotid, JSON shape) → the core pipeline → an encrypted
- * passive reply. A rejection stores nothing and logs only the reason and lengths. If the database fails the
- * answer is 503 so WeCom delivers again; `msgid` dedupe makes the redelivery safe.
+ * passive reply. A rejection stores nothing and logs only the reason and lengths. If the database is unavailable the
+ * answer is 503 so WeCom delivers again; `msgid` dedupe makes the redelivery safe. A message the database refuses
+ * for its data is answered (with an apology) by the pipeline, never with a 503 that would bring it back for ever.
  */
 import { errInfo } from "../../lib/errors.js";
 import { rejectedCallbacks } from "../../lib/metrics.js";
 import type { Logger } from "pino";
+import { cleanIncoming } from "../clean.js";
 import { handleIncoming, type PipelineDeps } from "../pipeline.js";
 import { helpReply } from "../commands.js";
 import { replies } from "../replies.js";
@@ -18,7 +20,12 @@ import type { WecomConfig } from "./config.js";
 import { CryptoError, openCiphertext, sealReply, signatureMatches } from "./crypto.js";
 import { type Callback, messageText, parseCallback, stripBotMention } from "./parse.js";
 
-export const MAX_BODY_BYTES = 64 * 1024;
+/**
+ * A memory bound, not a length rule: a callback with a text longer than the pipeline takes (MAX_TEXT) must still be
+ * read, so its sender hears "too long" instead of nothing. 20,000 characters sent as \u escapes, encrypted and
+ * base64-encoded come to about 320 KB.
+ */
+export const MAX_BODY_BYTES = 512 * 1024;
 /** WeCom does not specify a window; its retries arrive within seconds. Five minutes tolerates clock skew. */
 export const MAX_SKEW_S = 300;
 /** stream.content is limited to 20480 bytes. */
@@ -167,7 +174,7 @@ export class WecomAdapter {
   }
 
   private incoming(m: Callback, text: string): IncomingMessage {
-    return {
+    return cleanIncoming({
       platform: "wecom",
       messageId: m.msgid,
       chatExternalId: m.chattype === "group" ? (m.chatid ?? null) : null,
@@ -175,7 +182,7 @@ export class WecomAdapter {
       text,
       addressed: true,
       receivedAt: this.opts.pipeline.clock(),
-    };
+    });
   }
 
   /** An unregistered group is told its chatid, which the admin needs to bind it (`npm run wecom:bind`). */

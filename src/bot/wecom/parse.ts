@@ -5,6 +5,8 @@
 import { z } from "zod";
 
 const id = z.string().min(1).max(256);
+/** Longer than any text the pipeline takes (MAX_TEXT), so a too-long message is answered "too long", not refused. */
+const content = z.string().max(100_000);
 const base = {
   msgid: id,
   aibotid: id,
@@ -15,17 +17,17 @@ const base = {
   create_time: z.number().optional(),
 };
 
-const textMessage = z.object({ ...base, msgtype: z.literal("text"), text: z.object({ content: z.string().max(20_000) }) });
+const textMessage = z.object({ ...base, msgtype: z.literal("text"), text: z.object({ content }) });
 const mixedMessage = z.object({
   ...base,
   msgtype: z.literal("mixed"),
   mixed: z.object({
     msg_item: z
-      .array(z.object({ msgtype: z.string().max(32), text: z.object({ content: z.string().max(20_000) }).optional() }))
+      .array(z.object({ msgtype: z.string().max(32), text: z.object({ content }).optional() }))
       .max(100),
   }),
 });
-const voiceMessage = z.object({ ...base, msgtype: z.literal("voice"), voice: z.object({ content: z.string().max(20_000) }) });
+const voiceMessage = z.object({ ...base, msgtype: z.literal("voice"), voice: z.object({ content }) });
 /** Media and stream-refresh callbacks: understood, not acted on. */
 const otherMessage = z.object({ ...base, msgtype: z.enum(["image", "file", "video", "stream"]) });
 const eventMessage = z.object({

@@ -81,3 +81,23 @@ export const simMessages = pgTable(
   },
   (t) => [index().on(t.chatId, t.id)],
 );
+
+/**
+ * Messages the pipeline could not handle for a reason retrying cannot fix (PostgreSQL refused their data): each is
+ * answered once with an apology instead of failing (and being redelivered) for ever. No text is kept, only the ids
+ * as received — escaped as in JSON, so a NUL or a lone surrogate in them is stored as `\u0000` / `\ud800`.
+ */
+export const deadLetters = pgTable(
+  "dead_letters",
+  {
+    platform: text().$type<Platform>().notNull(),
+    messageId: text().notNull(),
+    chatExternalId: text(),
+    senderExternalId: text(),
+    textLength: integer().notNull().default(0),
+    /** The error's name and SQLSTATE, e.g. "PostgresError 22P05". */
+    error: text().notNull(),
+    at: timestamp({ withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.platform, t.messageId] }), index().on(t.at)],
+);
