@@ -396,3 +396,19 @@ describe("found by an independent check against the contract", () => {
   ]);
   invalidTable(["办结 12 。", "办结 #12 ……", "报事。", "上报 。", "走访 ！", "回复 #5 ？"]);
 });
+
+describe("a ticket from a quoted message", () => {
+  const q = { quotedTicket: 7 };
+  it("fills in a ticket command that names none", () => {
+    expect(parseCommand("认领", q)).toMatchObject({ intent: "claim", ticket: 7 });
+    expect(parseCommand("办结 已修好", q)).toMatchObject({ intent: "resolve", ticket: 7, body: "已修好" });
+    expect(parseCommand("进度", q)).toMatchObject({ intent: "status", ticket: 7 });
+    expect(parseCommand("满意", q)).toMatchObject({ intent: "rate", ticket: 7, satisfied: true });
+  });
+  it("never overrides a typed number, never turns chat into a command, and 办结 still needs its result", () => {
+    expect(parseCommand("认领 #12", q)).toMatchObject({ intent: "claim", ticket: 12 });
+    expect(parseCommand("进度很快啊", q).intent).toBe("none");
+    expect(parseCommand("办结", q)).toMatchObject({ intent: "invalid" });
+    expect(parseCommand("认领").intent).toBe("invalid");
+  });
+});

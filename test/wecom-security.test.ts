@@ -8,7 +8,7 @@ import { count } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openCiphertext, signatureMatches } from "../src/bot/wecom/crypto.js";
 import { inboundMessages, outbox, tickets } from "../src/db/schema/index.js";
-import { type CallbackOptions, groupText, randomAESKey, wxEncrypt } from "./fakes/wecom.js";
+import { type CallbackOptions, groupText, randomAESKey, wxDecrypt, wxEncrypt, wxSign } from "./fakes/wecom.js";
 import { BOT_ID, CHATID, startWecomBot } from "./fakes/wecom-bot.js";
 
 type Bot = Awaited<ReturnType<typeof startWecomBot>>;
@@ -59,9 +59,6 @@ const cases: [string, number, () => Promise<{ status: number }>][] = [
   ["oversize body in chunks, without a length (600 KB)", 413, () => chunkedPost(Array.from({ length: 600 }, () => "A".repeat(1024)))],
   ["malformed JSON body", 400, () => bot.fake.callback(valid(), { rawBody: '{"encrypt": ' })],
   ["body without encrypt", 400, () => bot.fake.callback(valid(), { rawBody: '{"msg": "x"}' })],
-  ["malformed JSON inside the ciphertext", 400, () => bot.fake.callback('{"msgid": "x", "aibotid": ')],
-  ["callback of the wrong shape", 400, () => bot.fake.callback({ ...valid(), from: "LiYi" })],
-  ["unknown msgtype", 400, () => bot.fake.callback({ ...valid(), msgtype: "location", location: { lat: 1 } })],
   ["missing msg_signature", 400, () => bot.fake.callback(valid(), { omit: ["msg_signature"] } satisfies CallbackOptions)],
   ["missing timestamp", 400, () => bot.fake.callback(valid(), { omit: ["timestamp"] })],
 ];
@@ -94,6 +91,29 @@ describe("WeCom callback security", () => {
     });
   }
 
+  // Signed with the token and sealed with the key, so from WeCom: refusing it would only make WeCom deliver it
+  // again (and again), so it is answered 200 with an empty body, stores nothing, and is counted.
+  const authentic: [string, string, () => Promise<{ status: number; body: string }>][] = [
+    ["malformed JSON inside the ciphertext", "not_json", () => bot.fake.callback('{"msgid": "x", "aibotid": ')],
+    ["callback of the wrong shape", "malformed", () => bot.fake.callback({ ...valid(), from: "LiYi" })],
+    ["a msgtype the bot does not know", "unknown_msgtype", () => bot.fake.callback({ ...valid(), msgtype: "location", location: { lat: 1 } })],
+  ];
+  for (const [name, reason, send] of authentic) {
+    it(`answers 200 and drops: ${name}, nothing stored, counted`, async () => {
+      const sample = `haolin_callbacks_ignored_total{platform="wecom",reason="${reason}"}`;
+      const before = await stored();
+      const counted = await metric(sample);
+      const logStart = bot.logs.length;
+      const res = await send();
+      expect(res).toMatchObject({ status: 200, body: "" });
+      expect(await stored()).toEqual(before);
+      expect(await metric(sample)).toBe(counted + 1);
+      const logged = bot.logs.slice(logStart).join("\n");
+      expect(logged).toContain("callback ignored");
+      for (const s of ["门口坏了", "13912345678"]) expect(logged).not.toContain(s);
+    });
+  }
+
   it("URL verification with a bad signature or stale timestamp is refused", async () => {
     expect((await bot.fake.verifyUrl({ token: "NotTheToken1" })).status).toBe(401);
     expect((await bot.fake.verifyUrl({ timestamp: 1_000_000_000 })).status).toBe(401);
@@ -118,6 +138,18 @@ describe("WeCom crypto wrapper", () => {
     expect(signatureMatches("QDG6eK", "1409659590", "263014780", ECHO, "5c45ff5e21c57e6ad56bac8758b79b1d9ac89fd3")).toBe(false);
     expect(signatureMatches("QDG6eK", "1409659589", "263014780", ECHO, "5c45ff")).toBe(false);
     expect(openCiphertext(KEY, ECHO, "wx5823bf96d3bd56c7")).toBe("1616140317555161061");
+  });
+
+  it("verifies and opens the vector of the official WXBizMsgCrypt / WXBizJsonMsgCrypt samples (VerifyURL)", () => {
+    // Sample.py of WeCom's weworkapi callback samples (XML and JSON variants share it): receiveid = the CorpID.
+    const token = "hJqcu3uJ9Tn2gXPmxx2w9kkCkCE2EPYo";
+    const key = "6qkdMrq68nTKduznJYO1A37W2oEgpkMUvkttRToqhUt";
+    const echo = "fsi1xnbH4yQh0+PJxcOdhhK6TDXkjMyhEPA7xB2TGz6b+g7xyAbEkRxN/3cNXW9qdqjnoVzEtpbhnFyq6SVHyA==";
+    expect(signatureMatches(token, "1476416373", "47744683", echo, "012bc692d0a58dd4b10f8dfe5c4ac00ae211ebeb")).toBe(true);
+    expect(signatureMatches(token, "1476416373", "47744684", echo, "012bc692d0a58dd4b10f8dfe5c4ac00ae211ebeb")).toBe(false);
+    expect(openCiphertext(key, echo, "ww1436e0e65a779aee")).toBe("1288432023552776189");
+    expect(wxDecrypt(key, echo)).toEqual({ message: "1288432023552776189", receiveId: "ww1436e0e65a779aee" });
+    expect(wxSign(token, "1476416373", "47744683", echo)).toBe("012bc692d0a58dd4b10f8dfe5c4ac00ae211ebeb");
   });
 
   it("refuses what @wecom/crypto lets through: wrong receiveid, wrong key, flipped bytes, junk base64", () => {

@@ -13,5 +13,6 @@ export function cleanIncoming(msg: IncomingMessage): IncomingMessage {
     chatExternalId: msg.chatExternalId === null ? null : cleanText(msg.chatExternalId),
     senderExternalId: cleanText(msg.senderExternalId),
     text: cleanText(msg.text),
+    ...(msg.quote?.text !== undefined ? { quote: { ...msg.quote, text: cleanText(msg.quote.text) } } : {}),
   };
 }

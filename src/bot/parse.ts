@@ -166,7 +166,7 @@ function ticketCommand(rule: Rule, token: TicketToken | null): ParsedCommand {
   return parsed;
 }
 
-function parseArguments(rule: Rule, rest: string, bracketed: boolean): ParsedCommand {
+function parseArguments(rule: Rule, rest: string, bracketed: boolean, quotedTicket?: number): ParsedCommand {
   const args = rest.replace(LEADING_SEPARATORS, "");
   // 联系一下物业 is chat, 联系 王阿姨 … is a command.
   if (rule.spaced && !bracketed && rest !== "" && !SEPARATOR.test(rest)) return none();
@@ -184,12 +184,17 @@ function parseArguments(rule: Rule, rest: string, bracketed: boolean): ParsedCom
       const token = readTicket(args);
       // Glued to ordinary words (进度很快啊) means chat, not a malformed command.
       const glued = !bracketed && rest !== "" && !SEPARATOR.test(rest);
-      return glued && token === null ? none() : ticketCommand(rule, token);
+      if (glued && token === null) return none();
+      // No number typed, but the message quotes one ticket: 认领 / 办结 已修好 under the bot's ping.
+      return ticketCommand(rule, token ?? (quotedTicket ? { ticket: quotedTicket, rest: args } : null));
     }
   }
 }
 
-export function parseCommand(text: string, options?: { botNames?: string[] }): ParsedCommand {
+/**
+ * `quotedTicket`: the ticket the message quotes (see bot/quote.ts), used when a ticket command names none.
+ */
+export function parseCommand(text: string, options?: { botNames?: string[]; quotedTicket?: number }): ParsedCommand {
   if (typeof text !== "string") return none();
   const names = (Array.isArray(options?.botNames) ? options.botNames : ["好邻"]).filter(
     (name): name is string => typeof name === "string" && name.trim() !== "",
@@ -199,5 +204,5 @@ export function parseCommand(text: string, options?: { botNames?: string[] }): P
   // A message that is only the bot's @mention asks for the menu.
   if (message === "") return mentioned ? { intent: "help", ticket: null, body: null } : none();
   const command = matchCommand(message);
-  return command ? parseArguments(command.rule, command.rest, command.bracketed) : none();
+  return command ? parseArguments(command.rule, command.rest, command.bracketed, options?.quotedTicket) : none();
 }

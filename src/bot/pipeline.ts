@@ -22,6 +22,7 @@ import { deadLetter } from "./dead-letter.js";
 import { escapeRegExp } from "../lib/regexp.js";
 import { runCommand } from "./commands.js";
 import { parseCommand } from "./parse.js";
+import { quotedTicketId } from "./quote.js";
 import { pickCommand } from "./visit-dispatch.js";
 import { MAX_TEXT, replies } from "./replies.js";
 import type { HandleResult, IncomingMessage, Reply } from "./types.js";
@@ -236,7 +237,7 @@ async function handleTogether(deps: PipelineDeps, items: Pending[]): Promise<Out
 }
 
 /** One fresh message's command, inside the batch's transaction. */
-function run(deps: PipelineDeps, db: Db, effects: Effects, msg: IncomingMessage, from: MessageSender): Promise<Reply[]> {
+async function run(deps: PipelineDeps, db: Db, effects: Effects, msg: IncomingMessage, from: MessageSender): Promise<Reply[]> {
   const senders = deps.senders;
   const ctx: Ctx = {
     db,
@@ -248,7 +249,8 @@ function run(deps: PipelineDeps, db: Db, effects: Effects, msg: IncomingMessage,
   };
   const actor: Actor = { person: from.person, externalId: msg.senderExternalId, chat: from.chat, household: from.household };
   const addressed = msg.addressed ?? Boolean(deps.addressing?.test(msg.text));
-  return dispatch(ctx, actor, msg.text, deps.botNames, addressed, !from.chat);
+  const quoted = msg.quote ? await quotedTicketId(db, msg.quote, from.chat?.id ?? null, deps.botNames) : undefined;
+  return dispatch(ctx, actor, msg.text, deps.botNames, addressed, !from.chat, quoted);
 }
 
 /** Parse, then the command table's row for the intent; chat that is no command may still pick from a choice list. */
@@ -259,8 +261,10 @@ async function dispatch(
   botNames: string[],
   addressed: boolean,
   direct: boolean,
+  /** The ticket a quoted message is about: fills in a ticket command that names none. */
+  quotedTicket?: number,
 ): Promise<Reply[]> {
-  const cmd = parseCommand(text, { botNames });
+  const cmd = parseCommand(text, { botNames, quotedTicket });
   if (direct && !actor.person) return [replies.unknownPerson()];
   if (cmd.intent === "none") {
     // A bare number may pick from the choice list a 走访 with an ambiguous name left waiting.

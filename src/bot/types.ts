@@ -12,7 +12,15 @@ export type IncomingMessage = {
   /** The platform says the bot was @-mentioned (WeCom and DingTalk deliver group messages only then). */
   addressed?: boolean;
   receivedAt: Date;
+  /** The earlier message this one quotes (WeCom `quote`, DingTalk `text.repliedMsg`), as far as we read it. */
+  quote?: QuotedMessage;
 };
+
+/**
+ * A quoted message. Only its text for now: the command layer reads a ticket number from it (or finds the
+ * report it was), so `认领` typed under the bot's ping acts on that ticket. Platforms may add more (media) later.
+ */
+export type QuotedMessage = { text?: string };
 
 export type Reply = {
   text: string;

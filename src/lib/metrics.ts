@@ -51,3 +51,10 @@ export const deliveries = new Counter({
   labelNames: ["result"] as const,
   registers: [registry],
 });
+
+export const ignoredCallbacks = new Counter({
+  name: "haolin_callbacks_ignored_total",
+  help: "Authentic platform callbacks answered 200 and dropped (a type, event or shape the bot does not act on), by reason",
+  labelNames: ["platform", "reason"] as const,
+  registers: [registry],
+});

@@ -8,7 +8,7 @@
  * for its data is answered (with an apology) by the pipeline, never with a 503 that would bring it back for ever.
  */
 import { errInfo } from "../../lib/errors.js";
-import { rejectedCallbacks } from "../../lib/metrics.js";
+import { ignoredCallbacks, rejectedCallbacks } from "../../lib/metrics.js";
 import type { Logger } from "pino";
 import { cleanIncoming } from "../clean.js";
 import { handleIncoming, type PipelineDeps } from "../pipeline.js";
@@ -145,8 +145,12 @@ export class WecomAdapter {
     const plain = this.open(url, ciphertext);
     const parsed = parseCallback(plain, this.opts.config.botId);
     if (!parsed.ok) {
-      const status = parsed.reason === "wrong_bot" ? 403 : 400;
-      throw new Reject(status, parsed.reason === "wrong_bot" ? "aibotid mismatch" : `bad callback: ${parsed.reason}`);
+      if (parsed.reason === "wrong_bot") throw new Reject(403, "aibotid mismatch");
+      // Signed with our token and sealed with our key, so it is WeCom's: a shape or type we do not act on is
+      // answered 200 and dropped. Any other answer only makes WeCom deliver it again (and it never changes).
+      this.log.warn({ reason: parsed.reason, length: plain.length }, "callback ignored");
+      ignoredCallbacks.inc({ platform: "wecom", reason: parsed.reason });
+      return new Response(null, { status: 200 });
     }
     const m = parsed.callback;
     const nonce = param(url, "nonce") as string;
@@ -182,6 +186,7 @@ export class WecomAdapter {
       text,
       addressed: true,
       receivedAt: this.opts.pipeline.clock(),
+      ...quoteOf(m),
     });
   }
 
@@ -197,11 +202,12 @@ export class WecomAdapter {
     if (ev.eventtype === "enter_chat") {
       return this.reply(nonce, { msgtype: "text", text: { content: helpReply(null).text } });
     }
+    // feedback_event allows only an empty answer (101031); other events we do not act on get the same.
     if (ev.eventtype !== "template_card_event" || !ev.template_card_event) return new Response(null, { status: 200 });
     const { event_key, task_id } = ev.template_card_event;
-    const click = parseEventKey(event_key);
+    const click = event_key ? parseEventKey(event_key) : null;
     // Only our own cards: the key and the task_id must name the same ticket.
-    if (!click || ticketOfTask(task_id) !== click.ticketId) {
+    if (!click || !task_id || ticketOfTask(task_id) !== click.ticketId) {
       this.log.warn({ msgid: m.msgid }, "card event with a key we did not make");
       return new Response(null, { status: 200 });
     }
@@ -216,6 +222,13 @@ export class WecomAdapter {
     const envelope = sealReply(token, encodingAESKey, JSON.stringify(plaintext), nonce, Math.floor(this.nowMs() / 1000));
     return new Response(JSON.stringify(envelope), { status: 200, headers: { "content-type": "application/json" } });
   }
+}
+
+/** The quoted message's text (100719 引用), for the command layer to find the ticket it is about. */
+function quoteOf(m: Callback): Pick<IncomingMessage, "quote"> {
+  const q = m.msgtype === "event" ? undefined : m.quote;
+  const text = q ? messageText(q) : null;
+  return text ? { quote: { text } } : {};
 }
 
 function clipBytes(s: string, max: number): string {

@@ -40,6 +40,9 @@ export function parseEventKey(key: string): { action: Action; ticketId: number }
 
 export const commandFor = (action: Action, ticketId: number) => COMMAND[action](ticketId);
 
+/** sub_title_text: "建议不超过112个字" (template card docs, 101032 / 99110); the full text is in the stream. */
+export const SUB_TITLE_MAX = 112;
+
 const clip = (s: string, n: number) => ([...s].length > n ? `${[...s].slice(0, n - 1).join("")}…` : s);
 
 function buttons(ticketId: number, actions: Action[]) {
@@ -62,7 +65,7 @@ function card(ticketId: number, reply: Reply, taskId: string) {
   return {
     card_type: "button_interaction",
     main_title: { title: `工单 #${ticketId}` },
-    sub_title_text: clip(`${reply.text}${hint}`, 300),
+    sub_title_text: `${clip(reply.text, SUB_TITLE_MAX - [...hint].length)}${hint}`,
     button_list: buttons(ticketId, (reply.actions ?? []).filter((a) => a !== "resolve")),
     task_id: taskId,
   };

@@ -6,37 +6,43 @@ import { z } from "zod";
 
 const id = z.string().min(1).max(256);
 /** Longer than any text the pipeline takes (MAX_TEXT), so a too-long message is answered "too long", not refused. */
-const content = z.string().max(100_000);
-const base = {
+const content = z.object({ content: z.string().max(100_000) });
+const mixed = z.object({
+  msg_item: z.array(z.object({ msgtype: z.string().max(32), text: content.optional() })).max(100),
+});
+const common = {
   msgid: id,
   aibotid: id,
   chatid: id.optional(),
-  chattype: z.enum(["single", "group"]),
+  // from.corpid: "若为企业内部智能机器人不返回" (101027); read nowhere.
   from: z.object({ userid: z.string().min(1).max(128) }),
   response_url: z.string().max(2048).optional(),
   create_time: z.number().optional(),
 };
-
-const textMessage = z.object({ ...base, msgtype: z.literal("text"), text: z.object({ content }) });
-const mixedMessage = z.object({
-  ...base,
-  msgtype: z.literal("mixed"),
-  mixed: z.object({
-    msg_item: z
-      .array(z.object({ msgtype: z.string().max(32), text: z.object({ content }).optional() }))
-      .max(100),
-  }),
+/** 引用 (100719 结构体说明): the quoted message, of any of the message types. */
+const quote = z.object({
+  msgtype: z.string().max(32),
+  text: content.optional(),
+  mixed: mixed.optional(),
+  voice: content.optional(),
 });
-const voiceMessage = z.object({ ...base, msgtype: z.literal("voice"), voice: z.object({ content }) });
+/** Messages always say where they come from; the documented events (enter_chat, 101027) need not. */
+const message = { ...common, chattype: z.enum(["single", "group"]), quote: quote.optional() };
+
+const textMessage = z.object({ ...message, msgtype: z.literal("text"), text: content });
+const mixedMessage = z.object({ ...message, msgtype: z.literal("mixed"), mixed });
+const voiceMessage = z.object({ ...message, msgtype: z.literal("voice"), voice: content });
 /** Media and stream-refresh callbacks: understood, not acted on. */
-const otherMessage = z.object({ ...base, msgtype: z.enum(["image", "file", "video", "stream"]) });
+const otherMessage = z.object({ ...message, msgtype: z.enum(["image", "file", "video", "stream"]) });
 const eventMessage = z.object({
-  ...base,
+  ...common,
+  chattype: z.enum(["single", "group"]).optional(),
   msgtype: z.literal("event"),
   event: z.object({
     eventtype: z.string().min(1).max(64),
+    // Every field optional: a click we cannot act on is answered 200 and dropped, never refused.
     template_card_event: z
-      .object({ card_type: z.string().max(64), event_key: z.string().max(1024), task_id: z.string().max(128) })
+      .object({ card_type: z.string().max(64).optional(), event_key: z.string().max(1024).optional(), task_id: z.string().max(128).optional() })
       .optional(),
   }),
 });
@@ -68,15 +74,17 @@ export function parseCallback(plaintext: string, botId: string): ParseOutcome {
   return parsed.success ? { ok: true, callback: parsed.data } : { ok: false, reason: "malformed" };
 }
 
-/** The text a message carries (mixed: its text parts), or null for a message without text. */
-export function messageText(m: Callback): string | null {
+type Contents = { msgtype: string; text?: { content: string }; voice?: { content: string }; mixed?: z.infer<typeof mixed> };
+
+/** The text a message (or a quoted one) carries (mixed: its text parts), or null for one without text. */
+export function messageText(m: Contents): string | null {
   switch (m.msgtype) {
     case "text":
-      return m.text.content;
+      return m.text?.content ?? null;
     case "voice":
-      return m.voice.content;
+      return m.voice?.content ?? null;
     case "mixed": {
-      const parts = m.mixed.msg_item.flatMap((i) => (i.msgtype === "text" && i.text ? [i.text.content.trim()] : []));
+      const parts = (m.mixed?.msg_item ?? []).flatMap((i) => (i.msgtype === "text" && i.text ? [i.text.content.trim()] : []));
       return parts.length ? parts.join(" ") : null;
     }
     default:
