@@ -110,9 +110,10 @@ export async function deliverOutbox(deps: DeliveryDeps, id: number): Promise<Del
     .returning();
   if (!claimed) return "gone";
   // The destination's send slot is taken last, just before sending, so the spacing holds between the sends
-  // themselves and not only between the moments workers started on them.
+  // themselves and not only between the moments workers started on them. That moment is the row's sentAt.
+  const startedAt = deps.clock();
   if (dest.sender.minIntervalMs) {
-    const wait = await takeSlot(db, destinationKey(dest.to), deps.clock(), dest.sender.minIntervalMs);
+    const wait = await takeSlot(db, destinationKey(dest.to), startedAt, dest.sender.minIntervalMs);
     if (wait) {
       await putBack(db, id);
       throw new RetryAt(new Date(wait.getTime() + Math.floor(Math.random() * 250)));
@@ -141,7 +142,7 @@ export async function deliverOutbox(deps: DeliveryDeps, id: number): Promise<Del
     if (permanent) throw new Permanent(String((err as Error).message));
     throw err;
   }
-  await markSent(deps, id, dest.sender.platform);
+  await markSent(deps, id, dest.sender.platform, startedAt);
   return "sent";
 }
 
@@ -157,13 +158,13 @@ async function putBack(db: Db, id: number, lastError?: string): Promise<void> {
  * The message is out: recording that must not fail on a passing database outage (a restart takes seconds), or the
  * row's lease would lapse and another worker would send it again. Keep trying for most of the lease.
  */
-async function markSent(deps: DeliveryDeps, id: number, platform: Platform): Promise<void> {
+async function markSent(deps: DeliveryDeps, id: number, platform: Platform, startedAt: Date): Promise<void> {
   const until = Date.now() + LEASE_MS * 0.8;
   for (let wait = 250; ; wait = Math.min(wait * 2, 5000)) {
     try {
       await deps.db
         .update(outbox)
-        .set({ status: "sent", sentAt: deps.clock(), leaseUntil: null, platform })
+        .set({ status: "sent", sentAt: startedAt, leaseUntil: null, platform })
         .where(eq(outbox.id, id));
       return;
     } catch (err) {

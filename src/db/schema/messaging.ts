@@ -54,6 +54,7 @@ export const outbox = pgTable(
     notBefore: timestamp({ withTimezone: true }).notNull().defaultNow(),
     lastError: text(),
     createdAt: timestamp({ withTimezone: true }).notNull().defaultNow(),
+    /** When the send that delivered it began (for a paced destination: the send slot it took). */
     sentAt: timestamp({ withTimezone: true }),
   },
   (t) => [index("outbox_pending_idx").on(t.notBefore).where(sql`status in ('pending', 'sending')`)],
