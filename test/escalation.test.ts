@@ -7,8 +7,9 @@ import { outbox, simMessages, ticketEvents, tickets, units } from "../src/db/sch
 import { deliverAfterQuietHours, policyFor } from "../src/workflows/policy.js";
 import { queueMessage } from "../src/workflows/outbox.js";
 import { Effects } from "../src/workflows/effects.js";
-import { WAKE_SLOT_MS } from "../src/workflows/tickets.js";
+import { WAKE_SLOT_MS, wakeJobId, wakeSlot } from "../src/workflows/tickets.js";
 import { createHarness, type Harness, REDIS_URL, waitFor } from "./helpers/harness.js";
+import { observe } from "./helpers/observe.js";
 
 const open: Harness[] = [];
 async function harness(opts: Parameters<typeof createHarness>[0]) {
@@ -28,15 +29,20 @@ const events = async (h: Harness, id: number) =>
 describe("timed escalation on BullMQ", () => {
   it("fires on time: 邻 → 组 with an @ of the 组长 and the reporter told, plus a direct message", async () => {
     const h = await harness({ scheduler: "bullmq", overrides: { answerMs: 1500 } });
+    const seen = observe(h.runtime, h.scheduler);
     const id = ticketNo((await h.say("c1", "r1", "报事 路灯坏了")).text);
+    const opened = await getTicket(h, id);
+    const due = new Date((opened?.createdAt.getTime() as number) + 1500);
+    expect(opened?.answerDueAt).toEqual(due);
+    // On time means: the wake-up was asked for at the deadline's slot, and it is what escalated the ticket.
+    expect(seen.wakes()).toContainEqual({ queue: "deadlines", jobId: wakeJobId(wakeSlot(due)), runAt: wakeSlot(due) });
     const t = await waitFor(async () => {
       const row = await getTicket(h, id);
       return row?.level === "group" ? row : null;
-    }, 8000);
+    });
+    await seen.wokenFor(due);
     const escalatedAt = (await events(h, id)).find((e) => e.kind === "escalated")?.at as Date;
-    const lateness = escalatedAt.getTime() - (t.createdAt.getTime() + 1500);
-    expect(lateness).toBeGreaterThanOrEqual(0);
-    expect(lateness).toBeLessThan(2000);
+    expect(escalatedAt.getTime()).toBeGreaterThanOrEqual(due.getTime()); // never early
     expect(t).toMatchObject({ holderUnitId: "g1", assigneeId: "gl1", status: "open", escalationCount: 1 });
     const ping = await waitFor(async () => (await h.chatLog("c1")).find((m) => m.from === "bot" && m.text.includes("已上报到组级")));
     expect(ping.mentions).toEqual(["gl1", "r1"]);
@@ -51,18 +57,22 @@ describe("timed escalation on BullMQ", () => {
 
   it("answering before the deadline prevents the escalation", async () => {
     const h = await harness({ scheduler: "bullmq", overrides: { answerMs: 1200 } });
+    const seen = observe(h.runtime, h.scheduler);
     const id = ticketNo((await h.say("c1", "r1", "报事 水沟堵了")).text);
+    const due = (await getTicket(h, id))?.answerDueAt as Date;
     await h.say("c1", "nl1", `认领 #${id}`);
-    await new Promise((r) => setTimeout(r, 2000));
+    // The marker: the wake-up of the lapsed answer clock has run to its end (and found nothing to do).
+    await seen.wokenFor(due);
     expect(await getTicket(h, id)).toMatchObject({ status: "answered", level: "neighborhood", escalationCount: 0 });
     expect((await events(h, id)).map((e) => e.kind)).toEqual(["opened", "claimed"]);
   });
 
   it("an answer at the very moment the deadline fires gives one consistent outcome", async () => {
-    const h = await harness({ scheduler: "bullmq", overrides: { answerMs: 300 }, start: false });
+    let skewMs = 0; // the injected clock jumps past the deadlines instead of the test sleeping
+    const h = await harness({ scheduler: "bullmq", overrides: { answerMs: 300 }, start: false, clock: () => new Date(Date.now() + skewMs) });
     const ids: number[] = [];
     for (let i = 0; i < 6; i++) ids.push(ticketNo((await h.say("c1", "r1", `报事 同时发生 ${i}`)).text));
-    await new Promise((r) => setTimeout(r, 400));
+    skewMs = 400;
     await Promise.all(ids.flatMap((id) => [h.runtime.onDeadline(id), h.say("c1", "gl1", `认领 #${id}`)]));
     for (const id of ids) {
       const all = await events(h, id);
@@ -94,15 +104,17 @@ describe("timed escalation on BullMQ", () => {
     const t = await waitFor(async () => {
       const row = await getTicket(h, id);
       return row?.level === "group" ? row : null;
-    }, 8000);
+    });
     expect(t.escalationCount).toBe(1);
     await waitFor(async () => (await h.chatLog("c1")).some((m) => m.text.includes(`工单 #${id} 已上报到组级`)));
   });
 
   it("climbs the whole ladder to the town, re-pings there, and a claim stops it", async () => {
     const h = await harness({ scheduler: "bullmq", overrides: { answerMs: 700 } });
+    const seen = observe(h.runtime, h.scheduler);
     const id = ticketNo((await h.say("c1", "r1", "报事 山塘输水洞堵了")).text);
-    await waitFor(async () => ((await getTicket(h, id))?.escalationCount ?? 0) >= 5, 15_000);
+    await waitFor(async () => ((await getTicket(h, id))?.escalationCount ?? 0) >= 5);
+    const answerWakes = [...seen.wakes()]; // before the claim, which sets the resolution clock's wake-up
     await h.say("c1", "to1", `认领 #${id}`);
     const settled = await getTicket(h, id);
     expect(settled).toMatchObject({ status: "answered", level: "town", holderUnitId: "t", assigneeId: "to1" });
@@ -119,12 +131,14 @@ describe("timed escalation on BullMQ", () => {
     expect(pings.find((m) => m.text.includes("已上报到镇级"))?.mentions).toEqual(["to1", "r1"]);
     expect(pings.some((m) => m.text.includes("已到最高层级") && m.mentions.includes("to1"))).toBe(true);
     const repings = kinds.filter((k) => k.startsWith("repinged")).length;
-    await new Promise((r) => setTimeout(r, 1500));
+    // The marker: every wake-up of the answer clock set before the claim has run to its end.
+    await seen.allWoken(answerWakes);
     expect((await events(h, id)).filter((e) => e.kind === "repinged").length).toBe(repings);
   });
 
   it("reports opened together share wake-up slots in Redis, and each still escalates on time", async () => {
     const h = await harness({ scheduler: "bullmq", overrides: { answerMs: 2000 } });
+    const seen = observe(h.runtime, h.scheduler);
     const ids = (await Promise.all(Array.from({ length: 12 }, (_, i) => h.say(i % 2 ? "c1" : "c2", i % 2 ? "r1" : "r3", `报事 同一批 ${i}`)))).map(
       (r) => ticketNo(r.text),
     );
@@ -139,12 +153,16 @@ describe("timed escalation on BullMQ", () => {
     await waitFor(async () => {
       const now = await h.db.select().from(tickets).where(sql`${tickets.id} in ${ids}`);
       return now.every((t) => t.escalationCount === 1);
-    }, 8000);
-    for (const id of ids) {
-      const opened = (await events(h, id))[0]?.at.getTime() as number;
-      const escalated = (await events(h, id)).find((e) => e.kind === "escalated")?.at.getTime() as number;
-      expect(escalated - (opened + 2000)).toBeGreaterThanOrEqual(0);
-      expect(escalated - (opened + 2000)).toBeLessThan(1500);
+    });
+    // On time: each ticket's wake-up was asked for at its own deadline's slot (at most one slot late), and that
+    // slot's job is what ran; never early.
+    for (const t of rows) {
+      const due = t.answerDueAt as Date;
+      expect(wakeSlot(due).getTime() - due.getTime()).toBeLessThan(WAKE_SLOT_MS);
+      expect(seen.wakes().map((w) => w.runAt.getTime())).toContain(wakeSlot(due).getTime());
+      await seen.wokenFor(due);
+      const escalated = (await events(h, t.id)).find((e) => e.kind === "escalated")?.at.getTime() as number;
+      expect(escalated).toBeGreaterThanOrEqual(due.getTime());
     }
     await queue.close();
     await redis.quit();
@@ -157,7 +175,7 @@ describe("timed escalation on BullMQ", () => {
     const redis = new Redis(REDIS_URL);
     const queue = new Queue("deadlines", { connection: redis, prefix: h.prefix });
     await queue.add("deadlines", { ticketId: id }, { jobId: `dl-${id}-neighborhood-answer-1`, removeOnComplete: true });
-    await waitFor(async () => (await getTicket(h, id))?.level === "group", 8000);
+    await waitFor(async () => (await getTicket(h, id))?.level === "group");
     expect((await events(h, id)).filter((e) => e.kind === "escalated")).toHaveLength(1);
     await queue.close();
     await redis.quit();
@@ -165,12 +183,17 @@ describe("timed escalation on BullMQ", () => {
 
   it("an early wake-up changes nothing, and the deadline still fires once", async () => {
     const h = await harness({ scheduler: "bullmq", overrides: { answerMs: 1500 } });
+    const seen = observe(h.runtime, h.scheduler);
     const id = ticketNo((await h.say("c1", "r1", "报事 提前唤醒")).text);
     expect(await h.runtime.onDeadline(id)).toBe("not_due");
     expect((await getTicket(h, id))?.level).toBe("neighborhood");
-    await waitFor(async () => (await getTicket(h, id))?.level === "group", 8000);
+    const group = await waitFor(async () => {
+      const row = await getTicket(h, id);
+      return row?.level === "group" ? row : null;
+    });
     await h.say("c1", "gl1", `认领 #${id}`);
-    await new Promise((r) => setTimeout(r, 1000));
+    // The marker: the group level's answer clock (stopped by the claim) has had its wake-up too.
+    await seen.wokenFor(group.answerDueAt as Date);
     expect((await events(h, id)).filter((e) => e.kind === "escalated")).toHaveLength(1);
   });
 
@@ -200,7 +223,7 @@ describe("two replicas on one database and one Redis", () => {
     await waitFor(async () => {
       const rows = await a.db.select().from(tickets).where(sql`${tickets.id} in ${ids}`);
       return rows.every((t) => t.level === "town");
-    }, 20_000);
+    }, 45_000);
     for (const id of ids) {
       const e = (await events(a, id)).filter((x) => x.kind === "escalated").map((x) => x.level);
       expect(e).toEqual(["group", "village", "town"]);
@@ -210,7 +233,7 @@ describe("two replicas on one database and one Redis", () => {
     await waitFor(async () => {
       const pending = await a.db.select().from(outbox).where(sql`${outbox.status} <> 'sent'`);
       return pending.length === 0;
-    }, 10_000);
+    });
     const sent = await a.db.select().from(outbox);
     const delivered = await a.db.select().from(simMessages).where(eq(simMessages.fromId, "bot"));
     const proactive = delivered.filter((m) => m.text.startsWith("⏫") || m.text.startsWith("⏰") || m.text.startsWith("你有一条"));
@@ -247,8 +270,9 @@ describe("the outbox survives a crash", () => {
     const second = await harness({ scheduler: "bullmq", database: first.database, prefix: first.prefix });
     await second.runtime.reconcile();
     await waitFor(async () => (await second.chatLog("c1")).some((m) => m.text === "崩溃前写入的通知"));
-    await second.runtime.reconcile();
-    await new Promise((r) => setTimeout(r, 500));
+    // The marker: a later pass finds nothing left to deliver, so no second job can exist for the row.
+    await waitFor(async () => (await first.db.select().from(outbox).where(eq(outbox.dedupeKey, "crash-1")))[0]?.status === "sent");
+    expect((await second.runtime.reconcile()).outbox).toBe(0);
     expect((await second.chatLog("c1")).filter((m) => m.text === "崩溃前写入的通知")).toHaveLength(1);
   });
 
@@ -322,9 +346,10 @@ describe("process metrics", () => {
 
 describe("a stalled scheduler is visible", () => {
   it("/metrics shows the oldest lapsed deadline growing while nothing processes it", async () => {
-    const h = await harness({ scheduler: "memory", start: false, overrides: { answerMs: 100 }, graceMs: 0 });
+    let skewMs = 0; // the injected clock moves on instead of the test sleeping
+    const h = await harness({ scheduler: "memory", start: false, overrides: { answerMs: 100 }, graceMs: 0, clock: () => new Date(Date.now() + skewMs) });
     await h.say("c1", "r1", "报事 没人处理的事");
-    await new Promise((r) => setTimeout(r, 1300));
+    skewMs = 1300;
     const text = await (await h.app.request("/metrics")).text();
     const overdue = Number(/^haolin_oldest_overdue_seconds (\S+)$/m.exec(text)?.[1]);
     expect(overdue).toBeGreaterThanOrEqual(1);
