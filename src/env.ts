@@ -30,11 +30,18 @@ export const envSchema = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
   HOST: z.string().default("0.0.0.0"),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+  /** "json" (one line per event) or "pretty" (`npm run dev`; needs the dev dependency pino-pretty). */
+  LOG_FORMAT: z.enum(["json", "pretty"]).default("json"),
   /** Embedded mode keeps its PGlite database here. */
   DATA_DIR: z.string().default("./data"),
   /** postgres://… — when set, PostgreSQL through postgres.js instead of embedded PGlite. */
   DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }).optional(),
   DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(100).default(10),
+  /**
+   * How long start-up waits for PostgreSQL and Redis to answer (growing pauses, one log line per try) before it
+   * gives up. "0": one try only.
+   */
+  STARTUP_WAIT: z.union([z.literal("0").transform(() => 0), duration]).default(120_000),
   /** redis://… — when set, BullMQ timers and workers; otherwise the in-process scheduler. */
   REDIS_URL: z.url({ protocol: /^rediss?$/ }).optional(),
   /** The chat simulator: on by default without DATABASE_URL (embedded mode), off in production unless true. */

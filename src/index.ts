@@ -1,24 +1,27 @@
 /**
- * Boot: env → database (+ migrations under an advisory lock) → demo directory if empty → scheduler → runtime
- * (workers + reconciler) → HTTP. Shutdown in the reverse order on SIGTERM/SIGINT.
+ * Boot: env → PostgreSQL and Redis, waited for → database (+ migrations under an advisory lock) → demo directory if
+ * empty → scheduler → runtime (workers + reconciler) → HTTP. Shutdown in the reverse order on SIGTERM/SIGINT.
  */
 import { randomBytes } from "node:crypto";
 import { fileURLToPath } from "node:url";
 import { serve } from "@hono/node-server";
 import { count } from "drizzle-orm";
+import type { Logger } from "pino";
 import { createApp } from "./app.js";
 import { simSender } from "./bot/sim/sender.js";
 import { createWecomSender } from "./bot/wecom/sender.js";
 import { dingtalkConfig } from "./bot/dingtalk/config.js";
-import { openDatabase } from "./db/client.js";
+import { type Database, isPermanentConnectError, openDatabase } from "./db/client.js";
 import { importDirectory } from "./db/directory-import.js";
 import { migrateDatabase } from "./db/migrate.js";
 import { units } from "./db/schema/index.js";
-import { demoEnabled, EnvError, isEmbedded, loadEnv, simEnabled, wecomConfig } from "./env.js";
+import { demoEnabled, type Env, EnvError, isEmbedded, loadEnv, simEnabled, wecomConfig } from "./env.js";
+import { StartupAborted, StartupWaitError, urlTarget, waitFor } from "./lib/wait-for.js";
 import { createLogger } from "./logger.js";
 import { Runtime } from "./runtime.js";
 import { BullScheduler } from "./scheduler/bullmq.js";
 import { MemoryScheduler } from "./scheduler/memory.js";
+import { isPermanentRedisError, pingRedis } from "./scheduler/redis-ping.js";
 import { markWebhookDead } from "./workflows/chats.js";
 import type { Sender } from "./workflows/delivery.js";
 import { digestTasks } from "./workflows/digests/tasks.js";
@@ -41,8 +44,9 @@ async function main() {
     }
     throw err;
   }
-  const logger = createLogger(env.LOG_LEVEL);
+  const logger = createLogger(env.LOG_LEVEL, env.LOG_FORMAT);
   const database = await openDatabase({ url: env.DATABASE_URL, dataDir: env.DATA_DIR, poolSize: env.DATABASE_POOL_SIZE });
+  await waitForServices(env, database, logger);
   await migrateDatabase(database, env.DATABASE_URL);
 
   if (demoEnabled(env)) {
@@ -116,6 +120,51 @@ async function main() {
   };
   process.on("SIGTERM", () => void shutdown("SIGTERM"));
   process.on("SIGINT", () => void shutdown("SIGINT"));
+}
+
+/**
+ * PostgreSQL and Redis may come up after the bot (compose without health ordering, a host rebooting): wait for both
+ * within STARTUP_WAIT. A SIGTERM meanwhile ends the wait and the process; nothing is open yet but the idle pool.
+ */
+async function waitForServices(env: Env, database: Database, logger: Logger) {
+  const stop = new AbortController();
+  const onSignal = () => stop.abort();
+  process.once("SIGTERM", onSignal);
+  process.once("SIGINT", onSignal);
+  const common = { logger, timeoutMs: env.STARTUP_WAIT, signal: stop.signal };
+  const redisUrl = env.REDIS_URL;
+  try {
+    if (env.DATABASE_URL)
+      await waitFor({
+        ...common,
+        service: "PostgreSQL",
+        target: urlTarget(env.DATABASE_URL, 5432),
+        probe: () => database.ping(),
+        permanent: isPermanentConnectError,
+      });
+    if (redisUrl)
+      await waitFor({
+        ...common,
+        service: "Redis",
+        target: urlTarget(redisUrl, 6379),
+        probe: () => pingRedis(redisUrl),
+        permanent: isPermanentRedisError,
+      });
+  } catch (err) {
+    await database.close().catch(() => {});
+    if (err instanceof StartupAborted) {
+      logger.info("stopped while waiting for PostgreSQL/Redis");
+      process.exit(0);
+    }
+    if (err instanceof StartupWaitError) {
+      logger.fatal(err.message);
+      process.exit(1);
+    }
+    throw err;
+  } finally {
+    process.off("SIGTERM", onSignal);
+    process.off("SIGINT", onSignal);
+  }
 }
 
 main().catch((err) => {

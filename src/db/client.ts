@@ -59,6 +59,15 @@ export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
 }
 
 /**
+ * Connection errors waiting cannot fix: a rejected password or role (SQLSTATE class 28) or a database that does not
+ * exist (3D000). Everything else (refused, unknown host, "the database system is starting up") is worth a retry.
+ */
+export function isPermanentConnectError(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === "string" && (code.startsWith("28") || code === "3D000");
+}
+
+/**
  * drizzle hands every query to postgres.js with `prepare: false` unless the query was given a name. Unprepared,
  * a query with parameters costs two round trips (postgres.js first asks the server for the parameter types) and
  * a parse and plan on the server every time; prepared, it is one round trip and the plan is kept per connection.
