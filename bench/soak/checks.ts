@@ -9,7 +9,7 @@
  * before the end, with no timer event, is a missed escalation.
  */
 import type postgres from "postgres";
-import { containsPersonal } from "../../src/lib/privacy.js";
+import { personalIn } from "../../test/helpers/personal-oracle.js";
 import type { WebhookCall } from "../../test/fakes/wecom.js";
 
 export type Clocks = { answerMs: number; resolveMs: number; repingMs: number };
@@ -178,9 +178,12 @@ export async function checkOutbox(sql: postgres.Sql, calls: WebhookCall[]): Prom
   return r;
 }
 
-/** Group-visible text (webhook messages and passive replies) holding a phone number, house number/address or household tag. */
+/**
+ * Group-visible text (webhook messages and passive replies) holding a phone number, house number/address or
+ * household tag, by the independent oracle (test/helpers/personal-oracle.ts), never by the masker itself.
+ */
 export function privacyViolations(texts: string[]): { count: number; example?: string } {
-  const bad = texts.filter(containsPersonal);
+  const bad = texts.filter((t) => personalIn(t).length > 0);
   return { count: bad.length, example: bad[0]?.slice(0, 120) };
 }
 

@@ -19,6 +19,7 @@ import type { PolicyOverrides } from "../workflows/policy.js";
 import type { Actor } from "../workflows/ticket-commands.js";
 import { cannotSucceed, errInfo } from "../lib/errors.js";
 import { deadLetter } from "./dead-letter.js";
+import { guardGroupMessage } from "../lib/privacy.js";
 import { escapeRegExp } from "../lib/regexp.js";
 import { runCommand } from "./commands.js";
 import { parseCommand } from "./parse.js";
@@ -236,7 +237,10 @@ async function handleTogether(deps: PipelineDeps, items: Pending[]): Promise<Out
   return results.map((r) => ({ ok: true as const, value: after.then(() => r as HandleResult) }));
 }
 
-/** One fresh message's command, inside the batch's transaction. */
+/**
+ * One fresh message's command, inside the batch's transaction. Replies in a group pass the privacy guard: the
+ * renderers put person-typed text through forGroup, and this net catches what a future one might forget.
+ */
 async function run(deps: PipelineDeps, db: Db, effects: Effects, msg: IncomingMessage, from: MessageSender): Promise<Reply[]> {
   const senders = deps.senders;
   const ctx: Ctx = {
@@ -250,7 +254,8 @@ async function run(deps: PipelineDeps, db: Db, effects: Effects, msg: IncomingMe
   const actor: Actor = { person: from.person, externalId: msg.senderExternalId, chat: from.chat, household: from.household };
   const addressed = msg.addressed ?? Boolean(deps.addressing?.test(msg.text));
   const quoted = msg.quote ? await quotedTicketId(db, msg.quote, from.chat?.id ?? null, deps.botNames) : undefined;
-  return dispatch(ctx, actor, msg.text, deps.botNames, addressed, !from.chat, quoted);
+  const out = await dispatch(ctx, actor, msg.text, deps.botNames, addressed, !from.chat, quoted);
+  return from.chat ? out.map((r) => ({ ...r, text: guardGroupMessage(r.text) })) : out;
 }
 
 /** Parse, then the command table's row for the intent; chat that is no command may still pick from a choice list. */

@@ -1,11 +1,14 @@
-/** The words of the bot's direct answers. Short, friendly simplified Chinese; names only, never a phone number. */
+/**
+ * The words of the bot's direct answers. Short, friendly simplified Chinese; names only, never a phone number.
+ * Every piece of person-typed text (a ticket's words, a leader's 回复/办结, a name they typed) goes through
+ * `forGroup`: these replies are read in the group.
+ */
 import { formatDurationZh } from "../lib/duration.js";
-import { excerpt } from "../lib/privacy.js";
+import { forGroup, GROUP_CUTS } from "../lib/privacy.js";
 import { formatWhenZh } from "../lib/time.js";
 import type { Leader, Person } from "../workflows/directory.js";
 import { LEVEL_ZH, ROLE_ZH, STATUS_ZH } from "../workflows/roles.js";
-import type { CommandResult, Done } from "../workflows/ticket-commands.js";
-import type { Ticket } from "../workflows/tickets.js";
+import type { CommandResult, Done, TodoList } from "../workflows/ticket-commands.js";
 import type { Reply } from "./types.js";
 
 export const MAX_TEXT = 2000;
@@ -51,9 +54,9 @@ export const replies = {
       case "at_top":
         return say(`工单 #${r.ticket.id} 已在${LEVEL_ZH[r.ticket.level]}级，不能再往上报了，请直接办理或联系镇里。`);
       case "household_not_found":
-        return say(`没找到“${r.name}”这一户，请核对户主姓名、门牌号或昵称。`);
+        return say(`没找到“${forGroup(r.name, GROUP_CUTS.line)}”这一户，请核对户主姓名、门牌号或昵称。`);
       case "household_ambiguous":
-        return say(`“${r.name}”对应 ${r.count} 户，请写得更具体些（比如门牌号）。`);
+        return say(`“${forGroup(r.name, GROUP_CUTS.line)}”对应 ${r.count} 户，请写得更具体些（比如门牌号）。`);
     }
   },
 
@@ -80,14 +83,15 @@ export const replies = {
 
   replied(d: Done, me: Person, text: string): Reply {
     const to = d.reporter ? `@${d.reporter.name} ` : "";
-    return say(`💬 ${to}${me.name}回复工单 #${d.ticket.id}：${text}`, ids([d.reporter]), { ticketId: d.ticket.id });
+    const words = forGroup(text, GROUP_CUTS.words, d.tags);
+    return say(`💬 ${to}${me.name}回复工单 #${d.ticket.id}：${words}`, ids([d.reporter]), { ticketId: d.ticket.id });
   },
 
   resolved(d: Done, result: string): Reply {
     const t = d.ticket;
     const to = d.reporter ? `@${d.reporter.name} ` : "";
     return say(
-      `✅ 工单 #${t.id} 已办结：${result}\n${to}满意请回复「满意 #${t.id}」，不满意请回复「不满意 #${t.id} 原因」。`,
+      `✅ 工单 #${t.id} 已办结：${forGroup(result, GROUP_CUTS.words, d.tags)}\n${to}满意请回复「满意 #${t.id}」，不满意请回复「不满意 #${t.id} 原因」。`,
       ids([d.reporter]),
     );
   },
@@ -105,7 +109,7 @@ export const replies = {
 
   status(d: Done, now: Date): Reply {
     const t = d.ticket;
-    const lines = [`📋 工单 #${t.id}（${t.category}）`, `事项：${excerpt(t.text)}`];
+    const lines = [`📋 工单 #${t.id}（${t.category}）`, `事项：${forGroup(t.text, GROUP_CUTS.item, d.tags)}`];
     lines.push(`状态：${STATUS_ZH[t.status]} · 层级：${LEVEL_ZH[t.level]} · 负责人：${who(d.holders)}`);
     const clock = t.status === "open" ? t.answerDueAt : t.status === "answered" ? t.resolveDueAt : null;
     if (clock) {
@@ -120,14 +124,14 @@ export const replies = {
     return say(lines.join("\n"), [], { ticketId: t.id, actions: t.status === "open" ? ["claim"] : [] });
   },
 
-  todo(list: Ticket[], isLeader: boolean, now: Date): Reply {
+  todo({ tickets: list, tags }: TodoList, isLeader: boolean, now: Date): Reply {
     if (list.length === 0) return say(isLeader ? "你目前没有待办工单 👍" : "你目前没有未完成的报事。");
     const lines = [isLeader ? `你有 ${list.length} 条待办工单：` : `你有 ${list.length} 条报事在处理：`];
     for (const t of list) {
       const clock = t.status === "open" ? t.answerDueAt : t.resolveDueAt;
       const left = clock ? clock.getTime() - now.getTime() : null;
       const when = left === null ? "" : left >= 0 ? ` · 剩 ${formatDurationZh(left)}` : ` · 超时 ${formatDurationZh(-left)}`;
-      lines.push(`#${t.id} ${STATUS_ZH[t.status]} · ${LEVEL_ZH[t.level]}${when} · ${excerpt(t.text, 16)}`);
+      lines.push(`#${t.id} ${STATUS_ZH[t.status]} · ${LEVEL_ZH[t.level]}${when} · ${forGroup(t.text, GROUP_CUTS.line, tags)}`);
     }
     return say(lines.join("\n"));
   },

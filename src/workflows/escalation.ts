@@ -63,7 +63,7 @@ export async function escalate(
         to: { chatId: t.chatId },
         kind: "ping",
         payload: {
-          text: topRePing({ ticketId: t.id, text: t.text, leaders, round, dueAt, now: ctx.now }),
+          text: topRePing({ ticketId: t.id, text: t.text, leaders, round, dueAt, now: ctx.now, tags: ladder.policy.sensitiveTags }),
           mentions: leaders.map((p) => p.id),
           ticketId: t.id,
           actions: ["claim", "resolve"],
@@ -114,6 +114,7 @@ export async function escalate(
           reporter,
           dueAt,
           now: ctx.now,
+          tags: ladder.policy.sensitiveTags,
         }),
         mentions: [...next.leaders.map((p) => p.id), ...(reporter ? [reporter.id] : [])],
         ticketId: t.id,

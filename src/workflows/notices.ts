@@ -1,10 +1,11 @@
 /**
  * The words of the bot's proactive messages (sent through the outbox). Names only: never a phone number,
- * address or household tag; ticket text is always a masked excerpt.
+ * address or household tag; person-typed text in a group message goes through `forGroup` (src/lib/privacy.ts),
+ * `tags` being the town's extra sensitive words. A private message to the responsible leader carries the full text.
  */
 import type { UnitKind } from "../db/schema/index.js";
 import { formatWhenZh } from "../lib/time.js";
-import { excerpt } from "../lib/privacy.js";
+import { forGroup, GROUP_CUTS, type GroupText } from "../lib/privacy.js";
 import type { Leader } from "./directory.js";
 import { LEVEL_ZH, ROLE_ZH } from "./roles.js";
 
@@ -30,35 +31,65 @@ export function escalationPing(a: {
   reporter: Leader | null;
   dueAt: Date;
   now: Date;
+  tags: readonly string[];
 }): string {
   const lines = [
     `⏫ 工单 #${a.ticketId} 已上报到${LEVEL_ZH[a.to]}级（${REASON_ZH[a.reason](a.from)}）`,
-    `事项：${excerpt(a.text)}`,
+    `事项：${forGroup(a.text, GROUP_CUTS.item, a.tags)}`,
   ];
-  if (a.note) lines.push(`上报原因：${excerpt(a.note, 60)}`);
+  if (a.note) lines.push(`上报原因：${forGroup(a.note, GROUP_CUTS.reason, a.tags)}`);
   lines.push(`请 ${at(a.leaders)} 在${formatWhenZh(a.dueAt, a.now)}前认领或答复（发「认领 #${a.ticketId}」）。`);
   if (a.reporter) lines.push(`@${a.reporter.name} 你反映的事已转交 ${names(a.leaders)} 处理。`);
   return lines.join("\n");
 }
 
+/** Private, to a leader who now holds the ticket: the full text (they need the phone and the address to act). */
 export function escalationDirect(a: { ticketId: number; text: string; dueAt: Date; now: Date }): string {
-  return `你有一条上报来的工单 #${a.ticketId}：${excerpt(a.text)}\n请在${formatWhenZh(a.dueAt, a.now)}前答复。回复「认领 #${a.ticketId}」接单，「进度 #${a.ticketId}」查看详情。`;
+  return `你有一条上报来的工单 #${a.ticketId}：${a.text.trim()}\n请在${formatWhenZh(a.dueAt, a.now)}前答复。回复「认领 #${a.ticketId}」接单，「进度 #${a.ticketId}」查看详情。`;
 }
 
-export function topRePing(a: { ticketId: number; text: string; leaders: Leader[]; round: number; dueAt: Date; now: Date }): string {
+export function topRePing(a: {
+  ticketId: number;
+  text: string;
+  leaders: Leader[];
+  round: number;
+  dueAt: Date;
+  now: Date;
+  tags: readonly string[];
+}): string {
   return [
     `⏰ 工单 #${a.ticketId} 已到最高层级，仍未答复（第 ${a.round} 次提醒）`,
-    `事项：${excerpt(a.text)}`,
+    `事项：${forGroup(a.text, GROUP_CUTS.item, a.tags)}`,
     `请 ${at(a.leaders)} 尽快认领或答复，下次提醒：${formatWhenZh(a.dueAt, a.now)}。`,
   ].join("\n");
 }
 
-export function reopenedNotice(a: { ticketId: number; reason: string | null; leaders: Leader[]; dueAt: Date; now: Date }): string {
-  const why = a.reason ? `，原因：${excerpt(a.reason, 60)}` : "";
+export function reopenedNotice(a: {
+  ticketId: number;
+  reason: string | null;
+  leaders: Leader[];
+  dueAt: Date;
+  now: Date;
+  tags: readonly string[];
+}): string {
+  const why = a.reason ? `，原因：${forGroup(a.reason, GROUP_CUTS.reason, a.tags)}` : "";
   return `🔁 工单 #${a.ticketId} 报事人不满意，已重新打开${why}。\n请 ${at(a.leaders)} 在${formatWhenZh(a.dueAt, a.now)}前重新答复。`;
 }
 
-export function reporterUpdate(a: { ticketId: number; reporter: Leader | null; what: string }): string {
+/** News for the reporter's group: a leader's words from elsewhere (回复, 办结), cut for the group. */
+export function reporterUpdate(a: {
+  ticketId: number;
+  reporter: Leader | null;
+  by: string;
+  kind: "reply" | "resolve";
+  words: string;
+  tags: readonly string[];
+}): string {
   const to = a.reporter ? `@${a.reporter.name} ` : "";
-  return `${to}工单 #${a.ticketId} 有新进展：${a.what}`;
+  const words: GroupText = forGroup(a.words, GROUP_CUTS.update, a.tags);
+  const what =
+    a.kind === "reply"
+      ? `${a.by}回复：${words}`
+      : `已办结：${words}\n满意请回复「满意 #${a.ticketId}」，不满意请回复「不满意 #${a.ticketId} 原因」。`;
+  return `${to}工单 #${a.ticketId} 有新进展：${what}`;
 }

@@ -3,6 +3,7 @@
  * commit (src/workflows/delivery.ts); a dedupe key per cause means a retried cause never queues a message twice.
  */
 import { outbox, type OutboxPayload } from "../db/schema/index.js";
+import { guardGroupMessage } from "../lib/privacy.js";
 import type { Ctx } from "./context.js";
 
 export type OutboxKind = (typeof outbox.$inferInsert)["kind"];
@@ -14,9 +15,14 @@ export type QueueMessage = {
   notBefore?: Date;
 };
 
-/** Queue a message in the current transaction. Returns false when the same dedupe key was queued before. */
+/**
+ * Queue a message in the current transaction. Returns false when the same dedupe key was queued before.
+ * A message for a group passes the privacy guard once more: the renderers put person-typed text through forGroup,
+ * and this net catches what a future renderer might forget (it cannot mend a cut made before masking).
+ */
 export async function queueMessage(ctx: Ctx, msg: QueueMessage): Promise<boolean> {
   const notBefore = msg.notBefore ?? ctx.now;
+  const payload = "chatId" in msg.to ? { ...msg.payload, text: guardGroupMessage(msg.payload.text) } : msg.payload;
   const [row] = await ctx.db
     .insert(outbox)
     .values({
@@ -24,7 +30,7 @@ export async function queueMessage(ctx: Ctx, msg: QueueMessage): Promise<boolean
       chatId: "chatId" in msg.to ? msg.to.chatId : null,
       personId: "personId" in msg.to ? msg.to.personId : null,
       kind: msg.kind,
-      payload: msg.payload,
+      payload,
       notBefore,
       createdAt: ctx.now,
     })

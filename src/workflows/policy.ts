@@ -23,6 +23,11 @@ export type Policy = {
   urgentCategories: string[];
   /** Weekly digest: ISO weekday (1 = Monday … 7 = Sunday) and local minutes; monthly report: day of month. */
   digest: { weekday: number; minutes: number; monthDay: number };
+  /**
+   * The town's own sensitive words, masked in group messages on top of the default list (src/lib/privacy.ts):
+   * `sensitiveTags` and the visit rules' `specialTags` (a tag that makes a household special is sensitive too).
+   */
+  sensitiveTags: readonly string[];
 };
 
 export type PolicyOverrides = { answerMs?: number; resolveMs?: number };
@@ -68,6 +73,8 @@ export const townSettingsSchema = z
     digestTime: clock.optional(),
     /** Monthly 民情分析 report day (default 28, the 集中走访日; 1–28 so every month has it). */
     monthlyReportDay: z.number().int().min(1).max(28).optional(),
+    /** Words this town also hides in group messages (e.g. 退役军人, 重点户), besides the default sensitive tags. */
+    sensitiveTags: z.array(z.string().min(1)).optional(),
   })
   .loose();
 
@@ -118,6 +125,7 @@ function computePolicy(settings: unknown, overrides: PolicyOverrides): Policy {
       minutes: s.digestTime ? minutesOf(s.digestTime) : 8 * 60,
       monthDay: s.monthlyReportDay ?? 28,
     },
+    sensitiveTags: [...new Set([...(s.sensitiveTags ?? []), ...(s.visits?.specialTags ?? [])])],
   };
 }
 

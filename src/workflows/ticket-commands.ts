@@ -5,7 +5,6 @@
  */
 import { and, eq, inArray, or } from "drizzle-orm";
 import { tickets } from "../db/schema/index.js";
-import { excerpt } from "../lib/privacy.js";
 import { queueMessage } from "./outbox.js";
 import { classify } from "./category.js";
 import type { Ctx } from "./context.js";
@@ -44,7 +43,8 @@ type Refusal =
   | { ok: false; reason: "household_not_found"; name: string }
   | { ok: false; reason: "household_ambiguous"; name: string; count: number };
 
-export type Done = { ok: true; ticket: Ticket; holders: Leader[]; reporter: Person | null };
+/** `tags`: the town's extra sensitive words, for the replies that show the ticket's text (see forGroup). */
+export type Done = { ok: true; ticket: Ticket; holders: Leader[]; reporter: Person | null; tags: readonly string[] };
 export type CommandResult = Done | Refusal;
 
 const isReporter = (actor: Actor, t: Ticket) =>
@@ -53,7 +53,7 @@ const isReporter = (actor: Actor, t: Ticket) =>
 /** The result of a command; `actor` is the person acting (read in this transaction), reused when they are the reporter. */
 async function done(ctx: Ctx, t: Ticket, ladder: Ladder, actor: Person | null): Promise<Done> {
   const reporter = !t.reporterId ? null : actor?.id === t.reporterId ? actor : await getPerson(ctx.db, t.reporterId);
-  return { ok: true, ticket: t, holders: holders(ladder, t), reporter };
+  return { ok: true, ticket: t, holders: holders(ladder, t), reporter, tags: ladder.policy.sensitiveTags };
 }
 
 /** 代报: "代王大爷：屋顶漏水" — a leader reports for a household in their own subtree. */
@@ -188,17 +188,27 @@ export function claimTicket(ctx: Ctx, actor: Actor, id: number): Promise<Command
 }
 
 /**
- * Tell the reporter in the ticket's own chat when the actor is elsewhere (a DM, another group). Callers pass the
- * leader's words through `excerpt`: they were not written for the group and may hold a phone or an address.
+ * Tell the reporter in the ticket's own chat when the actor is elsewhere (a DM, another group). The leader's words
+ * were not written for the group and may hold a phone or an address: reporterUpdate puts them through forGroup.
  */
-async function tellReporterElsewhere(ctx: Ctx, actor: Actor, t: Ticket, what: string): Promise<void> {
+async function tellReporterElsewhere(
+  ctx: Ctx,
+  actor: Actor,
+  t: Ticket,
+  ladder: Ladder,
+  update: { by: string; kind: "reply" | "resolve"; words: string },
+): Promise<void> {
   if (!t.chatId || actor.chat?.id === t.chatId) return;
   const reporter = t.reporterId ? await getPerson(ctx.db, t.reporterId) : null;
   await queueMessage(ctx, {
     dedupeKey: `upd-${t.id}-${t.version}`,
     to: { chatId: t.chatId },
     kind: "notice",
-    payload: { text: reporterUpdate({ ticketId: t.id, reporter, what }), mentions: reporter ? [reporter.id] : [], ticketId: t.id },
+    payload: {
+      text: reporterUpdate({ ticketId: t.id, reporter, ...update, tags: ladder.policy.sensitiveTags }),
+      mentions: reporter ? [reporter.id] : [],
+      ticketId: t.id,
+    },
   });
 }
 
@@ -210,7 +220,7 @@ export function replyTicket(ctx: Ctx, actor: Actor, id: number, text: string): P
     if (!updated) return RETRY;
     await recordEvent(ctx, t, { kind: "replied", actorId: me.id, toStatus: updated.status, text });
     rescheduleTimer(ctx, t, updated);
-    await tellReporterElsewhere(ctx, actor, updated, `${me.name}回复：${excerpt(text, 80)}`);
+    await tellReporterElsewhere(ctx, actor, updated, ladder, { by: me.name, kind: "reply", words: text });
     return done(ctx, updated, ladder, actor.person);
   });
 }
@@ -230,12 +240,7 @@ export function resolveTicket(ctx: Ctx, actor: Actor, id: number, result: string
     if (!updated) return RETRY;
     await recordEvent(ctx, t, { kind: "resolved", actorId: me.id, toStatus: "resolved", text: result });
     rescheduleTimer(ctx, t, updated);
-    await tellReporterElsewhere(
-      ctx,
-      actor,
-      updated,
-      `已办结：${excerpt(result, 80)}\n满意请回复「满意 #${id}」，不满意请回复「不满意 #${id} 原因」。`,
-    );
+    await tellReporterElsewhere(ctx, actor, updated, ladder, { by: me.name, kind: "resolve", words: result });
     return done(ctx, updated, ladder, actor.person);
   });
 }
@@ -281,7 +286,14 @@ export async function rateTicket(
       to: { chatId: t.chatId },
       kind: "notice",
       payload: {
-        text: reopenedNotice({ ticketId: t.id, reason, leaders, dueAt: updated.answerDueAt as Date, now: ctx.now }),
+        text: reopenedNotice({
+          ticketId: t.id,
+          reason,
+          leaders,
+          dueAt: updated.answerDueAt as Date,
+          now: ctx.now,
+          tags: ladder.policy.sensitiveTags,
+        }),
         mentions: leaders.map((p) => p.id),
         ticketId: t.id,
       },
@@ -300,8 +312,17 @@ export function escalateTicket(ctx: Ctx, actor: Actor, id: number, reason: strin
   });
 }
 
+/** A 待办 list and the sensitive words of the town it is shown in (see forGroup). */
+export type TodoList = { tickets: Ticket[]; tags: readonly string[] };
+
 /** Tickets a person should look at: a leader's open ones (assigned or held by their unit), a resident's own. */
-export async function todoList(ctx: Ctx, actor: Actor): Promise<Ticket[]> {
+export async function todoList(ctx: Ctx, actor: Actor): Promise<TodoList> {
+  const unitId = actor.chat?.unitId ?? actor.person?.unitId;
+  const tags = unitId ? (await loadLadder(ctx, unitId)).policy.sensitiveTags : [];
+  return { tickets: await todoTickets(ctx, actor), tags };
+}
+
+async function todoTickets(ctx: Ctx, actor: Actor): Promise<Ticket[]> {
   const p = actor.person;
   const active = inArray(tickets.status, ["open", "answered"]);
   if (p && p.role !== "resident") {

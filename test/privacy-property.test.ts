@@ -1,0 +1,135 @@
+/**
+ * Property: personal data of every kind, typed at random places in random Chinese text, never reaches a group
+ * message — through every group-facing renderer, at every cut length the product uses and at random ones, and
+ * through the platform shapes (WeCom webhook text/markdown, template card, DingTalk text and card). Judged by the
+ * independent oracle (test/helpers/personal-oracle.ts), never by the masker. A second property: public places,
+ * dates, times, ticket numbers and money survive.
+ */
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { escalationCardParams } from "../src/bot/dingtalk/cards.js";
+import { msgBody } from "../src/bot/dingtalk/api.js";
+import { replies } from "../src/bot/replies.js";
+import { ticketCard } from "../src/bot/wecom/cards.js";
+import { webhookMessages } from "../src/bot/wecom/sender.js";
+import { forGroup, GROUP_CUTS, guardGroupMessage } from "../src/lib/privacy.js";
+import type { Leader, Person } from "../src/workflows/directory.js";
+import { escalationPing, reopenedNotice, reporterUpdate, topRePing } from "../src/workflows/notices.js";
+import type { Done } from "../src/workflows/ticket-commands.js";
+import type { Ticket } from "../src/workflows/tickets.js";
+import { PUBLIC, publicReport, report } from "./helpers/personal-gen.js";
+import { leaks, personalIn } from "./helpers/personal-oracle.js";
+
+const NOW = new Date("2026-03-05T02:00:00Z");
+const DUE = new Date("2026-03-05T06:00:00Z");
+const leader: Leader = { id: "nl1", name: "王邻长", role: "neighbor_leader", unitId: "n1", householdId: null };
+const me = { ...leader, phone: null } as unknown as Person;
+const reporter = { id: "r1", name: "李一", role: "resident", unitId: "n1", householdId: "h1" } as unknown as Person;
+
+function ticket(text: string, status: Ticket["status"] = "open"): Ticket {
+  return {
+    id: 128,
+    text,
+    category: "基础设施",
+    urgency: "normal",
+    status,
+    level: "neighborhood",
+    unitId: "n1",
+    holderUnitId: "n1",
+    answerDueAt: DUE,
+    resolveDueAt: DUE,
+  } as unknown as Ticket;
+}
+const done = (text: string, tags: string[]): Done => ({ ok: true, ticket: ticket(text), holders: [leader], reporter, tags });
+
+/** Every group-facing message a person's words can reach, as the group would read it. */
+function groupTexts(words: string, tags: string[], cut: number): string[] {
+  const d = done(words, tags);
+  const status = replies.status(d, NOW);
+  const ping = escalationPing({
+    ticketId: 128,
+    text: words,
+    from: "neighborhood",
+    to: "group",
+    reason: "manual",
+    note: words,
+    leaders: [leader],
+    reporter,
+    dueAt: DUE,
+    now: NOW,
+    tags,
+  });
+  const texts = [
+    forGroup(words, cut, tags),
+    status.text,
+    replies.todo({ tickets: [ticket(words), ticket(words, "answered")], tags }, true, NOW).text,
+    replies.replied(d, me, words).text,
+    replies.resolved(d, words).text,
+    replies.refusal({ ok: false, reason: "household_not_found", name: words }).text,
+    replies.refusal({ ok: false, reason: "household_ambiguous", name: words, count: 2 }).text,
+    ping,
+    topRePing({ ticketId: 128, text: words, leaders: [leader], round: 2, dueAt: DUE, now: NOW, tags }),
+    reopenedNotice({ ticketId: 128, reason: words, leaders: [leader], dueAt: DUE, now: NOW, tags }),
+    reporterUpdate({ ticketId: 128, reporter, by: "王邻长", kind: "reply", words, tags }),
+    reporterUpdate({ ticketId: 128, reporter, by: "王邻长", kind: "resolve", words, tags }),
+  ].map((t): string => guardGroupMessage(t));
+  // The platform shapes of the same messages.
+  const card = ticketCard(status, "t128-0000");
+  if (card) texts.push(card.sub_title_text);
+  for (const m of webhookMessages({ text: ping, mentions: [] }, { userids: [], mobiles: [] }) as { text: { content: string } }[]) {
+    texts.push(m.text.content);
+  }
+  texts.push(escalationCardParams(128, ping).content ?? "");
+  texts.push(JSON.parse(msgBody(status.text).msgParam).content);
+  return texts;
+}
+
+const CUTS = Object.values(GROUP_CUTS);
+
+describe("no personal data reaches a group (property, independent oracle)", () => {
+  it("every renderer, every cut: zero leaks over 10,000 generated reports", () => {
+    let checked = 0;
+    fc.assert(
+      fc.property(report, fc.constantFrom(...CUTS), fc.integer({ min: 1, max: 120 }), (r, cut, anyCut) => {
+        for (const c of [cut, anyCut]) {
+          for (const text of c === cut ? groupTexts(r.text, [], c) : [forGroup(r.text, c)]) {
+            const leaked = leaks(text, r.secrets);
+            if (leaked.length > 0) throw new Error(`leaked ${JSON.stringify(leaked)} (${r.kinds.join(", ")})\n in: ${r.text}\nout: ${text}`);
+            const seen = personalIn(text);
+            if (seen.length > 0) throw new Error(`oracle sees ${seen.join("; ")} (${r.kinds.join(", ")})\n in: ${r.text}\nout: ${text}`);
+          }
+        }
+        checked += 1;
+      }),
+      { numRuns: 10_000 },
+    );
+    expect(checked).toBe(10_000);
+  });
+
+  it("a town's own sensitive words are hidden too", () => {
+    fc.assert(
+      fc.property(report, (r) => {
+        const words = `${r.text}退役军人`;
+        for (const text of groupTexts(words, ["退役军人"], GROUP_CUTS.words)) {
+          expect(leaks(text, r.secrets)).toEqual([]);
+        }
+        expect(forGroup(words, GROUP_CUTS.words, ["退役军人"])).not.toContain("退役军人");
+      }),
+      { numRuns: 300 },
+    );
+  });
+});
+
+describe("public places stay readable (property)", () => {
+  it("3号桥, 5号楼楼道灯, 二组水渠, 村道12号路灯杆, dates, times, ticket numbers and money survive forGroup", () => {
+    fc.assert(
+      fc.property(publicReport, (r) => {
+        const out = forGroup(r.text, 1000);
+        for (const phrase of r.phrases) expect(out, r.text).toContain(phrase);
+        expect(guardGroupMessage(r.text)).toBe(r.text);
+      }),
+      { numRuns: 3000 },
+    );
+    expect(PUBLIC.length).toBeGreaterThan(5);
+  });
+});
