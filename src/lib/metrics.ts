@@ -58,3 +58,10 @@ export const ignoredCallbacks = new Counter({
   labelNames: ["platform", "reason"] as const,
   registers: [registry],
 });
+
+export const cardResults = new Counter({
+  name: "haolin_dingtalk_cards_total",
+  help: "DingTalk escalation cards by outcome (delivered, delivered_on_retry, or replaced by text_with_at / text_without_at)",
+  labelNames: ["outcome"] as const,
+  registers: [registry],
+});

@@ -28,8 +28,11 @@ export interface Sender {
   send(to: Destination, payload: OutboxPayload, db: Db, parts: PartsSent): Promise<void>;
 }
 
-/** How far an earlier attempt at a message in parts got. */
-export type PartsSent = { sent: number; record(sent: number): Promise<void> };
+/**
+ * How far an earlier attempt at a message in parts got; `note` records how the message went out when that is not
+ * the usual way (a DingTalk card that could not be delivered and went as text), kept on the row as lastError.
+ */
+export type PartsSent = { sent: number; record(sent: number): Promise<void>; note?(outcome: string): Promise<void> };
 
 export type DeliveryDeps = { db: Db; clock: () => Date; senders: Sender[]; logger: Logger };
 
@@ -125,6 +128,9 @@ export async function deliverOutbox(deps: DeliveryDeps, id: number): Promise<Del
       sent: claimed.partsSent,
       record: async (sent) => {
         await db.update(outbox).set({ partsSent: sent }).where(eq(outbox.id, id));
+      },
+      note: async (outcome) => {
+        await db.update(outbox).set({ lastError: outcome.slice(0, 500) }).where(eq(outbox.id, id));
       },
     });
   } catch (err) {

@@ -1,8 +1,11 @@
 /**
  * A fake DingTalk for tests, over real HTTP and a real WebSocket on 127.0.0.1:
  * - the Stream gateway (POST /v1.0/gateway/connections/open → a local endpoint and a one-time ticket) and the
- *   WebSocket behind it: pushes robot, card and system frames, records acks, redelivers frames not acked in
- *   time (also after a reconnect), answers pings unless frozen, and can drop or freeze connections;
+ *   WebSocket behind it: pushes robot, card and system frames to one live connection at a time (round robin over
+ *   several replicas), records acks, sends SYSTEM pings of its own, answers pings unless frozen, and can drop or
+ *   freeze connections. Whether an unacked robot frame comes again is not settled by DingTalk's documents
+ *   (dingtalk.md §1.5), so it is a switch: `redeliver` true pushes it again until acked (also after a reconnect),
+ *   false is fire-and-forget (a frame with no live connection is lost, see `lost`);
  * - the session webhook (POST /robot/sendBySession);
  * - OAuth2 tokens with a configurable lifetime, robot group and 1:1 sends, card create-and-deliver and update,
  *   checking the access token and answering DingTalk's errors (injectable: throttling, permanent failures).
@@ -11,6 +14,7 @@ import { randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { WebSocket, WebSocketServer } from "ws";
+import { cardViolation, mentionViolation } from "./dingtalk-rules.js";
 
 export const TOPIC_ROBOT = "/v1.0/im/bot/messages/get";
 export const TOPIC_CARD = "/v1.0/card/instances/callback";
@@ -20,7 +24,9 @@ export type Ack = { messageId: string; code: number; data: string; at: number };
 type Frame = { specVersion: string; type: string; headers: Record<string, string>; data: string };
 type Pending = { frame: Frame; deliveries: number; timer: NodeJS.Timeout | null };
 type Conn = { ws: WebSocket; id: number; frozen: boolean };
-type Failure = { status: number; body: Record<string, unknown>; headers?: Record<string, string> };
+type Failure = { status: number; body: Record<string, unknown>; headers?: Record<string, string>; raw?: string };
+
+export type FakeDingTalkOptions = { redeliver?: boolean; pingEveryMs?: number };
 
 export class FakeDingTalk {
   readonly clientId = "dingfakeclient";
@@ -30,6 +36,17 @@ export class FakeDingTalk {
   tokenTtlS = 7200;
   /** How long before an unacked frame is pushed again. */
   redeliverMs = 1500;
+  /** Push unacked frames again (true), or deliver each once, fire-and-forget (false). */
+  redeliver = true;
+  /** The gateway's own SYSTEM pings to each connection (0: none). */
+  pingEveryMs = 0;
+  /** Frames that never reached a connection (fire-and-forget with nobody connected). */
+  readonly lost: string[] = [];
+  /** Answers to the fake's own SYSTEM pings: the connection and the opaque data echoed. */
+  readonly pingReplies: { conn: number; echoed: boolean; code: number; at: number }[] = [];
+  /** createAndDeliver answers: the next ones report the card as not delivered inside a 200. */
+  private undelivered: string[] = [];
+  private rr = 0;
   /** Called for every session-webhook reply with its `session` query parameter (the bench times replies by it). */
   onSessionPost?: (session: string, body: Record<string, unknown>) => void;
 
@@ -51,8 +68,10 @@ export class FakeDingTalk {
   private readonly failures = new Map<string, Failure[]>();
   private seq = 0;
 
-  static async start(): Promise<FakeDingTalk> {
+  static async start(opts: FakeDingTalkOptions = {}): Promise<FakeDingTalk> {
     const f = new FakeDingTalk();
+    f.redeliver = opts.redeliver ?? true;
+    f.pingEveryMs = opts.pingEveryMs ?? 0;
     await f.listen();
     return f;
   }
@@ -88,12 +107,26 @@ export class FakeDingTalk {
     const conn: Conn = { ws, id: ++this.totalConnections, frozen: false };
     this.conns.add(conn);
     this.peakOpen = Math.max(this.peakOpen, this.openCount());
+    const pings = new Map<string, string>();
+    const pinger = this.pingEveryMs > 0 ? setInterval(() => {
+      if (conn.frozen || ws.readyState !== WebSocket.OPEN) return;
+      const messageId = `sysping-${++this.seq}`;
+      const data = JSON.stringify({ opaque: randomUUID() });
+      pings.set(messageId, data);
+      ws.send(JSON.stringify({ specVersion: "1.0", type: "SYSTEM", headers: { contentType: "application/json", messageId, time: String(Date.now()), topic: "ping" }, data }));
+    }, this.pingEveryMs) : null;
     ws.on("ping", (data) => {
       if (!conn.frozen) ws.pong(data);
     });
     ws.on("message", (raw) => {
       if (conn.frozen) return;
       const msg = JSON.parse(String(raw)) as { code: number; headers: { messageId: string }; data: string };
+      const sent = pings.get(msg.headers.messageId);
+      if (sent !== undefined) {
+        pings.delete(msg.headers.messageId);
+        // The protocol: answer a ping with code 200 and its data echoed (dingtalk.md §1.4).
+        this.pingReplies.push({ conn: conn.id, echoed: msg.data === sent, code: msg.code, at: Date.now() });
+      }
       this.acks.push({ messageId: msg.headers.messageId, code: msg.code, data: msg.data, at: Date.now() });
       const p = this.pending.get(msg.headers.messageId);
       if (p) {
@@ -101,9 +134,22 @@ export class FakeDingTalk {
         this.pending.delete(msg.headers.messageId);
       }
     });
-    ws.on("close", () => this.conns.delete(conn));
-    // Frames that were waiting for a connection go out now.
+    ws.on("close", () => {
+      if (pinger) clearInterval(pinger);
+      this.conns.delete(conn);
+    });
+    // Frames that were waiting for a connection go out now (only when redelivering: otherwise they were lost).
     for (const p of this.pending.values()) if (p.deliveries === 0) this.deliver(p);
+  }
+
+  /** The ids of the connections open right now, oldest first. */
+  connectionIds(): number[] {
+    return [...this.conns].filter((c) => c.ws.readyState === WebSocket.OPEN).map((c) => c.id);
+  }
+
+  /** The server cuts one connection (TCP, no close frame). */
+  dropConnection(id: number) {
+    for (const c of this.conns) if (c.id === id) c.ws.terminate();
   }
 
   /** Connections open right now. */
@@ -111,8 +157,10 @@ export class FakeDingTalk {
     return [...this.conns].filter((c) => c.ws.readyState === WebSocket.OPEN).length;
   }
 
+  /** One live connection, taking turns: the gateway gives each message to one of the app's connections. */
   private live(): Conn | undefined {
-    return [...this.conns].find((c) => c.ws.readyState === WebSocket.OPEN && !c.frozen);
+    const open = [...this.conns].filter((c) => c.ws.readyState === WebSocket.OPEN && !c.frozen);
+    return open.length ? open[this.rr++ % open.length] : undefined;
   }
 
   private deliver(p: Pending) {
@@ -122,7 +170,14 @@ export class FakeDingTalk {
       c.ws.send(JSON.stringify(p.frame));
     }
     if (p.timer) clearTimeout(p.timer);
-    p.timer = setTimeout(() => this.deliver(p), this.redeliverMs);
+    if (this.redeliver) {
+      p.timer = setTimeout(() => this.deliver(p), this.redeliverMs);
+      return;
+    }
+    // Fire-and-forget: pushed once to whoever is connected now; nobody connected means the frame is gone.
+    p.timer = null;
+    if (!c) this.lost.push(p.frame.headers.messageId ?? "");
+    this.pending.delete(p.frame.headers.messageId ?? "");
   }
 
   /** Push a CALLBACK frame; it is pushed again until acked. Returns the frame's messageId. */
@@ -184,12 +239,17 @@ export class FakeDingTalk {
   }
 
   /** A robot message as DingTalk would send it, with a session webhook on this fake. */
-  robotMessage(opts: { text: string; staffId: string; group?: string | null; nick?: string; msgId?: string; webhookValidMs?: number }) {
+  robotMessage(opts: { text: string; staffId: string; group?: string | null; nick?: string; msgId?: string; webhookValidMs?: number; quote?: string }) {
     const now = Date.now();
     const group = opts.group ?? null;
     return {
       msgtype: "text",
-      text: { content: ` ${opts.text}` },
+      text: {
+        content: ` ${opts.text}`,
+        ...(opts.quote !== undefined
+          ? { isReplyMsg: true, repliedMsg: { msgType: "text", msgId: `msgQuoted${++this.seq}==`, senderId: "$:LWCP_v1:$quoted", content: { text: opts.quote } } }
+          : {}),
+      },
       msgId: opts.msgId ?? `msg${randomUUID().replaceAll("-", "").slice(0, 12)}==`,
       createAt: now,
       conversationType: group ? "2" : "1",
@@ -215,6 +275,11 @@ export class FakeDingTalk {
     const list = this.failures.get(path) ?? [];
     for (let i = 0; i < count; i++) list.push(failure);
     this.failures.set(path, list);
+  }
+
+  /** The next `count` cards are answered 200 with a delivery result that failed (card_1_0 deliverResults). */
+  failCardDelivery(errorMsg: string, count = 1) {
+    for (let i = 0; i < count; i++) this.undelivered.push(errorMsg);
   }
 
   /** Every token issued so far stops working (as after a secret reset). */
@@ -262,7 +327,9 @@ export class FakeDingTalk {
       this.sessionPosts.push(rec);
       this.onSessionPost?.(u.searchParams.get("session") ?? "", body);
       const f = this.failures.get(u.pathname)?.shift();
-      if (f) return send(res, f.status, f.body, f.headers);
+      if (f) return answer(res, f);
+      const broken = mentionViolation(body);
+      if (broken) return send(res, 200, { errcode: 400, errmsg: `fake: ${broken}` });
       return send(res, 200, { errcode: 0, errmsg: "ok" });
     }
 
@@ -274,7 +341,7 @@ export class FakeDingTalk {
     }
     this.requests.push(rec);
     const f = this.failures.get(u.pathname)?.shift();
-    if (f) return send(res, f.status, { requestid: randomUUID(), ...f.body }, f.headers);
+    if (f) return answer(res, { ...f, body: { requestid: randomUUID(), ...f.body } });
 
     const key = `${req.method} ${u.pathname}`;
     switch (key) {
@@ -287,15 +354,26 @@ export class FakeDingTalk {
         if (ids.length > 20) return send(res, 400, { code: "invalidParameter.userIds.overMax", message: "userIds 最多 20 个" });
         return send(res, 200, { processQueryKey: `pqk-${++this.seq}`, invalidStaffIdList: [], flowControlledStaffIdList: [] });
       }
-      case "POST /v1.0/card/instances/createAndDeliver":
-        if (body.callbackType !== "STREAM") return send(res, 400, { code: "invalidParameter.callbackType", message: "callbackType" });
-        return send(res, 200, { success: true, result: { outTrackId: body.outTrackId, deliverResults: [{ success: true }] } });
+      case "POST /v1.0/card/instances/createAndDeliver": {
+        const broken = cardViolation(body);
+        if (broken) return send(res, 400, { code: "invalidParameter", message: broken, requestid: randomUUID() });
+        const spaceId = String(body.openSpaceId ?? "").split(".").slice(1).join(".");
+        const failed = this.undelivered.shift();
+        const result = failed === undefined ? { spaceType: "IM_GROUP", spaceId, success: true, carrierId: `car-${++this.seq}` } : { spaceType: "IM_GROUP", spaceId, success: false, errorMsg: failed };
+        return send(res, 200, { success: true, result: { outTrackId: body.outTrackId, deliverResults: [result] } });
+      }
       case "PUT /v1.0/card/instances":
         return send(res, 200, { success: true, result: true });
       default:
         return send(res, 404, { code: "notFound", message: key });
     }
   }
+}
+
+function answer(res: ServerResponse, f: Failure) {
+  if (f.raw === undefined) return send(res, f.status, f.body, f.headers);
+  res.writeHead(f.status, { "content-type": "text/html; charset=utf-8", ...f.headers });
+  res.end(f.raw);
 }
 
 function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) {

@@ -51,13 +51,25 @@ export type SendResult = { processQueryKey?: string; flowControlled: string[]; i
 
 export type MsgBody = { msgKey: string; msgParam: string };
 
+/** A markdown message's title: its first line without markup (DingTalk shows it in the chat list). */
+export const markdownTitle = (text: string) =>
+  (text.split("\n").find((l) => l.trim()) ?? "好邻").replace(/^[#>*\s]+/, "").slice(0, 40) || "好邻";
+
 /** A robot message body for the OpenAPI (msgParam is a JSON string, not an object). */
 export function msgBody(text: string, format: "text" | "markdown" = "text"): MsgBody {
-  if (format === "markdown") {
-    const title = (text.split("\n").find((l) => l.trim()) ?? "好邻").replace(/^[#>*\s]+/, "").slice(0, 40) || "好邻";
-    return { msgKey: "sampleMarkdown", msgParam: JSON.stringify({ title, text }) };
-  }
+  if (format === "markdown") return { msgKey: "sampleMarkdown", msgParam: JSON.stringify({ title: markdownTitle(text), text }) };
   return { msgKey: "sampleText", msgParam: JSON.stringify({ content: text }) };
+}
+
+export type CardDelivery = { delivered: boolean; errors: string[] };
+
+/** Read a createAndDeliver answer: delivered only when `success` is true and no target reports a failure. */
+export function cardDelivery(body: Record<string, unknown>): CardDelivery {
+  const result = (body.result ?? {}) as { deliverResults?: { success?: boolean; errorMsg?: string }[] };
+  const targets = Array.isArray(result.deliverResults) ? result.deliverResults : [];
+  const errors = targets.filter((t) => t?.success !== true).map((t) => String(t?.errorMsg ?? "not delivered").slice(0, 200));
+  if (body.success !== true) errors.unshift("success is not true");
+  return { delivered: errors.length === 0, errors };
 }
 
 export class DingTalkApi {
@@ -144,11 +156,18 @@ export class DingTalkApi {
     } catch (err) {
       throw new DingTalkError("transient", 0, (err as Error).name, what);
     }
-    let body: Record<string, unknown> = {};
+    let body: Record<string, unknown> | null = null;
     try {
-      body = text ? (JSON.parse(text) as Record<string, unknown>) : {};
+      const parsed: unknown = JSON.parse(text);
+      if (parsed && typeof parsed === "object" && !Array.isArray(parsed)) body = parsed as Record<string, unknown>;
     } catch {
-      // An HTML error page (IP-level throttling answers this way); the status decides.
+      // Not JSON: an HTML page (IP-level throttling answers this way, dingtalk.md §4.5), or nothing at all.
+    }
+    if (body === null) {
+      // Never a success: every answer DingTalk documents for these calls is a JSON object. A failing status
+      // decides the kind; a "200" HTML page is the IP-level block (5 minutes): wait, do not count it a failure.
+      const kind = res.ok ? "throttled" : classify(res.status, "");
+      throw new DingTalkError(kind, res.status, "nonJsonBody", what, res.ok ? 60_000 : null);
     }
     // OpenAPI errors: HTTP 4xx/5xx with {code, message}; oapi-style answers: HTTP 200 with errcode ≠ 0.
     const errcode = body.errcode !== undefined && body.errcode !== 0 && body.errcode !== "0" ? String(body.errcode) : "";
@@ -198,15 +217,19 @@ export class DingTalkApi {
     return out;
   }
 
-  /** card/instances/createAndDeliver with Stream callbacks (without callbackType STREAM, taps never arrive). */
+  /**
+   * card/instances/createAndDeliver with Stream callbacks (without callbackType STREAM, taps never arrive). A 200
+   * is not a delivery: the answer says `success` and, per target, `deliverResults[].success/errorMsg` (card_1_0
+   * CreateAndDeliverResponseBody); both are read.
+   */
   async createAndDeliverCard(req: {
     templateId: string;
     outTrackId: string;
     openConversationId: string;
     params: Record<string, string>;
     atUserIds: Record<string, string>;
-  }): Promise<void> {
-    await this.openApi("POST", "/v1.0/card/instances/createAndDeliver", {
+  }): Promise<CardDelivery> {
+    const r = await this.openApi("POST", "/v1.0/card/instances/createAndDeliver", {
       cardTemplateId: req.templateId,
       outTrackId: req.outTrackId,
       callbackType: "STREAM",
@@ -216,6 +239,7 @@ export class DingTalkApi {
       imGroupOpenSpaceModel: { supportForward: false },
       imGroupOpenDeliverModel: { robotCode: this.config.robotCode, atUserIds: req.atUserIds },
     });
+    return cardDelivery(r);
   }
 
   /** PUT card/instances: update some variables of a card, and optionally what one user sees privately. */

@@ -13,11 +13,11 @@ import { getTicket } from "../../workflows/tickets.js";
 import { type DingTalkApi, msgBody } from "./api.js";
 import { cardParamsFor } from "./cards.js";
 import { parseCardTap, parseFrameData, robotToIncoming, sessionExpiry, tapCommand, tapMessageId } from "./parse.js";
-import { dingtalkUsers } from "./sender.js";
+import { mentionBody } from "./mentions.js";
+import { dingtalkUsers, WEBHOOK_MARGIN_MS } from "./sender.js";
+import type { SessionWebhooks } from "./sessions.js";
 import type { CardCallback, RobotMessage, StreamFrame } from "./types.js";
 
-/** Do not start a webhook call this close to its expiry. */
-const WEBHOOK_MARGIN_MS = 60_000;
 
 /**
  * Frames are acked before they are processed, so DingTalk will not redeliver them: if the database is down, keep
@@ -36,13 +36,7 @@ async function persistently<T>(deps: InboundDeps, what: string, run: () => Promi
   }
 }
 
-export type InboundDeps = { pipeline: PipelineDeps; api: DingTalkApi; logger: Logger; botNames: string[] };
-
-/** Write "@名字" for every mentioned person the text does not already name. */
-export function withAtNames(text: string, names: string[]): string {
-  const missing = names.filter((n) => !text.includes(`@${n}`));
-  return missing.length ? `${text}\n${missing.map((n) => `@${n}`).join(" ")}` : text;
-}
+export type InboundDeps = { pipeline: PipelineDeps; api: DingTalkApi; logger: Logger; botNames: string[]; sessions?: SessionWebhooks };
 
 export async function onRobotFrame(deps: InboundDeps, frame: StreamFrame): Promise<void> {
   const m = parseFrameData<RobotMessage>(frame);
@@ -51,6 +45,8 @@ export async function onRobotFrame(deps: InboundDeps, frame: StreamFrame): Promi
     deps.logger.warn({ frameId: frame.headers.messageId }, "dingtalk: robot frame without msgId or sender");
     return;
   }
+  const expires = sessionExpiry(m);
+  if (m.conversationType === "2" && m.sessionWebhook && expires) deps.sessions?.remember(m.conversationId, m.sessionWebhook, expires);
   // A message from an unregistered group is logged by the pipeline with its conversationId (what an admin needs
   // to register the group, README: 接入钉钉).
   const result = await persistently(deps, "message", () => handleIncoming(deps.pipeline, msg));
@@ -66,15 +62,10 @@ async function sendReply(deps: InboundDeps, m: RobotMessage, reply: Reply): Prom
   const users = await deps.pipeline.directory.memo(`dingtalk-users:${reply.mentions.join(",")}`, () =>
     dingtalkUsers(deps.pipeline.db, reply.mentions),
   );
-  const text = withAtNames(reply.text, users.map((u) => u.name));
   const expires = sessionExpiry(m);
   if (m.sessionWebhook && expires && expires - WEBHOOK_MARGIN_MS > Date.now()) {
     try {
-      await deps.api.replyBySession(m.sessionWebhook, {
-        msgtype: "text",
-        text: { content: text },
-        at: { atUserIds: users.map((u) => u.userId), isAtAll: false },
-      });
+      await deps.api.replyBySession(m.sessionWebhook, mentionBody(reply.text, users));
       return;
     } catch (err) {
       log.warn({ err: (err as Error).message }, "dingtalk: session webhook failed; using the OpenAPI");
@@ -82,8 +73,8 @@ async function sendReply(deps: InboundDeps, m: RobotMessage, reply: Reply): Prom
   }
   // The proactive API cannot @ anyone; the names stay in the text.
   try {
-    if (m.conversationType === "2") await deps.api.sendGroup(m.conversationId, msgBody(text));
-    else if (m.senderStaffId) await deps.api.sendDirect([m.senderStaffId], msgBody(text));
+    if (m.conversationType === "2") await deps.api.sendGroup(m.conversationId, msgBody(reply.text));
+    else if (m.senderStaffId) await deps.api.sendDirect([m.senderStaffId], msgBody(reply.text));
   } catch (err) {
     log.error({ err: (err as Error).message }, "dingtalk: reply could not be sent");
   }

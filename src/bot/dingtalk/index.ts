@@ -9,6 +9,7 @@ import type { Sender } from "../../workflows/delivery.js";
 import { DingTalkApi } from "./api.js";
 import { onCardFrame, onRobotFrame } from "./inbound.js";
 import { createDingTalkSender } from "./sender.js";
+import { SessionWebhooks } from "./sessions.js";
 import { StreamConnection, type StreamState } from "./stream.js";
 import type { DingTalkConfig } from "./config.js";
 import { TOPIC_CARD, TOPIC_ROBOT } from "./types.js";
@@ -25,6 +26,8 @@ export class DingTalkBot {
   readonly sender: Sender;
   private stream: StreamConnection | null = null;
   private readonly inflight = new Set<Promise<void>>();
+  /** Each group's freshest session webhook: lets a text fallback for an undelivered card still @ the leaders. */
+  readonly sessions = new SessionWebhooks();
 
   constructor(
     readonly config: DingTalkConfig,
@@ -32,12 +35,12 @@ export class DingTalkBot {
   ) {
     this.logger = logger.child({ platform: "dingtalk" });
     this.api = new DingTalkApi(config, this.logger);
-    this.sender = createDingTalkSender({ api: this.api, logger: this.logger, cardTemplateId: config.cardTemplateId });
+    this.sender = createDingTalkSender({ api: this.api, logger: this.logger, cardTemplateId: config.cardTemplateId, sessions: this.sessions });
   }
 
   /** Open the Stream connection; frames are acked at once and then run through the pipeline. */
   start(pipeline: PipelineDeps): void {
-    const deps = { pipeline, api: this.api, logger: this.logger, botNames: this.config.botNames };
+    const deps = { pipeline, api: this.api, logger: this.logger, botNames: this.config.botNames, sessions: this.sessions };
     const later = (work: () => Promise<void>, what: string) => {
       const p = work()
         .catch((err) => this.logger.error(errInfo(err), `dingtalk: ${what} failed`))

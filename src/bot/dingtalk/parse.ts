@@ -54,7 +54,20 @@ export function robotToIncoming(m: RobotMessage, botNames: string[], now: Date):
     // Groups deliver only messages that @ the robot; a direct chat is always addressed to it.
     addressed: true,
     receivedAt: createdAt ? new Date(createdAt) : now,
+    ...repliedTo(m),
   });
+}
+
+/** The text of the message this one replies to (quotes), for the command layer to find its ticket. */
+function repliedTo(m: RobotMessage): Pick<IncomingMessage, "quote"> {
+  const c = m.text?.repliedMsg?.content;
+  const text =
+    typeof c === "string"
+      ? c
+      : typeof c?.text === "string"
+        ? c.text
+        : (c?.richText ?? []).map((p) => p.text ?? (p.msgType === "text" ? (p.content ?? "") : "")).join("");
+  return text.trim() ? { quote: { text: text.trim() } } : {};
 }
 
 /** When the session webhook of a message stops working (ms epoch), or null if it has none. */

@@ -8,11 +8,17 @@ import type { Logger } from "pino";
 import type { Db } from "../../db/client.js";
 import { identities, type OutboxPayload, people } from "../../db/schema/index.js";
 import { Permanent, RetryAt } from "../../scheduler/types.js";
-import type { Destination, Sender } from "../../workflows/delivery.js";
-import { type DingTalkApi, DingTalkError, msgBody } from "./api.js";
+import type { Destination, PartsSent, Sender } from "../../workflows/delivery.js";
+import { cardResults } from "../../lib/metrics.js";
+import { type CardDelivery, type DingTalkApi, DingTalkError, msgBody } from "./api.js";
 import { encodeOutTrackId, escalationCardParams } from "./cards.js";
+import { mentionBody } from "./mentions.js";
+import type { SessionWebhooks } from "./sessions.js";
 
-export type DingTalkSenderOptions = { api: DingTalkApi; logger: Logger; cardTemplateId?: string };
+export type DingTalkSenderOptions = { api: DingTalkApi; logger: Logger; cardTemplateId?: string; sessions?: SessionWebhooks };
+
+/** Do not start a session-webhook call this close to its expiry. */
+export const WEBHOOK_MARGIN_MS = 60_000;
 
 /** The DingTalk user ids and names of people, in the order given (people without a DingTalk account left out). */
 export async function dingtalkUsers(db: Db, personIds: string[]): Promise<{ personId: string; userId: string; name: string }[]> {
@@ -51,19 +57,53 @@ export function createDingTalkSender(opts: DingTalkSenderOptions): Sender {
   const { api, logger } = opts;
   let warnedNoTemplate = false;
 
-  async function sendToChat(to: Extract<Destination, { kind: "chat" }>, payload: OutboxPayload, db: Db) {
+  /** The card, and once more under a new id if DingTalk says (inside its 200) that it was not delivered. */
+  async function deliverCard(card: Omit<Parameters<DingTalkApi["createAndDeliverCard"]>[0], "outTrackId">, ticketId: number, parts: string[]) {
+    let last: CardDelivery = { delivered: false, errors: [] };
+    // The same ids on every outbox attempt (a retried send is the same card); the second try is a new card.
+    const ids = [encodeOutTrackId(ticketId, ...parts), encodeOutTrackId(ticketId, ...parts, "again")];
+    for (const [attempt, outTrackId] of ids.entries()) {
+      try {
+        last = await api.createAndDeliverCard({ ...card, outTrackId });
+      } catch (err) {
+        // A card DingTalk refuses outright (a template that does not exist) is replaced by text; the rest waits.
+        if (!(err instanceof DingTalkError) || err.kind !== "permanent") throw err;
+        return { delivered: false, errors: [err.message], attempt };
+      }
+      if (last.delivered) return { ...last, attempt };
+    }
+    return { ...last, attempt: 1 };
+  }
+
+  async function sendToChat(to: Extract<Destination, { kind: "chat" }>, payload: OutboxPayload, db: Db, parts: PartsSent) {
     const conv = openConversationId(to.chat);
     if (payload.mentions.length && payload.ticketId && opts.cardTemplateId) {
       const users = await dingtalkUsers(db, payload.mentions);
-      const outTrackId = encodeOutTrackId(payload.ticketId, to.chat.id, payload.text);
-      await api.createAndDeliverCard({
-        templateId: opts.cardTemplateId,
-        outTrackId,
-        openConversationId: conv,
-        params: escalationCardParams(payload.ticketId, payload.text),
-        atUserIds: Object.fromEntries(users.map((u) => [u.userId, u.name])),
-      });
-      logger.info({ chatId: to.chat.id, ticketId: payload.ticketId, at: users.length }, "dingtalk card delivered");
+      const card = await deliverCard(
+        {
+          templateId: opts.cardTemplateId,
+          openConversationId: conv,
+          params: escalationCardParams(payload.ticketId, payload.text),
+          atUserIds: Object.fromEntries(users.map((u) => [u.userId, u.name])),
+        },
+        payload.ticketId,
+        [to.chat.id, payload.text],
+      );
+      const log = { chatId: to.chat.id, ticketId: payload.ticketId, at: users.length };
+      if (card.delivered) {
+        cardResults.inc({ outcome: card.attempt === 0 ? "delivered" : "delivered_on_retry" });
+        if (card.attempt > 0) await parts.note?.("card delivered on the second try");
+        logger.info(log, "dingtalk card delivered");
+        return;
+      }
+      // Not delivered: the same words as a text message, with a real @ when the group's session webhook is live.
+      const live = opts.sessions?.live(conv, Date.now(), WEBHOOK_MARGIN_MS);
+      if (live) await api.replyBySession(live, mentionBody(payload.text, users, payload.format));
+      else await api.sendGroup(conv, msgBody(payload.text, payload.format));
+      const how = live ? "as text with a real @" : "as a group message without a real @ (no live session webhook)";
+      cardResults.inc({ outcome: live ? "text_with_at" : "text_without_at" });
+      await parts.note?.(`card not delivered (${card.errors.join("; ")}); sent ${how}`);
+      logger.warn({ ...log, errors: card.errors }, `dingtalk card not delivered; sent ${how}`);
       return;
     }
     if (payload.mentions.length && !opts.cardTemplateId && !warnedNoTemplate) {
@@ -84,9 +124,9 @@ export function createDingTalkSender(opts: DingTalkSenderOptions): Sender {
     direct: true,
     // DingTalk publishes no per-group limit; a second between two messages to one place keeps bursts polite.
     minIntervalMs: 1000,
-    async send(to: Destination, payload: OutboxPayload, db: Db) {
+    async send(to: Destination, payload: OutboxPayload, db: Db, parts: PartsSent) {
       try {
-        if (to.kind === "chat") await sendToChat(to, payload, db);
+        if (to.kind === "chat") await sendToChat(to, payload, db, parts);
         else await sendToPerson(to, payload);
       } catch (err) {
         throw outboxError(err, logger);

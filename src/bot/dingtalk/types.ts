@@ -27,12 +27,23 @@ export type RobotMessage = {
   atUsers?: { dingtalkId: string; staffId?: string }[];
   sessionWebhook?: string;
   sessionWebhookExpiredTime?: number | string;
-  text?: { content?: string };
+  /**
+   * A reply quoting an earlier message carries it in `text.repliedMsg` (not in DingTalk's published receive
+   * tables; seen by integrators, see docs/platforms.md): read when present, never required.
+   */
+  text?: { content?: string; isReplyMsg?: boolean; repliedMsg?: RepliedMessage };
   content?: {
     recognition?: string;
     richText?: { text?: string; type?: string }[];
     [k: string]: unknown;
   };
+};
+
+export type RepliedMessage = {
+  msgType?: string;
+  msgId?: string;
+  senderId?: string;
+  content?: string | { text?: string; richText?: { text?: string; type?: string; msgType?: string; content?: string }[] };
 };
 
 /** The `data` of a card callback frame (TOPIC_CARD). `content` is JSON encoded as a string again. */
