@@ -16,11 +16,14 @@ import type { PolicyOverrides } from "./workflows/policy.js";
 import { dueInSlot, lapsedDeadlines, upcomingTimers } from "./workflows/reconcile.js";
 import { RecentSet } from "./lib/recent-set.js";
 import { deadlines, deliveries } from "./lib/metrics.js";
+import { type MediaDeps, type MediaFetcher, pendingMedia, processMedia } from "./workflows/media/job.js";
 
 export type RuntimeOptions = {
   database: Database;
   scheduler: Scheduler;
   senders: Sender[];
+  /** How photos are fetched from each platform (the simulator's come inline). */
+  fetchers?: MediaFetcher[];
   logger: Logger;
   botNames: string[];
   overrides?: PolicyOverrides;
@@ -34,7 +37,7 @@ export type RuntimeOptions = {
 /** A periodic task (digests, reminders): runs on one replica per tick; must be idempotent. */
 export type PeriodicTask = { id: string; pattern: string; run: (rt: Runtime) => Promise<void> };
 
-export type ReconcileReport = { applied: number; timers: number; outbox: number; oldestOverdueMs: number };
+export type ReconcileReport = { applied: number; timers: number; outbox: number; media: number; oldestOverdueMs: number };
 
 /**
  * The reconciler re-adds wake-up jobs for clocks lapsing within this horizon (and outbox deliveries due within it).
@@ -46,9 +49,12 @@ const HORIZON_MS = 15 * 60_000;
 /** Tickets of one wake-up slot handled at once (each its own transaction; the pool has room for the messages). */
 const WAKE_LANES = 4;
 
+const mediaJob = (id: number, runAt: Date) => ({ jobId: `media-${id}`, payload: { id }, runAt });
+
 export class Runtime {
   readonly pipeline: PipelineDeps;
   readonly delivery: DeliveryDeps;
+  readonly media: MediaDeps;
   private timer: NodeJS.Timeout | null = null;
   private readonly periodic = new Map<string, PeriodicTask>();
   private reconciling: Promise<ReconcileReport> | null = null;
@@ -68,6 +74,7 @@ export class Runtime {
       senders: opts.senders,
     });
     this.delivery = { db: opts.database.db, clock, senders: opts.senders, logger: opts.logger };
+    this.media = { db: opts.database.db, clock, fetchers: opts.fetchers ?? [], logger: opts.logger, transact: (work) => this.transact(work) };
   }
 
   get clock() {
@@ -92,6 +99,7 @@ export class Runtime {
           "outbox",
           e.outbox.map((o) => ({ jobId: `out-${o.id}`, payload: { id: o.id }, runAt: o.notBefore })),
         );
+      if (e.media.length) await s.schedule("media", e.media.map((m) => mediaJob(m.id, this.clock())));
     } catch (err) {
       this.opts.logger.warn(errInfo(err), "scheduling after commit failed; the reconciler will retry");
     }
@@ -143,6 +151,9 @@ export class Runtime {
         deliveries.inc({ result: err instanceof Permanent ? "failed" : "retry" });
         throw err;
       }
+    });
+    this.opts.scheduler.process<{ id: number }>("media", async (p, info) => {
+      await processMedia(this.media, p.id, info.attempt);
     });
     this.opts.scheduler.process<{ task: string }>("periodic", async (p) => {
       const task = this.periodic.get(p.task);
@@ -199,7 +210,9 @@ export class Runtime {
       "outbox",
       rows.map((r) => ({ jobId: `out-${r.id}`, payload: { id: r.id }, runAt: r.notBefore })),
     );
-    const report = { applied, timers: timers.length, outbox: rows.length, oldestOverdueMs };
+    const photos = await pendingMedia(db);
+    await this.opts.scheduler.schedule("media", photos.map((m) => mediaJob(m.id, now)));
+    const report = { applied, timers: timers.length, outbox: rows.length, media: photos.length, oldestOverdueMs };
     this.lastReconcile = { ...report, at: now };
     if (applied || oldestOverdueMs > 60_000) this.opts.logger.warn(report, "reconciler caught up on lapsed deadlines");
     return report;

@@ -14,5 +14,6 @@ export function cleanIncoming(msg: IncomingMessage): IncomingMessage {
     senderExternalId: cleanText(msg.senderExternalId),
     text: cleanText(msg.text),
     ...(msg.quote?.text !== undefined ? { quote: { ...msg.quote, text: cleanText(msg.quote.text) } } : {}),
+    ...(msg.location ? { location: { ...msg.location, name: cleanText(msg.location.name) } } : {}),
   };
 }

@@ -25,6 +25,7 @@ import { runCommand } from "./commands.js";
 import { parseCommand } from "./parse.js";
 import { quotedTicketId } from "./quote.js";
 import { pickCommand } from "./visit-dispatch.js";
+import { mediaDispatch, needsMediaDispatch } from "./media-dispatch.js";
 import { MAX_TEXT, replies } from "./replies.js";
 import type { HandleResult, IncomingMessage, Reply } from "./types.js";
 
@@ -254,7 +255,9 @@ async function run(deps: PipelineDeps, db: Db, effects: Effects, msg: IncomingMe
   const actor: Actor = { person: from.person, externalId: msg.senderExternalId, chat: from.chat, household: from.household };
   const addressed = msg.addressed ?? Boolean(deps.addressing?.test(msg.text));
   const quoted = msg.quote ? await quotedTicketId(db, msg.quote, from.chat?.id ?? null, deps.botNames) : undefined;
-  const out = await dispatch(ctx, actor, msg.text, deps.botNames, addressed, !from.chat, quoted);
+  const command = (text: string) => dispatch(ctx, actor, text, deps.botNames, addressed, !from.chat, quoted);
+  // Photos, voice and places decide which ticket they belong to around the command (src/bot/media-dispatch.ts).
+  const out = await (needsMediaDispatch(msg) ? mediaDispatch(ctx, actor, msg, deps.botNames, command, quoted) : command(msg.text));
   return from.chat ? out.map((r) => ({ ...r, text: guardGroupMessage(r.text) })) : out;
 }
 

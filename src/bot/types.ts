@@ -1,5 +1,7 @@
 /** The one internal message shape every platform adapter translates to and from. */
 import type { Platform } from "../db/schema/index.js";
+import type { Attachment } from "../workflows/media/attach.js";
+import type { Place } from "../workflows/media/place.js";
 
 export type IncomingMessage = {
   platform: Platform;
@@ -14,6 +16,12 @@ export type IncomingMessage = {
   receivedAt: Date;
   /** The earlier message this one quotes (WeCom `quote`, DingTalk `text.repliedMsg`), as far as we read it. */
   quote?: QuotedMessage;
+  /** Photos sent with the message (WeCom mixed/image, DingTalk picture/richText, the simulator's attachments). */
+  attachments?: Attachment[];
+  /** The text is the platform's transcription of a voice message. */
+  voice?: boolean;
+  /** A location the sender shared. */
+  location?: Place;
 };
 
 /**

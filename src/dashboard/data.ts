@@ -57,6 +57,8 @@ export type TicketRow = {
   reopen_count: number;
   escalation_count: number;
   text: string;
+  /** The ticket's kept photos (ticket_media ids, oldest first). */
+  photo_ids: number[];
 };
 
 const toDate = (v: unknown) => (v === null || v === undefined ? null : new Date(v as string));
@@ -64,7 +66,8 @@ const toDate = (v: unknown) => (v === null || v === undefined ? null : new Date(
 /** The ticket columns both queries select, from a raw row (drivers differ in how they return dates and numbers). */
 const TICKET_COLUMNS = sql`t.id, t.created_at, t.category, t.urgency, t.status, t.level, o.name as unit_name,
   hu.name as holder_name, a.name as assignee, r.name as reporter, t.first_answered_at, t.resolved_at, t.closed_at,
-  t.rating, t.reopen_count, t.escalation_count, t.text`;
+  t.rating, t.reopen_count, t.escalation_count, t.text,
+  (select coalesce(string_agg(m.id::text, ',' order by m.id), '') from ticket_media m where m.ticket_id = t.id and m.status = 'stored') as photo_ids`;
 const TICKET_JOINS = sql`join sub on sub.unit_id = t.unit_id
   join units o on o.id = t.unit_id
   join units hu on hu.id = t.holder_unit_id
@@ -81,6 +84,7 @@ function toTicketRow(r: Record<string, unknown>): TicketRow {
     closed_at: toDate(r.closed_at),
     reopen_count: Number(r.reopen_count),
     escalation_count: Number(r.escalation_count),
+    photo_ids: String(r.photo_ids ?? "").split(",").filter(Boolean).map(Number),
   };
 }
 
@@ -267,4 +271,19 @@ export async function categoryOptions(db: Db, scope: Scope): Promise<string[]> {
 export async function childUnits(db: Db, scope: Scope): Promise<{ id: string; name: string }[]> {
   if (!scope.rootId) return queryRows(db, sql`select id, name from units where kind = 'village' order by id`);
   return queryRows(db, sql`select id, name from units where parent_id = ${scope.rootId} order by id`);
+}
+
+/** A kept photo (or its thumbnail) and the ticket it belongs to, for /dashboard/media/<id>; the caller checks the scope. */
+export async function mediaFile(db: Db, id: number, thumb: boolean): Promise<{ ticketId: number; mime: string; data: Buffer } | null> {
+  if (!Number.isSafeInteger(id) || id <= 0) return null;
+  const rows = await queryRows<{ ticket_id: number | string; mime: string; data: Uint8Array }>(
+    db,
+    sql`select l.ticket_id, ${thumb ? sql`'image/jpeg'` : sql`m.mime`} as mime, ${thumb ? sql`m.thumb` : sql`m.data`} as data
+      from ticket_media l join media m on m.sha256 = l.sha256
+      where l.id = ${id} and l.status = 'stored' and l.ticket_id is not null`,
+  );
+  const r = rows[0];
+  if (!r) return null;
+  const data = typeof r.data === "string" ? Buffer.from((r.data as string).replace(/^\\x/, ""), "hex") : Buffer.from(r.data);
+  return { ticketId: Number(r.ticket_id), mime: r.mime, data };
 }

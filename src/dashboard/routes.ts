@@ -32,7 +32,9 @@ import {
   listTickets,
   type Scope,
   type TicketFilter,
+  type EventRow,
   type TicketRow,
+  mediaFile,
   ticketInScope,
   timeline,
   unitOptions,
@@ -69,6 +71,25 @@ const dateTime = new Intl.DateTimeFormat("sv-SE", {
 });
 export const fmt = (d: Date | null) => (d ? dateTime.format(d) : "");
 
+/** A timeline line's name: a voice report, a result photo, a photo that could not be kept. */
+function eventTitle(e: EventRow): string {
+  if (e.kind === "opened" && e.data?.voice) return "报事（语音）";
+  if (e.kind === "photo") return e.data?.role === "result" ? "办结照片" : "照片";
+  return EVENT_ZH[e.kind] ?? e.kind;
+}
+
+/** A photo's thumbnail (the full image on click) or a place, under its timeline line. */
+function eventExtra(e: EventRow) {
+  const id = Number(e.data?.mediaId);
+  if (e.kind === "photo" && Number.isSafeInteger(id))
+    return h`<br><a href="/dashboard/media/${id}" target="_blank" rel="noopener"><img class="thumb" src="/dashboard/media/${id}?size=thumb" alt="照片 ${id}" loading="lazy"></a>`;
+  if (e.kind === "located" && e.data) {
+    const { latitude, longitude, name } = e.data as { latitude?: number; longitude?: number; name?: string };
+    return h`<br><span class="muted">${name || "（未命名地点）"} · ${Number(latitude).toFixed(5)}, ${Number(longitude).toFixed(5)}</span>`;
+  }
+  return "";
+}
+
 const EVENT_ZH: Record<string, string> = {
   opened: "报事",
   claimed: "认领",
@@ -78,6 +99,9 @@ const EVENT_ZH: Record<string, string> = {
   reopened: "不满意，重新打开",
   escalated: "上报",
   repinged: "再次提醒",
+  photo: "照片",
+  photo_failed: "照片未能保存",
+  located: "位置",
 };
 
 /** "2026-03-05" → local midnight; anything else → undefined. */
@@ -106,7 +130,8 @@ function parseFilter(q: Record<string, string>): TicketFilter {
   };
 }
 
-const EXPORT_COLUMNS: [string, (t: TicketRow) => string | number][] = [
+/** The export's columns; `base` (the dashboard's origin) makes the photo links absolute. */
+const exportColumns = (base: string): [string, (t: TicketRow) => string | number][] => [
   ["工单号", (t) => t.id],
   ["报事时间", (t) => fmt(t.created_at)],
   ["类别", (t) => t.category],
@@ -124,6 +149,8 @@ const EXPORT_COLUMNS: [string, (t: TicketRow) => string | number][] = [
   ["重开次数", (t) => t.reopen_count],
   ["上报次数", (t) => t.escalation_count],
   ["事项", (t) => t.text],
+  ["照片数", (t) => t.photo_ids.length],
+  ["照片链接", (t) => t.photo_ids.map((id) => `${base}/dashboard/media/${id}`).join(" ")],
 ];
 
 /** CSV cell: quoted, and a leading = + - @ neutralised so a spreadsheet never runs it as a formula. */
@@ -314,12 +341,26 @@ export function dashboardRoutes(runtime: Runtime, opts: DashboardOptions): Hono<
           <p class="muted">${t.category} · 来源 ${t.unit_name} · 现在 ${LEVEL_ZH[t.level]}级（${t.holder_name}）· 经办人 ${t.assignee ?? "—"} · 报事人 ${t.reporter ?? "群成员"}</p></div>
         <h2>全程记录</h2><ol class="timeline" id="timeline">
         ${events.map(
-          (e) => h`<li><strong>${fmt(e.at)}</strong> ${EVENT_ZH[e.kind] ?? e.kind}${e.kind === "escalated" && e.level ? `到${LEVEL_ZH[e.level as UnitKind] ?? e.level}级` : ""}
-            ${e.actor ? `· ${e.actor}` : e.kind === "escalated" || e.kind === "repinged" ? "· 系统（超时）" : ""}${e.text ? h`<br><span class="muted">${e.text}</span>` : ""}</li>`,
+          (e) => h`<li><strong>${fmt(e.at)}</strong> ${eventTitle(e)}${e.kind === "escalated" && e.level ? `到${LEVEL_ZH[e.level as UnitKind] ?? e.level}级` : ""}
+            ${e.actor ? `· ${e.actor}` : e.kind === "escalated" || e.kind === "repinged" ? "· 系统（超时）" : ""}${e.text ? h`<br><span class="muted">${e.text}</span>` : ""}${eventExtra(e)}</li>`,
         )}</ol>
         <p><a href="/dashboard/tickets">← 返回台账</a></p>`,
       ),
     );
+  });
+
+  // A ticket's photo: only for a viewer whose scope covers the ticket (the same check as its page). `?size=thumb` for
+  // the thumbnail. The bytes are our own re-encoding (no metadata), served as the type they were checked to be.
+  app.get("/dashboard/media/:id", async (c) => {
+    const v = c.get("viewer");
+    const file = await mediaFile(db, Number(c.req.param("id")), c.req.query("size") === "thumb");
+    if (!file || !(await ticketInScope(db, v.scope, file.ticketId))) return c.text("找不到这张照片，或它不在你负责的范围内。", 404);
+    return c.body(new Uint8Array(file.data), 200, {
+      "content-type": file.mime,
+      "content-disposition": "inline",
+      "cache-control": "private, max-age=3600",
+      "x-content-type-options": "nosniff",
+    });
   });
 
   app.get("/dashboard/scorecards", async (c) => {
@@ -442,6 +483,7 @@ export function dashboardRoutes(runtime: Runtime, opts: DashboardOptions): Hono<
   app.get("/dashboard/export.csv", (c) => {
     const f = parseFilter(c.req.query());
     const pages = exportPages(c.get("viewer"), f);
+    const EXPORT_COLUMNS = exportColumns(new URL(c.req.url).origin);
     const utf8 = new TextEncoder();
     const line = (cells: (string | number)[]) => `${cells.map(csvCell).join(",")}\r\n`;
     const body = new ReadableStream<Uint8Array>({
@@ -467,6 +509,7 @@ export function dashboardRoutes(runtime: Runtime, opts: DashboardOptions): Hono<
   app.get("/dashboard/export.xlsx", async (c) => {
     const v = c.get("viewer");
     const f = parseFilter(c.req.query());
+    const EXPORT_COLUMNS = exportColumns(new URL(c.req.url).origin);
     // Loaded on the first export: the library costs ~30 MB of memory that most processes never need.
     const { default: ExcelJS } = await import("exceljs");
     // The streaming writer: rows are zipped out as they are committed, never kept as a workbook in memory.

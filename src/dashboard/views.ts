@@ -37,7 +37,7 @@ input,select,button{font:inherit;padding:4px 6px}button.primary,a.button{backgro
 ol.timeline{list-style:none;padding:0;border-left:3px solid #1f6f50;margin-left:8px}ol.timeline li{margin:0 0 12px 14px;position:relative}
 ol.timeline li:before{content:"";position:absolute;left:-22px;top:6px;width:11px;height:11px;border-radius:50%;background:#1f6f50}
 .formula{background:#fff;border-left:4px solid #1f6f50;padding:8px 12px}.login{max-width:380px;margin:60px auto}.err{color:#b42318}
-svg text{font-size:11px;fill:#3e4c59}
+svg text{font-size:11px;fill:#3e4c59}img.thumb{max-width:160px;max-height:160px;border:1px solid #e4e7eb;border-radius:4px;margin-top:4px}
 `;
 
 export const statusPill = (s: string) => h`<span class="pill s-${s}">${STATUS_ZH[s as TicketStatus] ?? s}</span>`;

@@ -2,7 +2,7 @@
  * One scheduler interface for wake-up timers and background work: BullMQ when REDIS_URL is set, an in-process
  * implementation otherwise. PostgreSQL stays the source of truth; a lost job is recovered by the reconciler.
  */
-export type QueueName = "deadlines" | "outbox" | "periodic";
+export type QueueName = "deadlines" | "outbox" | "periodic" | "media";
 
 export type Job<P> = { jobId: string; payload: P; runAt: Date };
 

@@ -6,10 +6,13 @@
 /** A deadline wake-up slot to set (see wakeSlot): the job id names the slot, `runAt` is its end. */
 export type TimerRequest = { jobId: string; runAt: Date };
 export type OutboxRequest = { id: number; notBefore: Date };
+/** A photo to fetch and clean (a ticket_media row). */
+export type MediaRequest = { id: number };
 
 export class Effects {
   readonly timers: TimerRequest[] = [];
   readonly outbox: OutboxRequest[] = [];
+  readonly media: MediaRequest[] = [];
 
   /** The effects of several pieces of work that committed together: each wake-up slot once, every outbox row. */
   static merge(list: Effects[]): Effects {
@@ -19,6 +22,7 @@ export class Effects {
     for (const e of list) {
       for (const t of e.timers) timers.set(t.jobId, t);
       out.outbox.push(...e.outbox);
+      out.media.push(...e.media);
     }
     out.timers.push(...timers.values());
     return out;

@@ -14,12 +14,33 @@ import { handleIncoming } from "../pipeline.js";
 
 const page = readFileSync(new URL("./public/index.html", import.meta.url), "utf8");
 
-const messageBody = z.object({
-  chatId: z.string().min(1).max(100),
-  userId: z.string().min(1).max(100),
-  text: z.string().max(20_000),
-  messageId: z.string().min(1).max(200).optional(),
+/** Base64 of a little more than the 10 MB limit, so an oversized photo is answered as such rather than refused. */
+const MAX_BASE64 = 16 * 1024 * 1024;
+/** How long an inline photo may wait for its job (it is in the database already; this only bounds a stuck row). */
+const INLINE_VALID_MS = 24 * 3600_000;
+
+const attachment = z.object({
+  kind: z.literal("image"),
+  dataBase64: z.string().min(1).max(MAX_BASE64).regex(/^[A-Za-z0-9+/\r\n]*={0,2}$/, "not base64"),
+  fileName: z.string().max(200).optional(),
 });
+
+const messageBody = z
+  .object({
+    chatId: z.string().min(1).max(100),
+    userId: z.string().min(1).max(100),
+    text: z.string().max(20_000).default(""),
+    messageId: z.string().min(1).max(200).optional(),
+    attachments: z.array(attachment).max(9).optional(),
+    /** A shared location, as the platforms send one. */
+    location: z.object({ latitude: z.number(), longitude: z.number(), name: z.string().max(200).default("") }).optional(),
+    /** The message being quoted, as the platforms give it: its text. */
+    quote: z.object({ text: z.string().max(20_000) }).optional(),
+  })
+  .refine((b) => b.text.trim() !== "" || (b.attachments?.length ?? 0) > 0 || b.location, {
+    message: "text is required unless an attachment or a location is sent",
+    path: ["text"],
+  });
 
 export function simRoutes(runtime: Runtime): Hono {
   const app = new Hono();
@@ -44,6 +65,7 @@ export function simRoutes(runtime: Runtime): Hono {
       return c.json({ error: raw === undefined ? "body must be JSON" : `${first?.path.join(".") || "body"}: ${first?.message}` }, 400);
     }
     // The same cleaning as every platform, before the ids are used for anything.
+    const { attachments = [], location, quote } = parsed.data;
     const msg = cleanIncoming({
       platform: "sim",
       messageId: parsed.data.messageId ?? randomUUID(),
@@ -51,14 +73,24 @@ export function simRoutes(runtime: Runtime): Hono {
       senderExternalId: parsed.data.userId,
       text: parsed.data.text,
       receivedAt: runtime.clock(),
+      attachments: attachments.map((a) => ({
+        kind: "image" as const,
+        source: { platform: "sim" as const, ...(a.fileName ? { fileName: a.fileName } : {}) },
+        data: Buffer.from(a.dataBase64, "base64"),
+        validMs: INLINE_VALID_MS,
+      })),
+      ...(location ? { location } : {}),
+      ...(quote ? { quote } : {}),
     });
     const chatId = msg.chatExternalId as string;
     const userId = msg.senderExternalId;
     const [person] = await db.select({ id: people.id }).from(people).where(eq(people.id, userId));
     if (!person) return c.json({ error: `userId: unknown person "${userId}"` }, 400);
     const result = await handleIncoming(runtime.pipeline, msg, async (tx, replies) => {
+      // The chat log shows that a photo or a place was sent, not the photo itself.
+      const marks = [attachments.length ? `[照片 ×${attachments.length}]` : "", location ? "[位置]" : ""].filter(Boolean);
       await tx.insert(simMessages).values([
-        { chatId, fromId: userId, text: msg.text, mentions: [] },
+        { chatId, fromId: userId, text: [msg.text, ...marks].filter(Boolean).join(" "), mentions: [] },
         ...replies.map((r) => ({ chatId, fromId: "bot", text: r.text, mentions: r.mentions })),
       ]);
     });

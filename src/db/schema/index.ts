@@ -2,3 +2,4 @@ export * from "./directory.js";
 export * from "./messaging.js";
 export * from "./tickets.js";
 export * from "./visits.js";
+export * from "./media.js";

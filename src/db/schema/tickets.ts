@@ -73,6 +73,11 @@ export const ticketEventKinds = [
   "reopened",
   "escalated",
   "repinged",
+  /** A photo was kept (data: mediaId, role); "photo_failed": one could not be (text: why). */
+  "photo",
+  "photo_failed",
+  /** The place of the matter (data: latitude, longitude, name). */
+  "located",
 ] as const;
 export type TicketEventKind = (typeof ticketEventKinds)[number];
 

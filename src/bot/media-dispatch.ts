@@ -1,0 +1,120 @@
+/**
+ * Messages that carry photos, voice or a location, inside the pipeline's transaction. The command runs as typed;
+ * this decides which ticket a photo belongs to (never by guessing):
+ *   1. with 报事 in the same message → the new ticket;
+ *   2. with 办结 #12 → the result photo of #12 (if the 办结 went through);
+ *   3. quoting a ticket message of this chat → that ticket;
+ *   4. alone, within 10 minutes after the same person's report in the same chat → that report;
+ *   5. otherwise the sender is asked "要用这张照片报事吗？" and the photo waits (fetched already) for 是 or 不用.
+ * In a single chat (WeCom sends lone images only there) rule 4 takes the person's latest report in any chat.
+ */
+import { type Ticket, getTicket } from "../workflows/tickets.js";
+import type { Ctx } from "../workflows/context.js";
+import { claimHeld, dropHeld, heldPhotos, recentReport, recordAttachments, type Sent } from "../workflows/media/attach.js";
+import { photoEvent } from "../workflows/media/job.js";
+import { locateTicket, markVoice } from "../workflows/media/place.js";
+import type { Actor } from "../workflows/ticket-commands.js";
+import { mediaReplies } from "./media-replies.js";
+import { parseCommand } from "./parse.js";
+import type { IncomingMessage, Reply } from "./types.js";
+
+const YES = /^(?:是|是的|要|好的|确认)[。！!.\s]*$/u;
+const NO = /^(?:不用|不要|不是|否|算了)[。！!.\s]*$/u;
+
+type Dispatch = (text: string) => Promise<Reply[]>;
+
+/** Does this message need more than its command? (Cheap: most messages are plain text.) */
+export const needsMediaDispatch = (msg: IncomingMessage) =>
+  Boolean(msg.attachments?.length || msg.voice || msg.location || YES.test(msg.text.trim()) || NO.test(msg.text.trim()));
+
+export async function mediaDispatch(
+  ctx: Ctx,
+  actor: Actor,
+  msg: IncomingMessage,
+  botNames: string[],
+  dispatch: Dispatch,
+  /** The ticket the quoted message is about (src/bot/quote.ts). */
+  quotedTicket?: number,
+): Promise<Reply[]> {
+  const atts = msg.attachments ?? [];
+  const sent: Sent = { chatId: actor.chat?.id ?? null, senderExternalId: actor.externalId };
+  const text = msg.text.trim();
+  if (atts.length === 0 && !msg.location && (YES.test(text) || NO.test(text))) {
+    const held = await heldPhotos(ctx, sent);
+    if (held) return answerHeld(ctx, held, YES.test(text), dispatch);
+    return dispatch(msg.text);
+  }
+  const cmd = parseCommand(msg.text, { botNames, quotedTicket });
+  if (!atts.length && !msg.location && cmd.intent !== "report") return dispatch(msg.text);
+  if (cmd.intent === "report") {
+    const out = await dispatch(msg.text);
+    const ticketId = out.find((r) => r.ticketId !== undefined)?.ticketId;
+    if (ticketId === undefined) return out;
+    if (msg.voice) await markVoice(ctx, ticketId);
+    const extra: Reply[] = [];
+    if (atts.length) {
+      await recordAttachments(ctx, atts, sent, { ticketId, role: "report" });
+      extra.push(mediaReplies.received(atts.length));
+    }
+    if (msg.location && (await locateTicket(ctx, ticketId, msg.location, actor.person?.id ?? null))) extra.push(mediaReplies.located(ticketId));
+    return appendTo(out, extra);
+  }
+  if (cmd.intent === "resolve" && cmd.ticket !== null && atts.length) {
+    const before = await getTicket(ctx.db, cmd.ticket);
+    const out = await dispatch(msg.text);
+    const after = await getTicket(ctx.db, cmd.ticket);
+    if (before && after && before.status !== "resolved" && after.status === "resolved") {
+      await recordAttachments(ctx, atts, sent, { ticketId: after.id, role: "result" });
+      return appendTo(out, [mediaReplies.resultReceived(atts.length)]);
+    }
+    return appendTo(out, [mediaReplies.notUsed()]);
+  }
+  // Any other command still runs; its photo (or place) then follows the rules for a photo sent alone.
+  const out = cmd.intent === "none" ? [] : await dispatch(msg.text);
+  const target = await placeFor(ctx, actor, quotedTicket);
+  if (target) {
+    if (atts.length) await recordAttachments(ctx, atts, sent, { ticketId: target.id, role: "report" });
+    if (msg.location) await locateTicket(ctx, target.id, msg.location, actor.person?.id ?? null);
+    return [...out, atts.length ? mediaReplies.attached(target.id, atts.length) : mediaReplies.located(target.id)];
+  }
+  if (!atts.length) return [...out, mediaReplies.placeWithoutReport()];
+  if (!actor.chat) return [...out, mediaReplies.noReportHere()];
+  // Rule 5: ask. The words sent with the photo (if they were not a command) become the report if the answer is 是.
+  await recordAttachments(ctx, atts, sent, { ticketId: null, caption: cmd.intent === "none" ? text : "" });
+  return [...out, mediaReplies.ask(atts.length)];
+}
+
+/** The ticket a photo sent without 报事 / 办结 belongs to: the quoted one, else the sender's report just before. */
+async function placeFor(ctx: Ctx, actor: Actor, quotedTicket: number | undefined): Promise<Ticket | null> {
+  if (quotedTicket) {
+    const t = await getTicket(ctx.db, quotedTicket);
+    // Only a ticket of this chat (a quote is of a message the sender saw here); in a single chat, their own ticket.
+    const mine = t && (actor.person ? t.reporterId === actor.person.id : t.reporterExternalId === actor.externalId);
+    if (t && (actor.chat ? t.chatId === actor.chat.id : mine)) return t;
+  }
+  const reporter = { personId: actor.person?.id ?? null, externalId: actor.externalId };
+  return recentReport(ctx, actor.chat?.id ?? null, reporter);
+}
+
+async function answerHeld(ctx: Ctx, held: { ids: number[]; caption: string }, yes: boolean, dispatch: Dispatch): Promise<Reply[]> {
+  if (!yes) {
+    await dropHeld(ctx, held.ids);
+    return [mediaReplies.dropped()];
+  }
+  const out = await dispatch(`报事 ${held.caption || "（见照片）"}`);
+  const ticketId = out.find((r) => r.ticketId !== undefined)?.ticketId;
+  if (ticketId === undefined) return out;
+  const rows = await claimHeld(ctx, held.ids, ticketId);
+  // Photos fetched while the question waited are written into the new ticket's 台账 now; the rest when they arrive.
+  for (const r of rows) if (r.status !== "pending") await photoEvent(ctx, r);
+  return appendTo(out, [mediaReplies.received(rows.length)]);
+}
+
+/** Add lines to the first reply (one message back to the chat, its ticket buttons kept). */
+function appendTo(out: Reply[], extra: Reply[]): Reply[] {
+  if (extra.length === 0) return out;
+  const [first, ...rest] = out;
+  if (!first) return extra;
+  return [{ ...first, text: [first.text, ...extra.map((e) => e.text)].join("\n") }, ...rest];
+}
+

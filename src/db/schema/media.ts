@@ -1,0 +1,72 @@
+/** Photos attached to tickets: the cleaned images (one row per content, shared by every ticket that has it) and the links. */
+import { sql } from "drizzle-orm";
+import { bigserial, customType, index, integer, jsonb, pgTable, text, timestamp } from "drizzle-orm/pg-core";
+import { tickets } from "./tickets.js";
+
+/** bytea as a Buffer on both drivers (postgres.js gives a Buffer, PGlite a Uint8Array). */
+const bytes = customType<{ data: Buffer; driverData: Uint8Array }>({
+  dataType: () => "bytea",
+  fromDriver: (v) => (Buffer.isBuffer(v) ? v : Buffer.from(v)),
+  toDriver: (v) => v,
+});
+
+/**
+ * An image as kept: re-encoded without EXIF or any other metadata (GPS above all), and a small thumbnail. Keyed by
+ * the sha256 of the bytes as they arrived, so the same photo sent twice (or to two tickets) is stored once.
+ */
+export const media = pgTable("media", {
+  sha256: text().primaryKey(),
+  mime: text().notNull(),
+  width: integer().notNull(),
+  height: integer().notNull(),
+  size: integer().notNull(),
+  data: bytes().notNull(),
+  thumb: bytes().notNull(),
+  createdAt: timestamp({ withTimezone: true }).notNull().defaultNow(),
+});
+
+/** Where a photo came from, enough to fetch it later (a WeCom URL lives 5 minutes; a DingTalk code is exchanged for one). */
+export type MediaSource =
+  | { platform: "wecom"; url: string }
+  | { platform: "dingtalk"; downloadCode: string }
+  | { platform: "sim"; fileName?: string };
+
+export type MediaRole = "report" | "result";
+/**
+ * pending — to be fetched and cleaned (the durable job: the reconciler re-queues pending rows)
+ * stored  — `sha256` names the image
+ * failed  — never could be kept; `error` says why (the ticket's 台账 says so too)
+ * asked   — not yet tied to a ticket: the sender was asked whether to report with it
+ * dropped — an asked photo nobody claimed, or the sender said no
+ */
+export type MediaStatus = "pending" | "stored" | "failed" | "asked" | "dropped";
+
+export const ticketMedia = pgTable(
+  "ticket_media",
+  {
+    /** Shown in /dashboard/media/<id>. */
+    id: bigserial({ mode: "number" }).primaryKey(),
+    ticketId: integer().references(() => tickets.id),
+    role: text().$type<MediaRole>().notNull().default("report"),
+    status: text().$type<MediaStatus>().notNull().default("pending"),
+    source: jsonb().$type<MediaSource>().notNull(),
+    /** The simulator's bytes until the job has cleaned them (then cleared). */
+    inline: bytes(),
+    sha256: text().references(() => media.sha256),
+    /** Who sent it where (chats.id, the platform user id): an asked photo is found again by these. */
+    chatId: text(),
+    senderExternalId: text().notNull(),
+    /** The words sent with an asked photo: they become the report if the sender says yes. */
+    caption: text(),
+    /** The download link stops working then: no attempt after it. */
+    notAfter: timestamp({ withTimezone: true }).notNull(),
+    attempts: integer().notNull().default(0),
+    error: text(),
+    createdAt: timestamp({ withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [
+    index().on(t.ticketId),
+    index("ticket_media_pending_idx").on(t.notAfter).where(sql`status = 'pending'`),
+    index("ticket_media_asked_idx").on(t.chatId, t.senderExternalId, t.createdAt).where(sql`status = 'asked'`),
+  ],
+);

@@ -1,0 +1,119 @@
+/**
+ * Photos arriving with messages: recorded in the message's own transaction as ticket_media rows (the durable job:
+ * fetching and cleaning happens after commit, off the reply path), tied to a ticket, or held while the sender is
+ * asked whether to report with them. Which ticket a photo belongs to is decided in src/bot/media-dispatch.ts.
+ */
+import { and, desc, eq, gte, inArray, isNull, sql } from "drizzle-orm";
+import { type MediaRole, type MediaSource, ticketMedia, tickets } from "../../db/schema/index.js";
+import type { Ctx } from "../context.js";
+import type { Ticket } from "../tickets.js";
+
+/** A photo in an incoming message, as the adapter found it. `data`: bytes sent inline (the simulator). */
+export type Attachment = { kind: "image"; source: MediaSource; data?: Buffer; validMs: number };
+
+/** A photo sent alone this soon after the same person's report in the same chat belongs to that report. */
+export const REPORT_WINDOW_MS = 10 * 60_000;
+/** Photos kept per ticket (reports and results together). */
+export const MEDIA_PER_TICKET = 9;
+
+export type Sent = { chatId: string | null; senderExternalId: string };
+
+/** Record the photos of a message: for a ticket, or (ticketId null) held for the question. Returns the row ids. */
+export async function recordAttachments(
+  ctx: Ctx,
+  atts: Attachment[],
+  sent: Sent,
+  target: { ticketId: number; role: MediaRole } | { ticketId: null; caption: string },
+): Promise<number[]> {
+  if (atts.length === 0) return [];
+  const rows = await ctx.db
+    .insert(ticketMedia)
+    .values(
+      atts.map((a) => ({
+        ticketId: target.ticketId,
+        role: target.ticketId === null ? ("report" as const) : target.role,
+        status: "pending" as const,
+        source: a.source,
+        inline: a.data ?? null,
+        chatId: sent.chatId,
+        senderExternalId: sent.senderExternalId,
+        caption: target.ticketId === null ? target.caption : null,
+        notAfter: new Date(ctx.now.getTime() + a.validMs),
+        createdAt: ctx.now,
+      })),
+    )
+    .returning({ id: ticketMedia.id });
+  // Fetched whatever happens next: a WeCom link lives five minutes, longer than a person takes to answer.
+  ctx.effects.media.push(...rows.map((r) => ({ id: r.id })));
+  return rows.map((r) => r.id);
+}
+
+/** The photos this person sent here recently that wait for their answer (and the words sent with them). */
+export async function heldPhotos(ctx: Ctx, sent: Sent): Promise<{ ids: number[]; caption: string } | null> {
+  // Only a group's photos are held: a report is made in a group (a single chat is answered without asking).
+  if (!sent.chatId) return null;
+  const rows = await ctx.db
+    .select({ id: ticketMedia.id, caption: ticketMedia.caption })
+    .from(ticketMedia)
+    .where(
+      and(
+        isNull(ticketMedia.ticketId),
+        eq(ticketMedia.chatId, sent.chatId),
+        eq(ticketMedia.senderExternalId, sent.senderExternalId),
+        gte(ticketMedia.createdAt, new Date(ctx.now.getTime() - REPORT_WINDOW_MS)),
+        inArray(ticketMedia.status, ["pending", "stored", "failed"]),
+      ),
+    )
+    .orderBy(ticketMedia.id);
+  if (rows.length === 0) return null;
+  return { ids: rows.map((r) => r.id), caption: rows.map((r) => r.caption ?? "").find((c) => c !== "") ?? "" };
+}
+
+/** Tie held photos to a ticket; the ones already fetched are written into its 台账 by the caller. */
+export async function claimHeld(ctx: Ctx, ids: number[], ticketId: number) {
+  if (ids.length === 0) return [];
+  return ctx.db
+    .update(ticketMedia)
+    .set({ ticketId, caption: null })
+    .where(and(inArray(ticketMedia.id, ids), isNull(ticketMedia.ticketId)))
+    .returning();
+}
+
+/** Held photos the sender did not want: they are not kept. */
+export async function dropHeld(ctx: Ctx, ids: number[]) {
+  if (ids.length === 0) return;
+  await ctx.db
+    .update(ticketMedia)
+    .set({ status: "dropped", inline: null, caption: null })
+    .where(and(inArray(ticketMedia.id, ids), isNull(ticketMedia.ticketId)));
+}
+
+/** The same person's latest report in this chat (null: in any chat) within the window, if any. */
+export async function recentReport(ctx: Ctx, chatId: string | null, reporter: { personId: string | null; externalId: string }): Promise<Ticket | null> {
+  const [t] = await ctx.db
+    .select()
+    .from(tickets)
+    .where(
+      and(
+        chatId === null ? undefined : eq(tickets.chatId, chatId),
+        gte(tickets.createdAt, new Date(ctx.now.getTime() - REPORT_WINDOW_MS)),
+        reporter.personId
+          ? eq(tickets.reporterId, reporter.personId)
+          : eq(tickets.reporterExternalId, reporter.externalId),
+      ),
+    )
+    .orderBy(desc(tickets.createdAt), desc(tickets.id))
+    .limit(1);
+  return t ?? null;
+}
+
+/** Kept photos per ticket (stored ones only), for pings, digests and exports. */
+export async function photoCounts(ctx: Pick<Ctx, "db">, ticketIds: number[]): Promise<Map<number, number>> {
+  if (ticketIds.length === 0) return new Map();
+  const rows = await ctx.db
+    .select({ ticketId: ticketMedia.ticketId, n: sql<number>`count(*)::int` })
+    .from(ticketMedia)
+    .where(and(inArray(ticketMedia.ticketId, ticketIds), eq(ticketMedia.status, "stored")))
+    .groupBy(ticketMedia.ticketId);
+  return new Map(rows.map((r) => [Number(r.ticketId), Number(r.n)]));
+}

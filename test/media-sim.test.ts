@@ -1,0 +1,221 @@
+/**
+ * Photos through the simulator: POST /sim/messages with attachments, the durable photo job, the media table, and the
+ * dashboard serving them (scoped like the ticket), with the rules for which ticket a photo belongs to and every bad
+ * input answered without harm.
+ */
+import { eq, sql } from "drizzle-orm";
+import sharp from "sharp";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createApp } from "../src/app.js";
+import { queryRows } from "../src/db/client.js";
+import { media, ticketEvents, ticketMedia } from "../src/db/schema/index.js";
+import { Signer } from "../src/dashboard/auth.js";
+import { createHarness, type Harness, silent, waitFor } from "./helpers/harness.js";
+import { gpsPhoto, imageSize, metadataLeft, plainPng } from "./helpers/photos.js";
+
+const TOKEN = "test-admin-token-0123456789";
+const SECRET = "s".repeat(40);
+let h: Harness;
+let app: ReturnType<typeof createApp>;
+let photo: Buffer;
+const ticketNo = (text: string) => Number(/#(\d+)/.exec(text)?.[1]);
+
+beforeAll(async () => {
+  h = await createHarness();
+  app = createApp({ runtime: h.runtime, logger: silent, sim: true, dashboard: { adminToken: TOKEN, sessionSecret: SECRET } });
+  photo = await gpsPhoto(640, 480);
+});
+afterAll(async () => {
+  await h.close();
+});
+
+async function send(body: Record<string, unknown>) {
+  const res = await app.request("/sim/messages", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+  const json = (await res.json()) as { replies?: { text: string }[]; error?: string };
+  return { status: res.status, text: (json.replies ?? []).map((r) => r.text).join("\n"), error: json.error };
+}
+const image = (b: Buffer, fileName?: string) => ({ kind: "image", dataBase64: b.toString("base64"), ...(fileName ? { fileName } : {}) });
+
+async function cookieFor(sub: string | "admin") {
+  if (sub === "admin") {
+    const res = await app.request("/dashboard/login", {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+      body: new URLSearchParams({ token: TOKEN }).toString(),
+    });
+    return (res.headers.get("set-cookie") ?? "").split(";")[0] as string;
+  }
+  const k = new Signer(SECRET, TOKEN).sign("link", { sub, exp: Date.now() + 600_000 });
+  const res = await app.request(`/dashboard/login/link?k=${encodeURIComponent(k)}`);
+  return (res.headers.get("set-cookie") ?? "").split(";")[0] as string;
+}
+
+/** The ticket's photo rows once none is pending any more. */
+const settled = (ticketId: number, n = 1) =>
+  waitFor(async () => {
+    const rows = await h.db.select().from(ticketMedia).where(eq(ticketMedia.ticketId, ticketId)).orderBy(ticketMedia.id);
+    return rows.length >= n && rows.every((r) => r.status !== "pending") ? rows : null;
+  });
+
+describe("a report with a photo in the simulator", () => {
+  it("opens the ticket at once, keeps the photo without its GPS, and the dashboard shows it to the right people only", async () => {
+    expect(metadataLeft(photo)).toEqual({ exif: true, gps: true, place: true });
+    const r = await send({ chatId: "c1", userId: "r1", text: "报事 桥边护栏断了", attachments: [image(photo, "IMG_0001.jpg")] });
+    expect(r.status).toBe(200);
+    expect(r.text).toContain("已登记工单");
+    expect(r.text).toContain("收到照片 1 张");
+    const id = ticketNo(r.text);
+    const [row] = await settled(id);
+    expect(row?.status).toBe("stored");
+
+    const admin = await cookieFor("admin");
+    const page = await (await app.request(`/dashboard/tickets/${id}`, { headers: { cookie: admin } })).text();
+    const mediaId = row?.id as number;
+    expect(page).toContain(`href="/dashboard/media/${mediaId}"`);
+    expect(page).toContain(`src="/dashboard/media/${mediaId}?size=thumb"`);
+
+    const full = await app.request(`/dashboard/media/${mediaId}`, { headers: { cookie: admin } });
+    expect(full.status).toBe(200);
+    expect(full.headers.get("content-type")).toBe("image/jpeg");
+    const bytes = Buffer.from(await full.arrayBuffer());
+    expect(metadataLeft(bytes)).toEqual({ exif: false, gps: false, place: false });
+    expect(imageSize(bytes)).toEqual({ width: 640, height: 480 });
+    const thumb = Buffer.from(await (await app.request(`/dashboard/media/${mediaId}?size=thumb`, { headers: { cookie: admin } })).arrayBuffer());
+    expect(imageSize(thumb)).toEqual({ width: 320, height: 240 });
+    expect(metadataLeft(thumb).exif).toBe(false);
+
+    // The 一组 leader sees it; the 二组 leader does not (the same scoping as the ticket page); nobody signed out does.
+    expect((await app.request(`/dashboard/media/${mediaId}`, { headers: { cookie: await cookieFor("gl1") } })).status).toBe(200);
+    const other = await app.request(`/dashboard/media/${mediaId}`, { headers: { cookie: await cookieFor("gl2") } });
+    expect(other.status).toBe(404);
+    expect((await app.request(`/dashboard/tickets/${id}`, { headers: { cookie: await cookieFor("gl2") } })).status).toBe(404);
+    expect((await app.request(`/dashboard/media/${mediaId}`)).status).toBe(303);
+
+    // The 台账 has the photo line; the export counts it and links it.
+    const events = await h.db.select().from(ticketEvents).where(eq(ticketEvents.ticketId, id));
+    expect(events.map((e) => e.kind)).toEqual(["opened", "photo"]);
+    const csv = await (await app.request("/dashboard/export.csv", { headers: { cookie: admin } })).text();
+    const line = csv.split("\r\n").find((l) => l.startsWith(`"${id}"`) || l.startsWith(`${id},`));
+    expect(line).toContain(`/dashboard/media/${mediaId}`);
+    const header = csv.split("\r\n")[0] as string;
+    expect(header).toContain("照片数");
+  });
+
+  it("the same photo twice is stored once (keyed by its sha256)", async () => {
+    const a = ticketNo((await send({ chatId: "c1", userId: "r2", text: "报事 水管漏水", attachments: [image(photo)] })).text);
+    await settled(a);
+    const [n] = await queryRows<{ n: number }>(h.db, sql`select count(*)::int as n from media`);
+    expect(Number(n?.n)).toBe(1);
+    const rows = await h.db.select().from(ticketMedia).where(eq(ticketMedia.ticketId, a));
+    expect(rows[0]?.status).toBe("stored");
+    expect((await h.db.select({ s: media.sha256 }).from(media)).length).toBe(1);
+  });
+});
+
+describe("which ticket a photo belongs to", () => {
+  it("a photo alone within 10 minutes after the same person's report attaches to it; someone else's photo is asked about", async () => {
+    const id = ticketNo((await send({ chatId: "c2", userId: "r3", text: "报事 路面塌了个坑" })).text);
+    const png = await plainPng(30, 30);
+    const alone = await send({ chatId: "c2", userId: "r3", attachments: [image(png)] });
+    expect(alone.text).toContain(`已附到工单 #${id}`);
+    const rows = await settled(id);
+    expect(rows[0]?.role).toBe("report");
+
+    const stranger = await send({ chatId: "c2", userId: "nl3", attachments: [image(png)] });
+    expect(stranger.text).toContain("要用这张照片报事吗？回复「是」");
+    // Nothing was attached anywhere without an answer.
+    expect((await h.db.select().from(ticketMedia).where(eq(ticketMedia.ticketId, id))).length).toBe(1);
+  });
+
+  it("answering 是 reports with the held photo and its words; 不用 keeps nothing", async () => {
+    const png = await plainPng(24, 24);
+    const asked = await send({ chatId: "c1", userId: "nl1", text: "井盖丢了", attachments: [image(png)] });
+    expect(asked.text).toContain("要用这张照片报事吗");
+    const yes = await send({ chatId: "c1", userId: "nl1", text: "是" });
+    expect(yes.text).toContain("已登记工单");
+    const id = ticketNo(yes.text);
+    const [t] = await queryRows<{ text: string }>(h.db, sql`select text from tickets where id = ${id}`);
+    expect(t?.text).toBe("井盖丢了");
+    expect((await settled(id))[0]?.status).toBe("stored");
+
+    const again = await send({ chatId: "c1", userId: "gl1", attachments: [image(png)] });
+    expect(again.text).toContain("要用这张照片报事吗");
+    const no = await send({ chatId: "c1", userId: "gl1", text: "不用" });
+    expect(no.text).toContain("照片不保存");
+    const [held] = await queryRows<{ n: number }>(h.db, sql`select count(*)::int as n from ticket_media where sender_external_id = 'gl1' and ticket_id is null and status <> 'dropped'`);
+    expect(Number(held?.n)).toBe(0);
+  });
+
+  it("a photo quoting a ticket message attaches to that ticket; with 办结 #n it is the result photo", async () => {
+    const id = ticketNo((await send({ chatId: "c1", userId: "r1", text: "报事 垃圾桶满了" })).text);
+    // Another report comes in between, so the quote (not the 10-minute rule) decides.
+    await send({ chatId: "c1", userId: "r1", text: "报事 另一件事" });
+    const png = await plainPng(28, 28);
+    const quoted = await send({ chatId: "c1", userId: "r1", quote: { text: `✅ 已登记工单 #${id}（环境卫生）` }, attachments: [image(png)] });
+    expect(quoted.text).toContain(`已附到工单 #${id}`);
+    await send({ chatId: "c1", userId: "nl1", text: `认领 #${id}` });
+    const done = await send({ chatId: "c1", userId: "nl1", text: `办结 #${id} 已清运`, attachments: [image(await plainPng(40, 30))] });
+    expect(done.text).toContain("已办结");
+    expect(done.text).toContain("办结照片");
+    const rows = await settled(id, 2);
+    expect(rows.map((r) => r.role)).toEqual(["report", "result"]);
+    const admin = await cookieFor("admin");
+    const page = await (await app.request(`/dashboard/tickets/${id}`, { headers: { cookie: admin } })).text();
+    expect(page).toContain("办结照片");
+  });
+
+  it("a location sent right after a report gives the ticket a place, shown on the dashboard but not in the chat", async () => {
+    const id = ticketNo((await send({ chatId: "c2", userId: "r3", text: "报事 河堤裂缝" })).text);
+    const loc = await send({ chatId: "c2", userId: "r3", location: { latitude: 30.27412, longitude: 120.15515, name: "东村二组河堤北段" } });
+    expect(loc.text).toContain(`已记下工单 #${id} 的位置`);
+    expect(loc.text).not.toContain("河堤北段");
+    const page = await (await app.request(`/dashboard/tickets/${id}`, { headers: { cookie: await cookieFor("admin") } })).text();
+    expect(page).toContain("东村二组河堤北段");
+    expect(page).toContain("30.27412");
+  });
+});
+
+describe("bad photos", () => {
+  const cases: [string, () => Promise<Buffer>, string][] = [
+    ["a file over 10 MB", async () => Buffer.concat([Buffer.from([0xff, 0xd8, 0xff, 0xe0]), Buffer.alloc(10 * 1024 * 1024)]), "照片超过 10 MB"],
+    ["a PDF named .jpg", async () => Buffer.from("%PDF-1.7\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF"), "文件不是图片"],
+    ["a truncated JPEG", async () => (await gpsPhoto(200, 150)).subarray(0, 600), "图片损坏或不完整"],
+  ];
+  for (const [name, make, why] of cases) {
+    it(`${name}: the ticket opens, the chat is told, the 台账 says why, nothing is stored`, async () => {
+      const before = await h.db.select({ s: media.sha256 }).from(media);
+      const r = await send({ chatId: "c1", userId: "r2", text: "报事 路灯不亮", attachments: [image(await make(), "photo.jpg")] });
+      expect(r.text).toContain("已登记工单");
+      const id = ticketNo(r.text);
+      const [row] = await settled(id);
+      expect(row?.status).toBe("failed");
+      expect(row?.inline).toBeNull();
+      const events = await h.db.select().from(ticketEvents).where(eq(ticketEvents.ticketId, id));
+      expect(events.find((e) => e.kind === "photo_failed")?.text).toBe(why);
+      expect((await h.db.select({ s: media.sha256 }).from(media)).length).toBe(before.length);
+      const log = await waitFor(async () => {
+        const l = await h.chatLog("c1");
+        return l.find((m) => m.from === "bot" && m.text.includes(`工单 #${id} 的照片没能保存`));
+      });
+      expect(log.text).toContain(why);
+    });
+  }
+
+  it("a message with neither text nor photo is refused with a reason", async () => {
+    const r = await send({ chatId: "c1", userId: "r1", text: "" });
+    expect(r.status).toBe(400);
+    expect(r.error).toMatch(/text/);
+  });
+});
+
+describe("pictures decode as what they claim", () => {
+  it("a GIF is kept as a PNG of its first frame", async () => {
+    const gif = await sharp({ create: { width: 12, height: 10, channels: 3, background: "#00ff00" } }).gif().toBuffer();
+    const r = await send({ chatId: "c2", userId: "r3", text: "报事 墙上乱涂", attachments: [image(gif)] });
+    const [row] = await settled(ticketNo(r.text));
+    expect(row?.status).toBe("stored");
+    const [m] = await h.db.select().from(media).where(eq(media.sha256, row?.sha256 as string));
+    expect(m?.mime).toBe("image/png");
+    expect(imageSize(m?.data as Buffer)).toEqual({ width: 12, height: 10 });
+  });
+});
