@@ -1,5 +1,6 @@
 /** The Scheduler contract on both implementations: delays, dedupe by job id, cancel, retries, repeating jobs. */
 import { randomUUID } from "node:crypto";
+import { Queue } from "bullmq";
 import { describe, expect, it } from "vitest";
 import { BullScheduler } from "../src/scheduler/bullmq.js";
 import { MemoryScheduler } from "../src/scheduler/memory.js";
@@ -27,9 +28,10 @@ for (const [kind, make] of Object.entries(kinds)) {
         { jobId: "c-1", payload: { n: "c" }, runAt: new Date(Date.now() + 1500) },
       ]);
       await s.cancel("deadlines", ["c-1"]);
-      await waitFor(async () => runs.length >= 2);
-      await new Promise((r) => setTimeout(r, 1800));
-      expect(runs.sort()).toEqual(["a", "b"]);
+      // The marker: a job due well after the cancelled one has run, so the cancelled one would have run before it.
+      await s.schedule("deadlines", [{ jobId: "d-1", payload: { n: "d" }, runAt: new Date(Date.now() + 2500) }]);
+      await waitFor(async () => runs.includes("d"));
+      expect(runs.sort()).toEqual(["a", "b", "d"]);
       await s.close();
     });
 
@@ -48,7 +50,7 @@ for (const [kind, make] of Object.entries(kinds)) {
         done.push(p.n);
       });
       await s.schedule("outbox", [{ jobId: "out-1", payload: { n: 1 }, runAt: new Date() }]);
-      await waitFor(async () => done.length === 1, 15_000);
+      await waitFor(async () => done.length === 1);
       expect(attempts).toBe(2);
       await s.close();
     });
@@ -60,34 +62,53 @@ describe("repeating jobs", () => {
     const prefix = `r${randomUUID().slice(0, 8)}`;
     const a = new BullScheduler({ url: REDIS_URL, prefix, concurrency: 5, logger: silent });
     const b = new BullScheduler({ url: REDIS_URL, prefix, concurrency: 5, logger: silent });
-    const ticks: string[] = [];
-    for (const [name, s] of [["a", a], ["b", b]] as const) {
-      s.process<{ task: string }>("periodic", async () => {
-        ticks.push(name);
+    // Each tick's job names the second it is for ("repeat:<scheduler>:<ms>"): a duplicated tick repeats one.
+    const ticks: { replica: string; second: number }[] = [];
+    for (const [replica, s] of [["a", a], ["b", b]] as const) {
+      s.process<{ task: string }>("periodic", async (_p, ctx) => {
+        ticks.push({ replica, second: Number(/^repeat:every-second:(\d+)$/.exec(ctx.jobId)?.[1]) });
       });
       await s.repeat("every-second", "* * * * * *", { task: "x" });
     }
-    await new Promise((r) => setTimeout(r, 3500));
+    // Wait for ticks rather than for a time: a duplicate of any of the first ones would have come with it.
+    await waitFor(async () => new Set(ticks.map((t) => t.second)).size >= 4);
     await a.close();
     await b.close();
     await dropPrefix(prefix);
-    expect(ticks.length).toBeGreaterThanOrEqual(2);
-    expect(ticks.length).toBeLessThanOrEqual(4);
+    const seconds = ticks.map((t) => t.second);
+    expect(seconds.every((ms) => Number.isInteger(ms) && ms % 1000 === 0)).toBe(true);
+    expect(new Set(seconds).size).toBe(seconds.length);
   });
 
   it("two replicas starting at the same moment both register the same scheduler without an error", async () => {
     const prefix = `r${randomUUID().slice(0, 8)}`;
     const a = new BullScheduler({ url: REDIS_URL, prefix, concurrency: 5, logger: silent });
     const b = new BullScheduler({ url: REDIS_URL, prefix, concurrency: 5, logger: silent });
+    const ticks: string[] = [];
+    let registered = 0;
     try {
       // One replica is already running the scheduler (its worker makes each next tick's job); the other registers the
       // same scheduler again and again as replicas do at start-up, sometimes just as a tick's job is being made.
-      a.process<{ task: string }>("periodic", async () => {});
+      a.process<{ task: string }>("periodic", async (_p, ctx) => {
+        ticks.push(ctx.jobId);
+      });
       await a.repeat("tick", "* * * * * *", { task: "x" });
       for (let round = 0; round < 30; round++) {
-        await Promise.all([a, b].map((s) => s.repeat("tick", "* * * * * *", { task: "x" })));
+        await Promise.all([a, b].map((s) => s.repeat("tick", "* * * * * *", { task: "x" }).then(() => registered++)));
+        // Spread the registrations over a few ticks (the timing only varies where they land; nothing waits on it).
         await new Promise((r) => setTimeout(r, 50 + ((round * 37) % 150)));
       }
+      // Every registration succeeded, there is still one scheduler, and it keeps ticking, once per tick.
+      expect(registered).toBe(60);
+      const queue = new Queue("periodic", { connection: { url: REDIS_URL }, prefix });
+      try {
+        expect((await queue.getJobSchedulers()).map((j) => j.key)).toEqual(["tick"]);
+      } finally {
+        await queue.close();
+      }
+      const seen = ticks.length;
+      await waitFor(async () => ticks.length >= seen + 2);
+      expect(new Set(ticks).size).toBe(ticks.length);
     } finally {
       await a.close();
       await b.close();
@@ -102,7 +123,7 @@ describe("repeating jobs", () => {
       n += 1;
     });
     await s.repeat("every-second", "* * * * * *", { task: "x" });
-    await waitFor(async () => n >= 2, 5000);
+    await waitFor(async () => n >= 2);
     await s.close();
     expect(n).toBeGreaterThanOrEqual(2);
   });

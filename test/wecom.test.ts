@@ -10,6 +10,7 @@ import { inboundMessages, ticketEvents, tickets } from "../src/db/schema/index.j
 import { cardClick, groupText, newMsgId, wxDecrypt } from "./fakes/wecom.js";
 import { BOT_ID, CHATID, startWecomBot } from "./fakes/wecom-bot.js";
 import { waitFor } from "./helpers/harness.js";
+import { observe } from "./helpers/observe.js";
 
 type Bot = Awaited<ReturnType<typeof startWecomBot>>;
 type StreamReply = {
@@ -20,8 +21,10 @@ type StreamReply = {
 type CardUpdate = { response_type: string; template_card: { task_id: string; sub_title_text: string; button_list: { key: string }[] } };
 
 let bot: Bot;
+let seen: ReturnType<typeof observe>;
 beforeAll(async () => {
   bot = await startWecomBot({ scheduler: "bullmq", overrides: { answerMs: 3000 } });
+  seen = observe(bot.h.runtime, bot.h.scheduler);
 });
 afterAll(async () => {
   await bot?.close();
@@ -63,13 +66,14 @@ describe("WeCom 智能机器人 + 消息推送 end to end", () => {
     ]);
 
     // Nobody answers within 3 s: the ticket climbs to the 组 and the 组长 is @-mentioned through the webhook.
-    const ping = await waitFor(async () => bot.fake.sent(bot.hook.key).find((c) => JSON.stringify(c.body).includes(`工单 #${id} 已上报到组级`)), 20_000);
+    const ping = await waitFor(async () => bot.fake.sent(bot.hook.key).find((c) => JSON.stringify(c.body).includes(`工单 #${id} 已上报到组级`)));
     expect(ping.body.msgtype).toBe("text");
     const pingText = ping.body.text as { content: string; mentioned_list: string[] };
     expect(pingText.mentioned_list).toEqual(["zhangzz", "liyi"]);
     expect(pingText.content).toContain("@张组长");
     expect(bot.fake.mentions(bot.hook.key)).toContain("zhangzz");
-    expect((await bot.h.db.select().from(tickets).where(eq(tickets.id, id)))[0]).toMatchObject({ level: "group", assigneeId: "gl1" });
+    const atGroup = (await bot.h.db.select().from(tickets).where(eq(tickets.id, id)))[0];
+    expect(atGroup).toMatchObject({ level: "group", assigneeId: "gl1" });
 
     // 张组长 clicks 认领 on the card: the same workflow as typing 认领 #id, and the card is updated in place.
     const click = cardClick(BOT_ID, CHATID, "ZhangZZ", `claim-${id}`, card?.task_id as string);
@@ -91,8 +95,10 @@ describe("WeCom 智能机器人 + 消息推送 end to end", () => {
     expect(claims).toHaveLength(1);
     expect(claims[0]?.actorId).toBe("gl1");
 
-    // The claim stopped the clock: no further escalation ping arrives.
-    await new Promise((r) => setTimeout(r, 3500));
+    // The claim stopped the clock: the group level's wake-up runs and finds nothing to do, so no further escalation
+    // (each would be an event written with its ping) and no further ping.
+    await seen.wokenFor(atGroup?.answerDueAt as Date);
+    expect(await bot.h.db.select().from(ticketEvents).where(and(eq(ticketEvents.ticketId, id), eq(ticketEvents.kind, "escalated")))).toHaveLength(1);
     expect(bot.fake.sent(bot.hook.key).filter((c) => JSON.stringify(c.body).includes(`工单 #${id} 已上报`))).toHaveLength(1);
   });
 
