@@ -22,7 +22,8 @@ function start(env: Record<string, string>): { child: ChildProcess; output: () =
   const clean = Object.fromEntries(
     Object.entries(process.env).filter(([k]) => !["DATABASE_URL", "REDIS_URL", "NODE_ENV", "VITEST", "LOG_LEVEL"].includes(k)),
   ) as Record<string, string>;
-  const child = spawn(process.execPath, ["--import", "tsx", "src/index.ts"], { cwd: root, env: { ...clean, LOG_LEVEL: "warn", ...env } });
+  // No LOG_LEVEL: the level production runs at (the default, info), so log-content checks see every line it writes.
+  const child = spawn(process.execPath, ["--import", "tsx", "src/index.ts"], { cwd: root, env: { ...clean, ...env } });
   let out = "";
   child.stdout?.on("data", (d) => (out += d));
   child.stderr?.on("data", (d) => (out += d));
@@ -64,6 +65,9 @@ describe("start-up", () => {
     expect(res.status).toBe(200);
     bot.child.kill("SIGTERM");
     expect(await bot.exited).toBe(0);
+    // The logs were written at info (the start-up and shutdown lines are there), and the message text is not.
+    expect(bot.output()).toContain('"msg":"listening"');
+    expect(bot.output()).toContain('"msg":"shutting down"');
     expect(bot.output()).not.toContain("测试启动"); // message text never reaches the logs
   });
 
