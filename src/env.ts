@@ -80,7 +80,14 @@ export const envSchema = z.object({
   WECOM_BOT_ID: z.string().min(1).max(128).optional(),
   /** The WeCom bot's display names (its @name is stripped); default BOT_NAMES. */
   WECOM_BOT_NAMES: list.optional(),
-  /** 消息推送 webhook API base URL (tests point it at a fake). */
+  /**
+   * WeCom 自建应用 (application messages): the corp id, the app's Secret and its AgentId. All three turn on private
+   * messages to WeCom members (待走访 lists, reminders, escalation copies, monthly reports). The secret is never logged.
+   */
+  WECOM_CORP_ID: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, "应为企业 ID（我的企业 → 企业信息，ww 开头）").optional(),
+  WECOM_APP_SECRET: z.string().min(1).max(256).optional(),
+  WECOM_AGENT_ID: z.coerce.number().int().min(1).max(2 ** 31 - 1).optional(),
+  /** WeCom server API base URL for 消息推送 webhooks and the 自建应用 (tests point it at a fake). */
   WECOM_WEBHOOK_BASE: z.url({ protocol: /^https?$/ }).default("https://qyapi.weixin.qq.com"),
 });
 
@@ -115,4 +122,17 @@ export function wecomConfig(env: Env) {
     throw new EnvError(`Invalid configuration:\n${missing.join("\n")}`);
   }
   return { token, encodingAESKey, botId, botNames: env.WECOM_BOT_NAMES ?? env.BOT_NAMES, webhookBase: env.WECOM_WEBHOOK_BASE };
+}
+
+/** The 自建应用 settings when WECOM_CORP_ID, WECOM_APP_SECRET and WECOM_AGENT_ID are all set; null when none is. */
+export function wecomAppConfig(env: Env) {
+  const { WECOM_CORP_ID: corpId, WECOM_APP_SECRET: secret, WECOM_AGENT_ID: agentId } = env;
+  if (!corpId && !secret && agentId === undefined) return null;
+  if (!corpId || !secret || agentId === undefined) {
+    const missing = Object.entries({ WECOM_CORP_ID: corpId, WECOM_APP_SECRET: secret, WECOM_AGENT_ID: agentId })
+      .filter(([, v]) => v === undefined || v === "")
+      .map(([k]) => `  ${k}: required when WECOM_CORP_ID, WECOM_APP_SECRET or WECOM_AGENT_ID is set`);
+    throw new EnvError(`Invalid configuration:\n${missing.join("\n")}`);
+  }
+  return { corpId, secret, agentId, apiBase: env.WECOM_WEBHOOK_BASE.replace(/\/+$/, "") };
 }

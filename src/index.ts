@@ -9,13 +9,14 @@ import { count } from "drizzle-orm";
 import type { Logger } from "pino";
 import { createApp } from "./app.js";
 import { simSender } from "./bot/sim/sender.js";
+import { WecomAppApi } from "./bot/wecom/app-api.js";
 import { createWecomSender } from "./bot/wecom/sender.js";
 import { dingtalkConfig } from "./bot/dingtalk/config.js";
 import { type Database, isPermanentConnectError, openDatabase } from "./db/client.js";
 import { importDirectory } from "./db/directory-import.js";
 import { migrateDatabase } from "./db/migrate.js";
 import { units } from "./db/schema/index.js";
-import { demoEnabled, type Env, EnvError, isEmbedded, loadEnv, simEnabled, wecomConfig } from "./env.js";
+import { demoEnabled, type Env, EnvError, isEmbedded, loadEnv, simEnabled, wecomAppConfig, wecomConfig } from "./env.js";
 import { StartupAborted, StartupWaitError, urlTarget, waitFor } from "./lib/wait-for.js";
 import { createLogger } from "./logger.js";
 import { Runtime } from "./runtime.js";
@@ -32,10 +33,12 @@ const DEMO_FILE = fileURLToPath(new URL("../demo/directory.yaml", import.meta.ur
 async function main() {
   let env: ReturnType<typeof loadEnv>;
   let wecom: ReturnType<typeof wecomConfig>;
+  let wecomApp: ReturnType<typeof wecomAppConfig>;
   let dingtalk: ReturnType<typeof dingtalkConfig>;
   try {
     env = loadEnv();
     wecom = wecomConfig(env);
+    wecomApp = wecomAppConfig(env);
     dingtalk = dingtalkConfig(env);
   } catch (err) {
     if (err instanceof EnvError) {
@@ -63,10 +66,13 @@ async function main() {
   const sim = simEnabled(env);
   const senders: Sender[] = [];
   if (sim) senders.push(simSender);
-  if (wecom)
+  // One WeCom sender: groups through their 消息推送 webhooks, people through the 自建应用 when it is configured.
+  const wecomAppApi = wecomApp ? new WecomAppApi(wecomApp, logger.child({ platform: "wecom" })) : null;
+  if (wecom || wecomAppApi)
     senders.push(
       createWecomSender({
-        webhookBase: wecom.webhookBase,
+        webhookBase: env.WECOM_WEBHOOK_BASE,
+        app: wecomAppApi ? { api: wecomAppApi, logger } : undefined,
         logger,
         onDeadWebhook: async (chatId) => {
           await runtime.transact((ctx) => markWebhookDead(ctx, chatId));

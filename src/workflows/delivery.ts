@@ -19,8 +19,8 @@ export interface Sender {
   platform: Platform;
   /** Can it message a person directly? (WeCom group webhooks cannot.) */
   direct: boolean;
-  /** Minimum spacing between two messages to the same destination. */
-  minIntervalMs?: number;
+  /** Minimum spacing between two messages to the same destination (the platform's rate limit for that kind of place). */
+  minIntervalMs?: number | ((to: Destination, payload: OutboxPayload) => number);
   /**
    * Throw Permanent for a destination that can never work (dead webhook), RetryAt for throttling. A sender that
    * delivers one message in several parts skips the `parts.sent` already delivered and records each one as it goes.
@@ -115,8 +115,10 @@ export async function deliverOutbox(deps: DeliveryDeps, id: number): Promise<Del
   // The destination's send slot is taken last, just before sending, so the spacing holds between the sends
   // themselves and not only between the moments workers started on them. That moment is the row's sentAt.
   const startedAt = deps.clock();
-  if (dest.sender.minIntervalMs) {
-    const wait = await takeSlot(db, destinationKey(dest.to), startedAt, dest.sender.minIntervalMs);
+  const interval = dest.sender.minIntervalMs;
+  const intervalMs = typeof interval === "function" ? interval(dest.to, claimed.payload) : interval;
+  if (intervalMs) {
+    const wait = await takeSlot(db, destinationKey(dest.to), startedAt, intervalMs);
     if (wait) {
       await putBack(db, id);
       throw new RetryAt(new Date(wait.getTime() + Math.floor(Math.random() * 250)));

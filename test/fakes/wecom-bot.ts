@@ -9,6 +9,7 @@ import { pino } from "pino";
 import { createApp } from "../../src/app.js";
 import { simSender } from "../../src/bot/sim/sender.js";
 import type { WecomConfig } from "../../src/bot/wecom/config.js";
+import type { AppSenderOptions } from "../../src/bot/wecom/app-sender.js";
 import { createWecomSender } from "../../src/bot/wecom/sender.js";
 import { normalizeWebhook } from "../../src/bot/wecom/webhook.js";
 import { identities } from "../../src/db/schema/index.js";
@@ -20,7 +21,14 @@ import { FakeWecom, randomAESKey } from "./wecom.js";
 export const CHATID = "wrVillageGroup01";
 export const BOT_ID = "aibTESTBOT01";
 
-export type WecomBotOptions = HarnessOptions & { minIntervalMs?: number; reporterIdentity?: boolean };
+export type WecomBotOptions = HarnessOptions & {
+  minIntervalMs?: number;
+  reporterIdentity?: boolean;
+  /** The 自建应用 (test/fakes/wecom-app.ts): private messages through application messages. */
+  app?: AppSenderOptions;
+  /** Also the simulator's sender (default true); false makes a WeCom-only deployment. */
+  sim?: boolean;
+};
 
 export async function startWecomBot(opts: WecomBotOptions = {}) {
   const token = "HaolinTestToken7";
@@ -35,11 +43,12 @@ export async function startWecomBot(opts: WecomBotOptions = {}) {
     webhookBase: fake.url,
     logger,
     minIntervalMs: opts.minIntervalMs,
+    app: opts.app,
     onDeadWebhook: async (chatId) => {
       await runtime?.transact((ctx) => markWebhookDead(ctx, chatId));
     },
   });
-  const h = await createHarness({ ...opts, senders: [simSender, sender] });
+  const h = await createHarness({ ...opts, senders: opts.sim === false ? [sender] : [simSender, sender] });
   runtime = h.runtime;
   const app = createApp({ runtime: h.runtime, logger, sim: false, wecom: config });
   const server = await new Promise<ReturnType<typeof serve>>((resolve) => {

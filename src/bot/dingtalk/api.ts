@@ -6,6 +6,7 @@
  */
 import type { Logger } from "pino";
 import { withTimeout } from "../../lib/timeout.js";
+import { type FetchedToken, TokenCache } from "../../lib/token-cache.js";
 
 export type DingTalkApiConfig = {
   clientId: string;
@@ -45,8 +46,6 @@ export function classify(status: number, code: string): ErrorKind {
   return "permanent";
 }
 
-type Token = { value: string; refreshAt: number };
-
 export type SendResult = { processQueryKey?: string; flowControlled: string[]; invalid: string[] };
 
 export type MsgBody = { msgKey: string; msgParam: string };
@@ -73,35 +72,32 @@ export function cardDelivery(body: Record<string, unknown>): CardDelivery {
 }
 
 export class DingTalkApi {
-  private token: Token | null = null;
-  private fetching: Promise<string> | null = null;
-  /** How many times a token was fetched (for /readyz and tests). */
-  tokenFetches = 0;
+  private readonly token: TokenCache;
 
   constructor(
     readonly config: DingTalkApiConfig,
     private readonly logger: Logger,
-    private readonly now: () => number = Date.now,
-  ) {}
+    now: () => number = Date.now,
+  ) {
+    this.token = new TokenCache(() => this.fetchToken(), now);
+  }
+
+  /** How many times a token was fetched (for /readyz and tests). */
+  get tokenFetches(): number {
+    return this.token.fetches;
+  }
 
   /** The app token: cached until shortly before expiry; concurrent callers share one fetch. */
-  async accessToken(): Promise<string> {
-    if (this.token && this.now() < this.token.refreshAt) return this.token.value;
-    if (!this.fetching) {
-      this.fetching = this.fetchToken().finally(() => {
-        this.fetching = null;
-      });
-    }
-    return this.fetching;
+  accessToken(): Promise<string> {
+    return this.token.get();
   }
 
   /** Forget the token (after a 401): the next call fetches a new one. */
   invalidateToken(stale?: string) {
-    if (!stale || this.token?.value === stale) this.token = null;
+    this.token.invalidate(stale);
   }
 
-  private async fetchToken(): Promise<string> {
-    this.tokenFetches += 1;
+  private async fetchToken(): Promise<FetchedToken> {
     const body = await this.call("POST", "/v1.0/oauth2/accessToken", {
       appKey: this.config.clientId,
       appSecret: this.config.clientSecret,
@@ -109,10 +105,8 @@ export class DingTalkApi {
     const value = typeof body.accessToken === "string" ? body.accessToken : "";
     const ttlMs = Number(body.expireIn ?? 7200) * 1000;
     if (!value || !(ttlMs > 0)) throw new DingTalkError("transient", 200, "noToken", "accessToken");
-    // Refresh 5 minutes early (or a tenth of the lifetime, if that is shorter).
-    this.token = { value, refreshAt: this.now() + ttlMs - Math.min(300_000, ttlMs / 10) };
     this.logger.info({ ttlS: ttlMs / 1000 }, "dingtalk access token fetched");
-    return value;
+    return { value, ttlMs };
   }
 
   /** An OpenAPI call with the app token; a 401 refreshes the token once and tries again. */

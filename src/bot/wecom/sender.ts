@@ -12,6 +12,7 @@ import { Permanent } from "../../scheduler/types.js";
 import type { Destination, PartsSent, Sender } from "../../workflows/delivery.js";
 import { sendUrl, splitBytes, webhookKey } from "./webhook.js";
 import { withTimeout } from "../../lib/timeout.js";
+import { type AppSenderOptions, createAppDelivery } from "./app-sender.js";
 
 export const TEXT_MAX_BYTES = 2048;
 export const MARKDOWN_MAX_BYTES = 4096;
@@ -23,6 +24,8 @@ export type WecomSenderOptions = {
   onDeadWebhook: (chatId: string) => Promise<void>;
   minIntervalMs?: number;
   timeoutMs?: number;
+  /** The 自建应用: with it, the sender also reaches members privately (application messages). */
+  app?: AppSenderOptions;
 };
 
 type Mentions = { userids: string[]; mobiles: string[] };
@@ -95,12 +98,18 @@ export function createWecomSender(opts: WecomSenderOptions): Sender {
     return typeof json?.errcode === "number" ? json.errcode : Number.NaN;
   }
 
+  const toMember = opts.app ? createAppDelivery(opts.app) : null;
+  const webhookInterval = opts.minIntervalMs ?? 3000;
+
   return {
     platform: "wecom",
-    direct: false,
-    minIntervalMs: opts.minIntervalMs ?? 3000,
+    direct: toMember !== null,
+    minIntervalMs: (to, payload) => (to.kind === "person" && toMember ? toMember.interval(payload) : webhookInterval),
     async send(to: Destination, payload: OutboxPayload, db: Db, parts: PartsSent) {
-      if (to.kind !== "chat") throw new Permanent("a WeCom webhook cannot message a person directly");
+      if (to.kind === "person") {
+        if (!toMember) throw new Permanent("a WeCom webhook cannot message a person directly");
+        return toMember.send(to.externalId, payload, parts);
+      }
       const chat = to.chat;
       if (chat.status === "dead") throw new Permanent("the chat's webhook is dead; bind it again");
       const key = webhookKey(chat.webhookUrl);
