@@ -31,9 +31,10 @@ export function createApp({ runtime, logger, sim, wecom, readiness = [], dashboa
     try {
       await runtime.opts.database.ping();
       checks.database = "ok";
-    } catch (err) {
+    } catch {
+      // Which dependency is down, not the driver's words (they can name hosts, users and databases).
       ok = false;
-      checks.database = (err as Error).message;
+      checks.database = "unavailable";
     }
     const sched = await runtime.opts.scheduler.health();
     checks.scheduler = sched;

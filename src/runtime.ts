@@ -37,7 +37,8 @@ export type RuntimeOptions = {
 /** A periodic task (digests, reminders): runs on one replica per tick; must be idempotent. */
 export type PeriodicTask = { id: string; pattern: string; run: (rt: Runtime) => Promise<void> };
 
-export type ReconcileReport = { applied: number; timers: number; outbox: number; media: number; oldestOverdueMs: number };
+/** `armed`: the timers and deliveries could be (re)set in the scheduler; false while Redis is down. */
+export type ReconcileReport = { applied: number; timers: number; outbox: number; media: number; oldestOverdueMs: number; armed: boolean };
 
 /**
  * The reconciler re-adds wake-up jobs for clocks lapsing within this horizon (and outbox deliveries due within it).
@@ -160,6 +161,8 @@ export class Runtime {
       if (!task) return;
       await task.run(this);
     });
+    // Redis back after an outage: re-arm at once rather than at the next pass.
+    this.opts.scheduler.onRecovered?.(() => void this.reconcile().catch(() => {}));
     const every = this.opts.reconcileIntervalMs ?? 30_000;
     this.timer = setInterval(() => void this.reconcile().catch(() => {}), every);
     this.timer.unref();
@@ -202,17 +205,25 @@ export class Runtime {
       if (outcome !== "not_due" && outcome !== "stale") applied += 1;
     }
     const timers = await upcomingTimers(db, new Date(now.getTime() + HORIZON_MS));
-    await this.opts.scheduler.schedule("deadlines", timers);
-    // Job schedulers live in Redis: after a flush they are gone until upserted again.
-    for (const task of this.periodic.values()) await this.opts.scheduler.repeat(task.id, task.pattern, { task: task.id });
     const rows = await pendingOutbox(db, now, HORIZON_MS);
-    await this.opts.scheduler.schedule(
-      "outbox",
-      rows.map((r) => ({ jobId: `out-${r.id}`, payload: { id: r.id }, runAt: r.notBefore })),
-    );
     const photos = await pendingMedia(db);
-    await this.opts.scheduler.schedule("media", photos.map((m) => mediaJob(m.id, now)));
-    const report = { applied, timers: timers.length, outbox: rows.length, media: photos.length, oldestOverdueMs };
+    // Re-arming needs the scheduler (Redis); the deadlines above did not. Redis being down must not fail the pass:
+    // the deadlines keep being applied from PostgreSQL every pass, and the timers are re-armed once it is back.
+    let armed = true;
+    try {
+      await this.opts.scheduler.schedule("deadlines", timers);
+      // Job schedulers live in Redis: after a flush they are gone until upserted again.
+      for (const task of this.periodic.values()) await this.opts.scheduler.repeat(task.id, task.pattern, { task: task.id });
+      await this.opts.scheduler.schedule(
+        "outbox",
+        rows.map((r) => ({ jobId: `out-${r.id}`, payload: { id: r.id }, runAt: r.notBefore })),
+      );
+      await this.opts.scheduler.schedule("media", photos.map((m) => mediaJob(m.id, now)));
+    } catch (err) {
+      armed = false;
+      this.opts.logger.warn(errInfo(err), "reconciler could not re-arm timers (scheduler unavailable); the next pass tries again");
+    }
+    const report = { applied, timers: timers.length, outbox: rows.length, media: photos.length, oldestOverdueMs, armed };
     this.lastReconcile = { ...report, at: now };
     if (applied || oldestOverdueMs > 60_000) this.opts.logger.warn(report, "reconciler caught up on lapsed deadlines");
     return report;

@@ -11,6 +11,17 @@ import { backoffMs, type Job, type JobHandler, MAX_ATTEMPTS, Permanent, type Que
 
 export type BullSchedulerOptions = { url: string; prefix?: string; concurrency: number; logger: Logger };
 
+/**
+ * How long a producer call (adding jobs, removing one, upserting a job scheduler) may take before it counts as failed.
+ * A reply waits for its timers, so this bounds what a hung Redis can add to it; a Redis that is down fails at once.
+ */
+const PRODUCER_TIMEOUT_MS = 1000;
+/** The producer's connect timeout, and how long a call made before the first connection waits for it. */
+const FIRST_CONNECT_MS = 2000;
+
+/** Redis is down (or not answering): the call was not made. PostgreSQL holds the truth; the reconciler redoes it. */
+export class RedisUnavailable extends Error {}
+
 export class BullScheduler implements Scheduler {
   private readonly producer: Redis;
   private readonly queues = new Map<QueueName, Queue>();
@@ -20,8 +31,67 @@ export class BullScheduler implements Scheduler {
 
   constructor(private readonly opts: BullSchedulerOptions) {
     this.prefix = opts.prefix ?? "haolin";
-    this.producer = new Redis(opts.url, { enableOfflineQueue: false, maxRetriesPerRequest: 1, connectTimeout: 2000 });
+    // BullMQ's advice for producers: no offline queue (a command fails at once while disconnected instead of waiting
+    // for Redis), plus a timeout for a Redis that is connected but does not answer. No retries of a failed command:
+    // the reconciler is the retry.
+    this.producer = new Redis(opts.url, {
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 0,
+      commandTimeout: PRODUCER_TIMEOUT_MS,
+      connectTimeout: FIRST_CONNECT_MS,
+    });
     this.producer.on("error", (err) => opts.logger.warn({ err: err.message }, "redis (producer) error"));
+    this.producer.on("close", () => {
+      this.lost = true;
+    });
+    this.producer.on("ready", () => {
+      if (!this.lost) return;
+      this.lost = false;
+      opts.logger.info("redis (producer) is back");
+      for (const listener of this.recovered) listener();
+    });
+  }
+
+  /** The connection was ready once and has been lost since (while true, calls fail at once). */
+  private lost = false;
+
+  /** Before the first connection (start-up) a call waits for it, at most as long as connecting may take. */
+  private firstConnection(): Promise<void> {
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.producer.off("ready", done);
+        resolve();
+      };
+      const timer = setTimeout(done, FIRST_CONNECT_MS);
+      this.producer.once("ready", done);
+    });
+  }
+  private readonly recovered: (() => void)[] = [];
+
+  onRecovered(listener: () => void): void {
+    this.recovered.push(listener);
+  }
+
+  /**
+   * A producer call, made only while the connection is ready and given at most PRODUCER_TIMEOUT_MS: BullMQ waits for
+   * a connection that is not ready (a queue first used during an outage waited until Redis came back), so that case
+   * is refused here before BullMQ sees it.
+   */
+  private async produce<T>(what: string, call: () => Promise<T>): Promise<T> {
+    if (this.producer.status !== "ready" && !this.lost) await this.firstConnection();
+    if (this.producer.status !== "ready") throw new RedisUnavailable(`redis is ${this.producer.status}; ${what} not done`);
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new RedisUnavailable(`redis did not answer within ${PRODUCER_TIMEOUT_MS} ms; ${what} not done`)), PRODUCER_TIMEOUT_MS);
+    });
+    const work = call();
+    work.catch(() => {}); // a late failure after the timeout is not an unhandled rejection
+    try {
+      return await Promise.race([work, timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   private queue(name: QueueName): Queue {
@@ -49,12 +119,9 @@ export class BullScheduler implements Scheduler {
     const now = Date.now();
     const q = this.queue(queue);
     for (let i = 0; i < jobs.length; i += 500) {
-      await q.addBulk(
-        jobs.slice(i, i + 500).map((j) => ({
-          name: queue,
-          data: j.payload,
-          opts: { jobId: j.jobId, delay: Math.max(0, j.runAt.getTime() - now) },
-        })),
+      const chunk = jobs.slice(i, i + 500);
+      await this.produce(`adding ${chunk.length} ${queue} jobs`, () =>
+        q.addBulk(chunk.map((j) => ({ name: queue, data: j.payload, opts: { jobId: j.jobId, delay: Math.max(0, j.runAt.getTime() - now) } }))),
       );
     }
   }
@@ -62,7 +129,7 @@ export class BullScheduler implements Scheduler {
   async cancel(queue: QueueName, jobIds: string[]): Promise<void> {
     const q = this.queue(queue);
     // remove() returns 0 for a running job; its handler re-checks the database anyway.
-    await Promise.all(jobIds.map((id) => q.remove(id)));
+    await this.produce(`removing ${jobIds.length} ${queue} jobs`, () => Promise.all(jobIds.map((id) => q.remove(id))));
   }
 
   process<P>(queue: QueueName, handler: JobHandler<P>): void {
@@ -101,22 +168,25 @@ export class BullScheduler implements Scheduler {
   async repeat<P>(schedulerId: string, pattern: string, payload: P): Promise<void> {
     const queue = this.queue("periodic");
     try {
-      await queue.upsertJobScheduler(schedulerId, { pattern, tz: "Asia/Shanghai" }, { name: schedulerId, data: payload });
+      await this.produce(`upserting job scheduler ${schedulerId}`, () =>
+        queue.upsertJobScheduler(schedulerId, { pattern, tz: "Asia/Shanghai" }, { name: schedulerId, data: payload }),
+      );
     } catch (err) {
       // Two replicas starting together: the other one's upsert has just created this tick's job, so BullMQ refuses to
       // create it again ("Cannot create job scheduler iteration …"). The scheduler is there; that is all we wanted.
       const raced = /^Cannot create job scheduler iteration/.test((err as Error).message);
-      if (!raced || !(await queue.getJobScheduler(schedulerId))) throw err;
+      if (!raced || !(await this.produce("reading a job scheduler", () => queue.getJobScheduler(schedulerId)))) throw err;
     }
   }
 
   async health() {
     try {
-      await this.producer.ping();
+      await this.produce("ping", () => this.producer.ping());
       const running = this.workers.every((w) => w.isRunning());
       return { ok: running, kind: "bullmq" as const, detail: running ? undefined : "worker stopped" };
     } catch (err) {
-      return { ok: false, kind: "bullmq" as const, detail: (err as Error).message };
+      // Which dependency is down, not the driver's words (they can carry hosts and addresses).
+      return { ok: false, kind: "bullmq" as const, detail: err instanceof RedisUnavailable ? "redis unavailable" : "redis error" };
     }
   }
 

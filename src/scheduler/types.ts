@@ -33,6 +33,8 @@ export interface Scheduler {
    */
   repeat<P>(schedulerId: string, pattern: string, payload: P): Promise<void>;
   health(): Promise<SchedulerHealth>;
+  /** Called when the scheduler's store comes back after an outage (BullMQ: Redis reconnected), to re-arm timers. */
+  onRecovered?(listener: () => void): void;
   close(): Promise<void>;
 }
 

@@ -25,6 +25,8 @@ export type HarnessOptions = Partial<Pick<RuntimeOptions, "clock" | "overrides" 
   /** Share a database (a second "replica"). */
   database?: TestDatabase;
   prefix?: string;
+  /** The Redis for BullMQ (default REDIS_URL): a test that stops and starts its own passes it here. */
+  redisUrl?: string;
   senders?: Sender[];
   directory?: string | null;
   start?: boolean;
@@ -38,7 +40,7 @@ export async function createHarness(opts: HarnessOptions = {}) {
   const prefix = opts.prefix ?? `t${randomUUID().slice(0, 8)}`;
   const scheduler: Scheduler =
     opts.scheduler === "bullmq"
-      ? new BullScheduler({ url: REDIS_URL, prefix, concurrency: 10, logger: silent })
+      ? new BullScheduler({ url: opts.redisUrl ?? REDIS_URL, prefix, concurrency: 10, logger: silent })
       : new MemoryScheduler(silent);
   const runtime = new Runtime({
     database,
@@ -91,7 +93,7 @@ export async function createHarness(opts: HarnessOptions = {}) {
       await scheduler.close();
       if (!opts.database) await database.close();
       // The replica that owns the key prefix cleans its queues out of the shared Redis.
-      if (opts.scheduler === "bullmq" && !opts.prefix) await dropPrefix(prefix);
+      if (opts.scheduler === "bullmq" && !opts.prefix && !opts.redisUrl) await dropPrefix(prefix);
     },
   };
 }
