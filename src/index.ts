@@ -2,6 +2,7 @@
  * Boot: env → PostgreSQL and Redis, waited for → database (+ migrations under an advisory lock) → demo directory if
  * empty → scheduler → runtime (workers + reconciler) → HTTP. Shutdown in the reverse order on SIGTERM/SIGINT.
  */
+import { errInfo, isQueryError } from "./lib/errors.js";
 import { randomBytes } from "node:crypto";
 import { fileURLToPath } from "node:url";
 import { serve } from "@hono/node-server";
@@ -174,6 +175,7 @@ async function waitForServices(env: Env, database: Database, logger: Logger) {
 }
 
 main().catch((err) => {
-  console.error("start-up failed:", err);
+  // A failed query's message holds its parameters (directory data): only its name and code are printed.
+  console.error("start-up failed:", isQueryError(err) ? errInfo(err) : err);
   process.exit(1);
 });

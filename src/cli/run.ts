@@ -2,6 +2,7 @@
 import { type Db, openDatabase } from "../db/client.js";
 import { migrateDatabase } from "../db/migrate.js";
 import { loadEnv } from "../env.js";
+import { errInfo, isQueryError } from "../lib/errors.js";
 
 /** Open the database the app uses (DATABASE_URL, else PGlite under DATA_DIR), migrate it, run `work`, close it. */
 export async function withDatabase<T>(work: (db: Db, kind: "pglite" | "postgres") => Promise<T>): Promise<T> {
@@ -25,7 +26,8 @@ export function runCli(main: () => Promise<number>, explain: (err: unknown) => s
       process.exitCode = code;
     },
     (err: unknown) => {
-      console.error(explain(err) ?? err);
+      // A failed query's message holds its parameters (ticket text, phones): only its name and code are printed.
+      console.error(explain(err) ?? (isQueryError(err) ? errInfo(err) : err));
       process.exitCode = 1;
     },
   );

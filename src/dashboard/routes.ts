@@ -476,7 +476,14 @@ export function dashboardRoutes(runtime: Runtime, opts: DashboardOptions): Hono<
       before = (rows.at(-1) as TicketRow).id;
     }
   }
-  const exportFailed = (err: unknown) => runtime.opts.logger.error(errInfo(err), "export failed part-way; the download is cut short");
+  /**
+   * Logged through the logger (no query parameters: they are ticket text and phones), and the stream is failed with
+   * a plain error of our own: the HTTP server prints whatever error a response stream fails with to stderr.
+   */
+  const exportFailed = (err: unknown) => {
+    runtime.opts.logger.error(errInfo(err), "export failed part-way; the download is cut short");
+    return new Error("export failed part-way");
+  };
   const filename = (f: TicketFilter, ext: string) =>
     `taizhang-${f.from ? fmt(f.from).slice(0, 10) : "all"}-${f.to ? fmt(new Date(f.to.getTime() - 1)).slice(0, 10) : fmt(now()).slice(0, 10)}.${ext}`;
 
@@ -494,8 +501,7 @@ export function dashboardRoutes(runtime: Runtime, opts: DashboardOptions): Hono<
           if (next.done) return out.close();
           out.enqueue(utf8.encode(next.value.map((t) => line(EXPORT_COLUMNS.map(([, get]) => get(t)))).join("")));
         } catch (err) {
-          exportFailed(err);
-          out.error(err);
+          out.error(exportFailed(err));
         }
       },
       cancel: async () => void (await pages.return(undefined)),
@@ -550,8 +556,7 @@ export function dashboardRoutes(runtime: Runtime, opts: DashboardOptions): Hono<
       await wb.commit();
     };
     write().catch((err: unknown) => {
-      exportFailed(err);
-      out.destroy(err as Error);
+      out.destroy(exportFailed(err));
     });
     return c.body(Readable.toWeb(out) as ReadableStream<Uint8Array>, 200, {
       "content-type": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",

@@ -5,7 +5,7 @@
 import { randomUUID } from "node:crypto";
 import { fileURLToPath } from "node:url";
 import { Redis } from "ioredis";
-import { pino } from "pino";
+import { type Logger, pino } from "pino";
 import { createApp } from "../../src/app.js";
 import { simSender } from "../../src/bot/sim/sender.js";
 import { importDirectory } from "../../src/db/directory-import.js";
@@ -30,6 +30,8 @@ export type HarnessOptions = Partial<Pick<RuntimeOptions, "clock" | "overrides" 
   senders?: Sender[];
   directory?: string | null;
   start?: boolean;
+  /** The runtime's logger (default: silent), for a test that reads what is logged. */
+  logger?: Logger;
 };
 
 export type Harness = Awaited<ReturnType<typeof createHarness>>;
@@ -46,7 +48,7 @@ export async function createHarness(opts: HarnessOptions = {}) {
     database,
     scheduler,
     senders: opts.senders ?? [simSender],
-    logger: silent,
+    logger: opts.logger ?? silent,
     botNames: ["好邻"],
     clock: opts.clock,
     overrides: opts.overrides,
