@@ -22,8 +22,9 @@ beforeAll(async () => {
   const logger = pino({ level: "info" }, { write: (line: string) => void logLines.push(line) });
   h = await createHarness({ logger });
   const app = createApp({ runtime: h.runtime, logger, sim: true, dashboard: { adminToken: TOKEN, sessionSecret: "s".repeat(40) } });
-  server = serve({ fetch: app.fetch, port: 0, hostname: "127.0.0.1" });
-  await new Promise<void>((resolve) => server.once("listening", () => resolve()));
+  server = await new Promise<ReturnType<typeof serve>>((resolve) => {
+    const s = serve({ fetch: app.fetch, port: 0, hostname: "127.0.0.1" }, () => resolve(s));
+  });
   base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   await h.say("c1", "r1", `报事 路灯坏了，电话${PHONE}`);
 });

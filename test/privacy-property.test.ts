@@ -42,7 +42,10 @@ function ticket(text: string, status: Ticket["status"] = "open"): Ticket {
 }
 const done = (text: string, tags: string[]): Done => ({ ok: true, ticket: ticket(text), holders: [leader], reporter, tags });
 
-/** Every group-facing message a person's words can reach, as the group would read it. */
+/**
+ * Every group-facing message a person's words can reach, as the group would read it — without the guard the outbox
+ * and the pipeline add (guardGroupMessage), so the renderers are shown to be safe on their own.
+ */
 function groupTexts(words: string, tags: string[], cut: number): string[] {
   const d = done(words, tags);
   const status = replies.status(d, NOW);
@@ -72,7 +75,7 @@ function groupTexts(words: string, tags: string[], cut: number): string[] {
     reopenedNotice({ ticketId: 128, reason: words, leaders: [leader], dueAt: DUE, now: NOW, tags }),
     reporterUpdate({ ticketId: 128, reporter, by: "王邻长", kind: "reply", words, tags }),
     reporterUpdate({ ticketId: 128, reporter, by: "王邻长", kind: "resolve", words, tags }),
-  ].map((t): string => guardGroupMessage(t));
+  ];
   // The platform shapes of the same messages.
   const card = ticketCard(status, "t128-0000");
   if (card) texts.push(card.sub_title_text);
@@ -91,13 +94,20 @@ describe("no personal data reaches a group (property, independent oracle)", () =
     let checked = 0;
     fc.assert(
       fc.property(report, fc.constantFrom(...CUTS), fc.integer({ min: 1, max: 120 }), (r, cut, anyCut) => {
+        const fail = (why: string, text: string) => {
+          throw new Error(`${why} (${r.kinds.join(", ")})\n in: ${r.text}\nout: ${text}`);
+        };
+        for (const text of groupTexts(r.text, [], cut)) {
+          const leaked = leaks(text, r.secrets);
+          if (leaked.length > 0) fail(`leaked ${JSON.stringify(leaked)}`, text);
+        }
+        // The cut itself at any length, also judged by the oracle's own patterns (it does not know the secrets).
         for (const c of [cut, anyCut]) {
-          for (const text of c === cut ? groupTexts(r.text, [], c) : [forGroup(r.text, c)]) {
-            const leaked = leaks(text, r.secrets);
-            if (leaked.length > 0) throw new Error(`leaked ${JSON.stringify(leaked)} (${r.kinds.join(", ")})\n in: ${r.text}\nout: ${text}`);
-            const seen = personalIn(text);
-            if (seen.length > 0) throw new Error(`oracle sees ${seen.join("; ")} (${r.kinds.join(", ")})\n in: ${r.text}\nout: ${text}`);
-          }
+          const text = forGroup(r.text, c);
+          const leaked = leaks(text, r.secrets);
+          if (leaked.length > 0) fail(`leaked ${JSON.stringify(leaked)}`, text);
+          const seen = personalIn(text);
+          if (seen.length > 0) fail(`oracle sees ${seen.join("; ")}`, text);
         }
         checked += 1;
       }),
@@ -126,7 +136,8 @@ describe("public places stay readable (property)", () => {
       fc.property(publicReport, (r) => {
         const out = forGroup(r.text, 1000);
         for (const phrase of r.phrases) expect(out, r.text).toContain(phrase);
-        expect(guardGroupMessage(r.text)).toBe(r.text);
+        // The filler may form a tag by chance (孤+儿): the guard may hide that, never the public phrases.
+        for (const phrase of r.phrases) expect(guardGroupMessage(r.text), r.text).toContain(phrase);
       }),
       { numRuns: 3000 },
     );

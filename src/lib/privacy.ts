@@ -80,7 +80,9 @@ const LABEL = {
 type Span = { start: number; end: number; label: string };
 
 /** Full-width ASCII (０-９, Ａ-Ｚ, ＋, －, （ …) and the ideographic space to ASCII, one UTF-16 unit for one. */
+const FULL_WIDTH = /[\uFF01-\uFF5E\u3000]/;
 function halfWidth(text: string): string {
+  if (!FULL_WIDTH.test(text)) return text;
   return text.replace(/[\uFF01-\uFF5E\u3000]/g, (c) =>
     c === "\u3000" ? " " : String.fromCharCode(c.charCodeAt(0) - 0xfee0),
   );

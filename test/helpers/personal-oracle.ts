@@ -15,12 +15,17 @@
 export type Secret = { kind: "number"; value: string } | { kind: "word"; value: string; label?: string };
 
 const toAscii = (s: string) =>
-  s.replace(/[\uFF01-\uFF5E]/g, (c) => String.fromCharCode(c.charCodeAt(0) - 0xfee0)).replace(/\u3000/g, " ");
+  !/[\uFF01-\uFF5E\u3000]/.test(s)
+    ? s
+    : s.replace(/[\uFF01-\uFF5E]/g, (c) => String.fromCharCode(c.charCodeAt(0) - 0xfee0)).replace(/\u3000/g, " ");
 
 /** Separators people write between digits, in either width, and what markdown/cards may add around them. */
 const SEPARATORS = /[\s\-.()\u00B7\u2014\u2013_/\\·•,，、（）＊*~+]/g;
 
-const digitsOnly = (s: string) => toAscii(s).replace(/[^0-9Xx]/g, "").toUpperCase();
+const digitsOnly = (s: string) =>
+  toAscii(s)
+    .replace(/[^0-9Xx]/g, "")
+    .toUpperCase();
 const squeezed = (s: string) => toAscii(s).replace(SEPARATORS, "").toUpperCase();
 
 const WINDOW = 6;
@@ -63,8 +68,16 @@ const PATTERNS: [string, RegExp][] = [
   ["7+ digits", /\d{7,}/],
   ["e-mail", /[a-z0-9._%+-]+@[a-z0-9-]+\.[a-z]{2,}/i],
   ["wechat/qq id", /(?:微信|wx|vx|qq|扣扣)号?\s*[:：是]?\s*[a-z0-9][-_a-z0-9]{4,}/i],
-  ["room number", new RegExp(`(?:\\d|${CN})+\\s*(?:室|号房)|单元\\s*\\d{3,4}|(?:栋|幢|号楼)\\s*\\d{1,2}-\\d{2,4}|(?<!\\d)\\d{1,3}-\\d{1,2}-\\d{3,4}(?!\\d)`)],
-  ["house number", new RegExp(`(?:路|街|巷|弄)\\s*(?:\\d|${CN})+\\s*号(?!\\s*(?:楼|桥|路灯|灯|杆))|门牌号?\\s*[:：]?\\s*\\d`)],
+  [
+    "room number",
+    new RegExp(
+      `(?:\\d|${CN})+\\s*(?:室|号房)|单元\\s*\\d{3,4}|(?:栋|幢|号楼)\\s*\\d{1,2}-\\d{2,4}|(?<!\\d)\\d{1,3}-\\d{1,2}-\\d{3,4}(?!\\d)`,
+    ),
+  ],
+  [
+    "house number",
+    new RegExp(`(?:路|街|巷|弄)\\s*(?:\\d|${CN})+\\s*号(?!\\s*(?:楼|桥|路灯|灯|杆))|门牌号?\\s*[:：]?\\s*\\d`),
+  ],
   ["residence", /(?:家住|住在|住址|住)\s*[:：]?\s*[^\s，。,；;]{0,6}?\d+\s*(?:号|栋|幢|单元|室|楼)/],
 ];
 
@@ -74,11 +87,10 @@ export function personalIn(text: string, extraTags: string[] = []): string[] {
   const raw = toAscii(text);
   const found: string[] = [];
   // Digits in a row once separators are gone — but dates (2026-03-05 → 20260305) and times are the bot's own.
-  const noDates = raw
-    .replace(/(?:19|20)\d{2}[-/.年]\d{1,2}[-/.月]\d{1,2}日?/g, " ")
-    .replace(/\d{1,2}:\d{2}/g, " ");
+  const noDates = raw.replace(/(?:19|20)\d{2}[-/.年]\d{1,2}[-/.月]\d{1,2}日?/g, " ").replace(/\d{1,2}:\d{2}/g, " ");
+  const digitsSubject = squeezed(noDates);
   for (const [name, re] of PATTERNS) {
-    const subject = name === "7+ digits" ? squeezed(noDates) : raw;
+    const subject = name === "7+ digits" ? digitsSubject : raw;
     const m = re.exec(subject);
     if (m) found.push(`${name}: ${m[0]}`);
   }
