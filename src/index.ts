@@ -11,6 +11,7 @@ import type { Logger } from "pino";
 import { createApp } from "./app.js";
 import { simSender } from "./bot/sim/sender.js";
 import { WecomAppApi } from "./bot/wecom/app-api.js";
+import { wecomMediaFetcher } from "./bot/wecom/media.js";
 import { createWecomSender } from "./bot/wecom/sender.js";
 import { dingtalkConfig } from "./bot/dingtalk/config.js";
 import { type Database, isPermanentConnectError, openDatabase } from "./db/client.js";
@@ -26,6 +27,7 @@ import { MemoryScheduler } from "./scheduler/memory.js";
 import { isPermanentRedisError, pingRedis } from "./scheduler/redis-ping.js";
 import { markWebhookDead } from "./workflows/chats.js";
 import type { Sender } from "./workflows/delivery.js";
+import type { MediaFetcher } from "./workflows/media/job.js";
 import { digestTasks } from "./workflows/digests/tasks.js";
 import { visitTasks } from "./workflows/visits/tasks.js";
 
@@ -84,11 +86,16 @@ async function main() {
   // Loaded only when configured: the Stream SDK and its dependencies cost tens of MB of memory.
   const dingtalkBot = dingtalk ? new (await import("./bot/dingtalk/index.js")).DingTalkBot(dingtalk, logger) : null;
   if (dingtalkBot) senders.push(dingtalkBot.sender);
+  // Photos are fetched off the reply path by the photo job (the simulator's come inline).
+  const fetchers: MediaFetcher[] = [];
+  if (wecom) fetchers.push(wecomMediaFetcher({ encodingAESKey: wecom.encodingAESKey }));
+  if (dingtalkBot) fetchers.push(dingtalkBot.mediaFetcher);
 
   const runtime = new Runtime({
     database,
     scheduler,
     senders,
+    fetchers,
     logger,
     botNames: [...new Set([...env.BOT_NAMES, ...(wecom?.botNames ?? []), ...(dingtalk?.botNames ?? [])])],
     overrides: { answerMs: env.ANSWER_DEADLINE, resolveMs: env.RESOLVE_DEADLINE },

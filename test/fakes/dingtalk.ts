@@ -66,6 +66,8 @@ export class FakeDingTalk {
   private readonly pending = new Map<string, Pending>();
   private readonly tokens = new Map<string, number>();
   private readonly failures = new Map<string, Failure[]>();
+  /** More OpenAPI routes ("METHOD /path"), added by other fakes (test/fakes/dingtalk-media.ts); the token is checked first. */
+  readonly routes = new Map<string, (body: Record<string, unknown>) => { status: number; body: Record<string, unknown> }>();
   private seq = 0;
 
   static async start(opts: FakeDingTalkOptions = {}): Promise<FakeDingTalk> {
@@ -364,8 +366,14 @@ export class FakeDingTalk {
       }
       case "PUT /v1.0/card/instances":
         return send(res, 200, { success: true, result: true });
-      default:
+      default: {
+        const route = this.routes.get(key);
+        if (route) {
+          const r = route(body);
+          return send(res, r.status, r.body);
+        }
         return send(res, 404, { code: "notFound", message: key });
+      }
     }
   }
 }

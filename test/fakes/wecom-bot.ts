@@ -10,6 +10,7 @@ import { createApp } from "../../src/app.js";
 import { simSender } from "../../src/bot/sim/sender.js";
 import type { WecomConfig } from "../../src/bot/wecom/config.js";
 import type { AppSenderOptions } from "../../src/bot/wecom/app-sender.js";
+import { wecomMediaFetcher } from "../../src/bot/wecom/media.js";
 import { createWecomSender } from "../../src/bot/wecom/sender.js";
 import { normalizeWebhook } from "../../src/bot/wecom/webhook.js";
 import { identities } from "../../src/db/schema/index.js";
@@ -48,7 +49,8 @@ export async function startWecomBot(opts: WecomBotOptions = {}) {
       await runtime?.transact((ctx) => markWebhookDead(ctx, chatId));
     },
   });
-  const h = await createHarness({ ...opts, senders: opts.sim === false ? [sender] : [simSender, sender] });
+  // Photos are fetched and decrypted with the bot's own key, as in production (src/index.ts).
+  const h = await createHarness({ fetchers: [wecomMediaFetcher({ encodingAESKey })], ...opts, senders: opts.sim === false ? [sender] : [simSender, sender] });
   runtime = h.runtime;
   const app = createApp({ runtime: h.runtime, logger, sim: false, wecom: config });
   const server = await new Promise<ReturnType<typeof serve>>((resolve) => {

@@ -20,7 +20,7 @@ export const FIXTURE = fileURLToPath(new URL("../fixtures/directory.yaml", impor
 export const REDIS_URL = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
 export const silent = pino({ level: "silent" });
 
-export type HarnessOptions = Partial<Pick<RuntimeOptions, "clock" | "overrides" | "reconcileIntervalMs" | "graceMs">> & {
+export type HarnessOptions = Partial<Pick<RuntimeOptions, "clock" | "overrides" | "reconcileIntervalMs" | "graceMs" | "fetchers">> & {
   scheduler?: "memory" | "bullmq";
   /** Share a database (a second "replica"). */
   database?: TestDatabase;
@@ -48,6 +48,7 @@ export async function createHarness(opts: HarnessOptions = {}) {
     database,
     scheduler,
     senders: opts.senders ?? [simSender],
+    fetchers: opts.fetchers,
     logger: opts.logger ?? silent,
     botNames: ["好邻"],
     clock: opts.clock,

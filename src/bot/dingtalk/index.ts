@@ -6,7 +6,9 @@ import { errInfo } from "../../lib/errors.js";
 import type { Logger } from "pino";
 import type { PipelineDeps } from "../pipeline.js";
 import type { Sender } from "../../workflows/delivery.js";
+import type { MediaFetcher } from "../../workflows/media/job.js";
 import { DingTalkApi } from "./api.js";
+import { dingtalkMediaFetcher } from "./media.js";
 import { onCardFrame, onRobotFrame } from "./inbound.js";
 import { createDingTalkSender } from "./sender.js";
 import { SessionWebhooks } from "./sessions.js";
@@ -24,6 +26,8 @@ const READY_GRACE_MS = 60_000;
 export class DingTalkBot {
   readonly api: DingTalkApi;
   readonly sender: Sender;
+  /** The photo job's way to DingTalk's message files. */
+  readonly mediaFetcher: MediaFetcher;
   private stream: StreamConnection | null = null;
   private readonly inflight = new Set<Promise<void>>();
   /** Each group's freshest session webhook: lets a text fallback for an undelivered card still @ the leaders. */
@@ -36,6 +40,7 @@ export class DingTalkBot {
     this.logger = logger.child({ platform: "dingtalk" });
     this.api = new DingTalkApi(config, this.logger);
     this.sender = createDingTalkSender({ api: this.api, logger: this.logger, cardTemplateId: config.cardTemplateId, sessions: this.sessions });
+    this.mediaFetcher = dingtalkMediaFetcher(this.api);
   }
 
   /** Open the Stream connection; frames are acked at once and then run through the pipeline. */

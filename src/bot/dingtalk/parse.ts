@@ -55,7 +55,29 @@ export function robotToIncoming(m: RobotMessage, botNames: string[], now: Date):
     addressed: true,
     receivedAt: createdAt ? new Date(createdAt) : now,
     ...repliedTo(m),
+    ...mediaOf(m),
   });
+}
+
+/** How long a message's download code is tried for (DingTalk gives no lifetime; each try asks for a fresh URL). */
+export const DINGTALK_MEDIA_VALID_MS = 60 * 60_000;
+
+/**
+ * The photos of a message (`picture`, and the picture parts of `richText`), as download codes for the photo job, and
+ * the voice mark (`audio`: the text is DingTalk's recognition). `downloadCode` first, `pictureDownloadCode` else.
+ */
+function mediaOf(m: RobotMessage): Pick<IncomingMessage, "attachments" | "voice"> {
+  const c = m.content;
+  const codes =
+    m.msgtype === "picture"
+      ? [c?.downloadCode || c?.pictureDownloadCode]
+      : m.msgtype === "richText"
+        ? (c?.richText ?? []).filter((p) => p.type === "picture").map((p) => p.downloadCode || p.pictureDownloadCode)
+        : [];
+  const attachments = codes
+    .filter((code): code is string => typeof code === "string" && code !== "" && code.length <= 4096)
+    .map((downloadCode) => ({ kind: "image" as const, source: { platform: "dingtalk" as const, downloadCode }, validMs: DINGTALK_MEDIA_VALID_MS }));
+  return { ...(attachments.length ? { attachments } : {}), ...(m.msgtype === "audio" ? { voice: true } : {}) };
 }
 
 /** The text of the message this one replies to (quotes), for the command layer to find its ticket. */

@@ -34,7 +34,10 @@ export type RobotMessage = {
   text?: { content?: string; isReplyMsg?: boolean; repliedMsg?: RepliedMessage };
   content?: {
     recognition?: string;
-    richText?: { text?: string; type?: string }[];
+    /** picture (and audio, video, file): the code the robot message-file download API takes. */
+    downloadCode?: string;
+    pictureDownloadCode?: string;
+    richText?: { text?: string; type?: string; downloadCode?: string; pictureDownloadCode?: string }[];
     [k: string]: unknown;
   };
 };

@@ -18,7 +18,8 @@ import type { IncomingMessage, Reply } from "../types.js";
 import { commandFor, parseEventKey, taskIdFor, ticketCard, ticketOfTask, updatedCard } from "./cards.js";
 import type { WecomConfig } from "./config.js";
 import { CryptoError, openCiphertext, sealReply, signatureMatches } from "./crypto.js";
-import { type Callback, messageText, parseCallback, stripBotMention } from "./parse.js";
+import { WECOM_MEDIA_VALID_MS } from "./media.js";
+import { type Callback, messageImages, messageText, parseCallback, stripBotMention } from "./parse.js";
 
 /**
  * A memory bound, not a length rule: a callback with a text longer than the pipeline takes (MAX_TEXT) must still be
@@ -159,12 +160,13 @@ export class WecomAdapter {
     try {
       if (m.msgtype === "event") return await this.onEvent(m, nonce);
       const content = messageText(m);
-      if (content === null) {
+      const images = messageImages(m);
+      if (content === null && images.length === 0) {
         if (m.msgtype === "stream") return new Response(null, { status: 200 });
-        return this.reply(nonce, streamReply(m.msgid, "暂时只能处理文字。请用文字描述，或发图文混排消息并 @我。"));
+        return this.reply(nonce, streamReply(m.msgid, "暂时只能处理文字和图片。请用文字描述，或发图文混排消息并 @我。"));
       }
-      const text = stripBotMention(content, this.opts.config.botNames);
-      const result = await handleIncoming(this.opts.pipeline, this.incoming(m, text));
+      const text = content === null ? "" : stripBotMention(content, this.opts.config.botNames);
+      const result = await handleIncoming(this.opts.pipeline, { ...this.incoming(m, text), ...mediaOf(m, images) });
       const out = this.withChatId(m, result.replies);
       if (out.length === 0) return new Response(null, { status: 200 });
       const one = out.length === 1 ? out[0] : undefined;
@@ -222,6 +224,19 @@ export class WecomAdapter {
     const envelope = sealReply(token, encodingAESKey, JSON.stringify(plaintext), nonce, Math.floor(this.nowMs() / 1000));
     return new Response(JSON.stringify(envelope), { status: 200, headers: { "content-type": "application/json" } });
   }
+}
+
+/**
+ * Photos (fetched and decrypted by the photo job after the reply, within the URL's five minutes) and the voice mark:
+ * a voice message's text is WeCom's transcription.
+ */
+function mediaOf(m: Callback, images: string[]): Pick<IncomingMessage, "attachments" | "voice"> {
+  return {
+    ...(images.length
+      ? { attachments: images.map((url) => ({ kind: "image" as const, source: { platform: "wecom" as const, url }, validMs: WECOM_MEDIA_VALID_MS })) }
+      : {}),
+    ...(m.msgtype === "voice" ? { voice: true } : {}),
+  };
 }
 
 /** The quoted message's text (100719 引用), for the command layer to find the ticket it is about. */

@@ -7,8 +7,10 @@ import { z } from "zod";
 const id = z.string().min(1).max(256);
 /** Longer than any text the pipeline takes (MAX_TEXT), so a too-long message is answered "too long", not refused. */
 const content = z.object({ content: z.string().max(100_000) });
+/** 图片 (100719): a download URL, valid five minutes, of an encrypted file (src/bot/wecom/media.ts). */
+const image = z.object({ url: z.string().min(1).max(4096) });
 const mixed = z.object({
-  msg_item: z.array(z.object({ msgtype: z.string().max(32), text: content.optional() })).max(100),
+  msg_item: z.array(z.object({ msgtype: z.string().max(32), text: content.optional(), image: image.optional() })).max(100),
 });
 const common = {
   msgid: id,
@@ -32,8 +34,10 @@ const message = { ...common, chattype: z.enum(["single", "group"]), quote: quote
 const textMessage = z.object({ ...message, msgtype: z.literal("text"), text: content });
 const mixedMessage = z.object({ ...message, msgtype: z.literal("mixed"), mixed });
 const voiceMessage = z.object({ ...message, msgtype: z.literal("voice"), voice: content });
-/** Media and stream-refresh callbacks: understood, not acted on. */
-const otherMessage = z.object({ ...message, msgtype: z.enum(["image", "file", "video", "stream"]) });
+/** 图片消息 (single chat only, 100719). */
+const imageMessage = z.object({ ...message, msgtype: z.literal("image"), image: image.optional() });
+/** File, video and stream-refresh callbacks: understood, not acted on. */
+const otherMessage = z.object({ ...message, msgtype: z.enum(["file", "video", "stream"]) });
 const eventMessage = z.object({
   ...common,
   chattype: z.enum(["single", "group"]).optional(),
@@ -48,7 +52,7 @@ const eventMessage = z.object({
 });
 
 const callback = z
-  .discriminatedUnion("msgtype", [textMessage, mixedMessage, voiceMessage, otherMessage, eventMessage])
+  .discriminatedUnion("msgtype", [textMessage, mixedMessage, voiceMessage, imageMessage, otherMessage, eventMessage])
   .refine((m) => m.chattype !== "group" || m.chatid !== undefined, { message: "group callback without chatid" });
 
 export type Callback = z.infer<typeof callback>;
@@ -90,6 +94,13 @@ export function messageText(m: Contents): string | null {
     default:
       return null;
   }
+}
+
+/** The download URLs of a message's photos: an image message's, or the image parts of a mixed one, in order. */
+export function messageImages(m: Callback): string[] {
+  if (m.msgtype === "image") return m.image ? [m.image.url] : [];
+  if (m.msgtype === "mixed") return m.mixed.msg_item.flatMap((i) => (i.msgtype === "image" && i.image ? [i.image.url] : []));
+  return [];
 }
 
 /** Remove the bot's own @name at the start or end (WeCom includes it in text.content); 好邻居 is not 好邻. */
