@@ -1,4 +1,3 @@
-# syntax=docker/dockerfile:1
 # Multi-stage: build with dev dependencies, run with production ones only, as the unprivileged node user.
 FROM node:20-bookworm-slim AS build
 WORKDIR /app
@@ -19,9 +18,15 @@ RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 COPY --from=build /app/dist ./dist
 COPY drizzle ./drizzle
 COPY demo ./demo
+# Embedded mode (no DATABASE_URL) keeps PGlite under DATA_DIR; /app belongs to root, so the directory is made here and
+# given to node (without it the bot exits with EACCES: mkdir './data'). Mount a volume on it to keep the data when the
+# container is replaced: -v haolin-data:/app/data.
+ENV DATA_DIR=/app/data
+RUN mkdir -p /app/data && chown node:node /app/data
 USER node
 EXPOSE 3000
-HEALTHCHECK --interval=30s --timeout=3s CMD ["node", "-e", "fetch('http://127.0.0.1:3000/healthz').then(r=>process.exit(r.ok?0:1)).catch(()=>process.exit(1))"]
+# Kept only in docker format (`podman build --format docker`; OCI images have no HEALTHCHECK). Follows PORT.
+HEALTHCHECK --interval=30s --timeout=3s CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.PORT||3000)+'/healthz').then(r=>process.exit(r.ok?0:1)).catch(()=>process.exit(1))"]
 # Exec form, so SIGTERM reaches node and the bot shuts down gracefully.
 # The same command line as `npm run start:prod` (package.json), which `npm run bench` measures: a smaller young
 # generation and a heap that grows in smaller steps keep peak memory under load near 135 MB instead of 250+ MB, at no
