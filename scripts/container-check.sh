@@ -2,6 +2,7 @@
 # The container image, built and run for real (podman + runc, no daemon).
 #
 #   scripts/container-check.sh            # build, then check the embedded default and the production mode
+#   scripts/container-check.sh --prepare  # only make (or find) the base image; CI runs this while the tests run
 #
 # 1. Builds the Dockerfile as users do (`FROM node:20-bookworm-slim`), in docker format so HEALTHCHECK is kept, with
 #    --network host. Without Docker Hub the base is a local stand-in (scripts/container-base.sh), made once and cached.
@@ -80,6 +81,10 @@ free_port() { node -e 'const s=require("net").createServer().listen(0,"127.0.0.1
 
 # ---- build ----
 ensure_base_image
+if [ "${1:-}" = "--prepare" ]; then
+  say "base image ready"
+  exit 0
+fi
 say "building $IMAGE (docker format, --network host)"
 if ! pm build --format docker --network host --pull=never -t "$IMAGE" -f Dockerfile . >"$WORK/build.log" 2>&1; then
   tail -n 40 "$WORK/build.log"
