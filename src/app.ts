@@ -19,7 +19,8 @@ export type ReadinessCheck = () => { name: string; ok: boolean; detail?: unknown
 
 export type AppOptions = { runtime: Runtime; logger: Logger; sim: boolean; wecom?: WecomConfig | null; readiness?: ReadinessCheck[]; /** The leaders' dashboard at /dashboard. */ dashboard?: DashboardOptions };
 
-export function createApp({ runtime, logger, sim, wecom, readiness = [], dashboard }: AppOptions): Hono {
+export function createApp({ runtime, logger, sim, wecom, readiness: given = [], dashboard }: AppOptions): Hono {
+  const readiness = [...given];
   const app = new Hono();
   app.use(requestId());
   app.use(cleanParams);
@@ -58,7 +59,11 @@ export function createApp({ runtime, logger, sim, wecom, readiness = [], dashboa
 
   if (sim) app.route("/", simRoutes(runtime));
   if (dashboard) app.route("/", dashboardRoutes(runtime, dashboard));
-  if (wecom) app.route("/", wecomRoutes(new WecomAdapter({ config: wecom, pipeline: runtime.pipeline, logger })));
+  if (wecom) {
+    const adapter = new WecomAdapter({ config: wecom, pipeline: runtime.pipeline, logger });
+    readiness.push(() => adapter.botNames.readiness());
+    app.route("/", wecomRoutes(adapter));
+  }
 
   app.notFound((c) => c.json({ error: "not found" }, 404));
   app.onError((err, c) => {

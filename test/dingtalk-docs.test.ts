@@ -47,10 +47,10 @@ describe.each([
   /** A documented payload with our ids, its session webhook on the fake, valid for the documented 90 minutes. */
   const doc = (file: string, values: Record<string, string>) => {
     const data = platformFixture(`dingtalk/${file}`, {
-      ROBOTCODE: fake.clientId,
-      SESSIONWEBHOOK: `${fake.url}/robot/sendBySession?session=doc${Math.random().toString(36).slice(2)}`,
       BOTNAME: "好邻",
       ...values,
+      ROBOTCODE: fake.clientId,
+      SESSIONWEBHOOK: `${fake.url}/robot/sendBySession?session=doc${Math.random().toString(36).slice(2)}`,
     });
     return { ...data, createAt: Date.now(), sessionWebhookExpiredTime: Date.now() + 5_400_000 };
   };
@@ -75,6 +75,12 @@ describe.each([
         expect(body.msgtype, file).toBe("text");
         expect(body.text.content, file).toContain("我是好邻");
       }
+    });
+
+    it("rich text that @-mentions the robot by a name DINGTALK_BOT_NAMES lacks: accepted, shown on /readyz", async () => {
+      const body = await answerTo(doc("robot-richtext-group.json", { CONVERSATIONID: GROUP, STAFFID: "staff-r1", BOTNAME: "青禾小助手" }));
+      expect(body.text.content).toContain("我是好邻");
+      expect(bot.readiness().detail.otherBotNamesSeen).toEqual(["青禾小助手"]);
     });
 
     it("a picture (single chat) is answered, not dropped", async () => {

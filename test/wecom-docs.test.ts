@@ -129,3 +129,25 @@ describe("quoting (100719 引用)", () => {
     expect(await say("WangLZ", `@好邻 进度 #${b}`, `工单 #${a}`)).toContain(`#${b}`);
   });
 });
+
+describe("a renamed bot (another display name than WECOM_BOT_NAMES)", () => {
+  it("a message @-ing the bot by another name is accepted, the name logged once and shown on /readyz", async () => {
+    const logStart = bot.logs.length;
+    const body = (content: string) => ({ ...doc("text-single.json"), chatid: CHATID, chattype: "group", text: { content } });
+    const r = await bot.fake.callback(body("@青禾小助手\u2005报事 路边大树倒了"));
+    expect(streamOf(r).stream.content).toContain("已登记工单");
+    await bot.fake.callback(body("@青禾小助手 帮助"));
+    const warnings = bot.logs.slice(logStart).filter((l) => l.includes("the settings do not list"));
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toContain("青禾小助手");
+    const ready = (await (await fetch(new URL("/readyz", bot.fake.botUrl))).json()) as { checks: Record<string, { otherNamesSeen?: string[] }> };
+    expect(ready.checks["wecom-bot-names"]?.otherNamesSeen).toEqual(["青禾小助手"]);
+  });
+
+  it("a leading @ of a person in the directory is not taken for the bot", async () => {
+    const body = { ...doc("text-single.json"), chatid: CHATID, chattype: "group", text: { content: "@王邻长 帮我看看 @好邻" } };
+    expect(streamOf(await bot.fake.callback(body)).stream.content).toContain("没太明白");
+    const ready = (await (await fetch(new URL("/readyz", bot.fake.botUrl))).json()) as { checks: Record<string, { otherNamesSeen?: string[] }> };
+    expect(ready.checks["wecom-bot-names"]?.otherNamesSeen).not.toContain("王邻长");
+  });
+});

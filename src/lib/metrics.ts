@@ -4,7 +4,7 @@
  * gauges (open tickets, overdue clocks, outbox backlog) are in workflows/metrics.ts and are the same on every replica;
  * these are per replica, so a dashboard sums them over replicas.
  */
-import { Counter, collectDefaultMetrics, Histogram, Registry } from "prom-client";
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
 
 export const registry = new Registry();
 collectDefaultMetrics({ register: registry });
@@ -64,4 +64,22 @@ export const cardResults = new Counter({
   help: "DingTalk escalation cards by outcome (delivered, delivered_on_retry, or replaced by text_with_at / text_without_at)",
   labelNames: ["outcome"] as const,
   registers: [registry],
+});
+
+/** Whether each DingTalk Stream connection of this process is live (read when /metrics is scraped). */
+const streams = new Set<() => boolean>();
+
+/** Count a Stream connection in haolin_dingtalk_streams_live; returns the function that stops counting it. */
+export function countStream(live: () => boolean): () => void {
+  streams.add(live);
+  return () => streams.delete(live);
+}
+
+export const streamsLive = new Gauge({
+  name: "haolin_dingtalk_streams_live",
+  help: "DingTalk Stream connections of this process that are live (one per replica: 0 means this replica receives nothing from DingTalk)",
+  registers: [registry],
+  collect() {
+    this.set([...streams].filter((live) => live()).length);
+  },
 });

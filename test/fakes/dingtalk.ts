@@ -20,7 +20,7 @@ export const TOPIC_ROBOT = "/v1.0/im/bot/messages/get";
 export const TOPIC_CARD = "/v1.0/card/instances/callback";
 
 export type Recorded = { method: string; path: string; headers: IncomingMessage["headers"]; body: Record<string, unknown>; at: number };
-export type Ack = { messageId: string; code: number; data: string; at: number };
+export type Ack = { messageId: string; code: number; data: string; at: number; conn: number };
 type Frame = { specVersion: string; type: string; headers: Record<string, string>; data: string };
 type Pending = { frame: Frame; deliveries: number; timer: NodeJS.Timeout | null };
 type Conn = { ws: WebSocket; id: number; frozen: boolean };
@@ -129,7 +129,7 @@ export class FakeDingTalk {
         // The protocol: answer a ping with code 200 and its data echoed (dingtalk.md §1.4).
         this.pingReplies.push({ conn: conn.id, echoed: msg.data === sent, code: msg.code, at: Date.now() });
       }
-      this.acks.push({ messageId: msg.headers.messageId, code: msg.code, data: msg.data, at: Date.now() });
+      this.acks.push({ messageId: msg.headers.messageId, code: msg.code, data: msg.data, at: Date.now(), conn: conn.id });
       const p = this.pending.get(msg.headers.messageId);
       if (p) {
         if (p.timer) clearTimeout(p.timer);
@@ -282,6 +282,11 @@ export class FakeDingTalk {
   /** The next `count` cards are answered 200 with a delivery result that failed (card_1_0 deliverResults). */
   failCardDelivery(errorMsg: string, count = 1) {
     for (let i = 0; i < count; i++) this.undelivered.push(errorMsg);
+  }
+
+  /** Forget the errors still queued for `path` (the gateway comes back, say). */
+  clearFailures(path: string) {
+    this.failures.delete(path);
   }
 
   /** Every token issued so far stops working (as after a secret reset). */

@@ -5,6 +5,7 @@
  */
 import { errInfo } from "../../lib/errors.js";
 import type { Logger } from "pino";
+import type { BotNameWatch } from "../bot-name.js";
 import { cleanIncoming } from "../clean.js";
 import { handleIncoming, type PipelineDeps } from "../pipeline.js";
 import type { Reply } from "../types.js";
@@ -36,11 +37,21 @@ async function persistently<T>(deps: InboundDeps, what: string, run: () => Promi
   }
 }
 
-export type InboundDeps = { pipeline: PipelineDeps; api: DingTalkApi; logger: Logger; botNames: string[]; sessions?: SessionWebhooks };
+export type InboundDeps = {
+  pipeline: PipelineDeps;
+  api: DingTalkApi;
+  logger: Logger;
+  botNames: string[];
+  sessions?: SessionWebhooks;
+  /** The robot's own @name when the town renamed it (bot-name.ts). */
+  names?: BotNameWatch;
+};
 
 export async function onRobotFrame(deps: InboundDeps, frame: StreamFrame): Promise<void> {
   const m = parseFrameData<RobotMessage>(frame);
-  const msg = m && robotToIncoming(m, deps.botNames, deps.pipeline.clock());
+  const parsed = m && robotToIncoming(m, deps.botNames, deps.pipeline.clock());
+  // DingTalk removes the robot's own @ from text messages; rich text can keep it, under a name we may not know.
+  const msg = parsed && m?.msgtype === "richText" && deps.names ? { ...parsed, text: await deps.names.strip(parsed.text, deps.pipeline) } : parsed;
   if (!m || !msg) {
     deps.logger.warn({ frameId: frame.headers.messageId }, "dingtalk: robot frame without msgId or sender");
     return;

@@ -3,6 +3,8 @@
  * pipeline. src/index.ts builds it when DINGTALK_CLIENT_ID and DINGTALK_CLIENT_SECRET are set.
  */
 import { errInfo } from "../../lib/errors.js";
+import { countStream } from "../../lib/metrics.js";
+import { BotNameWatch } from "../bot-name.js";
 import type { Logger } from "pino";
 import type { PipelineDeps } from "../pipeline.js";
 import type { Sender } from "../../workflows/delivery.js";
@@ -30,6 +32,8 @@ export class DingTalkBot {
   readonly mediaFetcher: MediaFetcher;
   private stream: StreamConnection | null = null;
   private readonly inflight = new Set<Promise<void>>();
+  private uncount: (() => void) | null = null;
+  private readonly names: BotNameWatch;
   /** Each group's freshest session webhook: lets a text fallback for an undelivered card still @ the leaders. */
   readonly sessions = new SessionWebhooks();
 
@@ -38,6 +42,7 @@ export class DingTalkBot {
     private readonly logger: Logger,
   ) {
     this.logger = logger.child({ platform: "dingtalk" });
+    this.names = new BotNameWatch("dingtalk", config.botNames, this.logger);
     this.api = new DingTalkApi(config, this.logger);
     this.sender = createDingTalkSender({ api: this.api, logger: this.logger, cardTemplateId: config.cardTemplateId, sessions: this.sessions });
     this.mediaFetcher = dingtalkMediaFetcher(this.api);
@@ -45,7 +50,7 @@ export class DingTalkBot {
 
   /** Open the Stream connection; frames are acked at once and then run through the pipeline. */
   start(pipeline: PipelineDeps): void {
-    const deps = { pipeline, api: this.api, logger: this.logger, botNames: this.config.botNames, sessions: this.sessions };
+    const deps = { pipeline, api: this.api, logger: this.logger, botNames: this.config.botNames, sessions: this.sessions, names: this.names };
     const later = (work: () => Promise<void>, what: string) => {
       const p = work()
         .catch((err) => this.logger.error(errInfo(err), `dingtalk: ${what} failed`))
@@ -71,6 +76,7 @@ export class DingTalkBot {
       },
     });
     this.stream.start();
+    this.uncount = countStream(() => this.stream?.state().status === "connected");
   }
 
   state(): StreamState | null {
@@ -86,18 +92,25 @@ export class DingTalkBot {
       name: "dingtalk",
       ok,
       detail: {
+        // Each replica holds its own connection and DingTalk gives every message to one of them: false here means
+        // this replica receives nothing until it reconnects (the others still do).
+        live: !down,
         status: s.status,
         since: s.since.toISOString(),
         lastFrameAt: s.lastFrameAt?.toISOString() ?? null,
         connects: s.connects,
         reconnects: s.reconnects,
         ...(s.lastError ? { lastError: s.lastError } : {}),
+        // Names the robot was @-mentioned by that DINGTALK_BOT_NAMES lacks (accepted; fix the setting).
+        otherBotNamesSeen: this.names.readiness().detail.otherNamesSeen,
       },
     };
   }
 
   /** Close the connection and let frames already acked finish. */
   async stop(): Promise<void> {
+    this.uncount?.();
+    this.uncount = null;
     await this.stream?.stop();
     await Promise.allSettled([...this.inflight]);
   }

@@ -10,6 +10,7 @@
 import { errInfo } from "../../lib/errors.js";
 import { ignoredCallbacks, rejectedCallbacks } from "../../lib/metrics.js";
 import type { Logger } from "pino";
+import { BotNameWatch } from "../bot-name.js";
 import { cleanIncoming } from "../clean.js";
 import { handleIncoming, type PipelineDeps } from "../pipeline.js";
 import { helpReply } from "../commands.js";
@@ -83,8 +84,12 @@ export class WecomAdapter {
   private readonly log: Logger;
   private readonly nowMs: () => number;
 
+  /** The bot's own @name when the town renamed it (see bot-name.ts); shown on /readyz. */
+  readonly botNames: BotNameWatch;
+
   constructor(private readonly opts: WecomAdapterOptions) {
     this.log = opts.logger.child({ platform: "wecom" });
+    this.botNames = new BotNameWatch("wecom", opts.config.botNames, this.log);
     this.nowMs = opts.nowMs ?? Date.now;
   }
 
@@ -165,7 +170,7 @@ export class WecomAdapter {
         if (m.msgtype === "stream") return new Response(null, { status: 200 });
         return this.reply(nonce, streamReply(m.msgid, "暂时只能处理文字和图片。请用文字描述，或发图文混排消息并 @我。"));
       }
-      const text = content === null ? "" : stripBotMention(content, this.opts.config.botNames);
+      const text = content === null ? "" : await this.botNames.strip(stripBotMention(content, this.opts.config.botNames), this.opts.pipeline);
       const result = await handleIncoming(this.opts.pipeline, { ...this.incoming(m, text), ...mediaOf(m, images) });
       const out = this.withChatId(m, result.replies);
       if (out.length === 0) return new Response(null, { status: 200 });
