@@ -67,7 +67,8 @@ describe.each([
       const cases: [string, Record<string, string>][] = [
         ["robot-text-group.json", { CONVERSATIONID: GROUP, STAFFID: "staff-r1" }],
         ["robot-text-single.json", { CONVERSATIONID: "cidSingleR1", STAFFID: "staff-r1" }],
-        ["robot-richtext-group.json", { CONVERSATIONID: GROUP, STAFFID: "staff-r1" }],
+        // (A sender of its own: the picture in the rich text leaves a photo question open for its sender.)
+        ["robot-richtext-group.json", { CONVERSATIONID: GROUP, STAFFID: "staff-gl1" }],
         ["robot-audio-single.json", { CONVERSATIONID: "cidSingleR1", STAFFID: "staff-r1" }],
       ];
       for (const [file, values] of cases) {
@@ -78,7 +79,7 @@ describe.each([
     });
 
     it("rich text that @-mentions the robot by a name DINGTALK_BOT_NAMES lacks: accepted, shown on /readyz", async () => {
-      const body = await answerTo(doc("robot-richtext-group.json", { CONVERSATIONID: GROUP, STAFFID: "staff-r1", BOTNAME: "青禾小助手" }));
+      const body = await answerTo(doc("robot-richtext-group.json", { CONVERSATIONID: GROUP, STAFFID: "staff-nl1", BOTNAME: "青禾小助手" }));
       expect(body.text.content).toContain("我是好邻");
       expect(bot.readiness().detail.otherBotNamesSeen).toEqual(["青禾小助手"]);
     });
