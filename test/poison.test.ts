@@ -177,3 +177,23 @@ describe("DingTalk uses the same cleaning", () => {
     expect(tap).toMatchObject({ userId: "u", spaceId: "cid", remark: "好了" });
   });
 });
+
+describe("cleanIncoming covers every string of a message", () => {
+  it("quote, place name and photo sources too", async () => {
+    const { cleanIncoming } = await import("../src/bot/clean.js");
+    const out = cleanIncoming({
+      platform: "wecom",
+      messageId: "m",
+      chatExternalId: null,
+      senderExternalId: "u",
+      text: "t",
+      receivedAt: new Date(),
+      quote: { text: "q\u0000" },
+      location: { latitude: 30, longitude: 120, name: "村口\u0000\udc00" },
+      attachments: [{ kind: "image", source: { platform: "wecom", url: "https://x/\u0000" }, validMs: 1 }],
+    });
+    expect(out.quote?.text).toBe("q");
+    expect(out.location?.name).toBe("村口\ufffd");
+    expect(out.attachments?.[0]?.source).toEqual({ platform: "wecom", url: "https://x/" });
+  });
+});
