@@ -13,16 +13,45 @@ import type { Runtime } from "./runtime.js";
 import { gauges, renderMetrics } from "./workflows/metrics.js";
 import { registry } from "./lib/metrics.js";
 import { cleanParams } from "./http/params.js";
+import { securityHeaders } from "./http/security-headers.js";
+import { adminOnly } from "./dashboard/admin-only.js";
+import { bearerAuth } from "hono/bearer-auth";
+
+const databaseUp = (up: 0 | 1) =>
+  `# HELP haolin_database_up Whether the database answered the gauges above (0: they are left out)\n# TYPE haolin_database_up gauge\nhaolin_database_up ${up}\n`;
+
+function bounded<T>(work: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  work.catch(() => {});
+  return Promise.race([work, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error("timeout")), ms)))]).finally(() =>
+    clearTimeout(timer),
+  );
+}
 
 /** An extra readiness check (e.g. a platform connection): `ok: false` makes /readyz answer 503. */
 export type ReadinessCheck = () => { name: string; ok: boolean; detail?: unknown } | Promise<{ name: string; ok: boolean; detail?: unknown }>;
 
-export type AppOptions = { runtime: Runtime; logger: Logger; sim: boolean; wecom?: WecomConfig | null; readiness?: ReadinessCheck[]; /** The leaders' dashboard at /dashboard. */ dashboard?: DashboardOptions };
+export type AppOptions = {
+  runtime: Runtime;
+  logger: Logger;
+  /** The simulator: off, open (embedded default, demos), or only for a signed-in admin (beside real platforms). */
+  sim: boolean | "behind-sign-in";
+  wecom?: WecomConfig | null;
+  readiness?: ReadinessCheck[];
+  /** The leaders' dashboard at /dashboard. */
+  dashboard?: DashboardOptions;
+  /** METRICS_TOKEN: /metrics only with this bearer token. */
+  metricsToken?: string;
+};
 
-export function createApp({ runtime, logger, sim, wecom, readiness: given = [], dashboard }: AppOptions): Hono {
+/** How long /metrics waits for the database-wide gauges before serving the process's own metrics without them. */
+const GAUGES_TIMEOUT_MS = 2000;
+
+export function createApp({ runtime, logger, sim, wecom, readiness: given = [], dashboard, metricsToken }: AppOptions): Hono {
   const readiness = [...given];
   const app = new Hono();
   app.use(requestId());
+  app.use(securityHeaders());
   app.use(cleanParams);
 
   app.get("/healthz", (c) => c.json({ ok: true }));
@@ -52,11 +81,24 @@ export function createApp({ runtime, logger, sim, wecom, readiness: given = [], 
     return c.json({ ok, checks }, ok ? 200 : 503);
   });
 
+  if (metricsToken) app.use("/metrics", bearerAuth({ token: metricsToken }));
   app.get("/metrics", async (c) => {
-    const text = renderMetrics(await gauges(runtime.opts.database.db, runtime.clock())) + (await registry.metrics());
-    return c.text(text, 200, { "content-type": "text/plain; version=0.0.4" });
+    // The database-wide gauges need the database; the process's own metrics must still be served when it is down.
+    let shared: string;
+    try {
+      shared = renderMetrics(await bounded(gauges(runtime.opts.database.db, runtime.clock()), GAUGES_TIMEOUT_MS)) + databaseUp(1);
+    } catch {
+      shared = databaseUp(0);
+    }
+    return c.text(shared + (await registry.metrics()), 200, { "content-type": "text/plain; version=0.0.4" });
   });
 
+  if (sim === "behind-sign-in") {
+    if (!dashboard) throw new Error("the simulator behind the sign-in needs the dashboard's sign-in");
+    const signIn = adminOnly(runtime, dashboard);
+    app.use("/", signIn);
+    app.use("/sim/*", signIn);
+  }
   if (sim) app.route("/", simRoutes(runtime));
   if (dashboard) app.route("/", dashboardRoutes(runtime, dashboard));
   if (wecom) {

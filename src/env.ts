@@ -57,6 +57,15 @@ export const envSchema = z.object({
   WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(200).default(10),
   /** Admin token for the dashboard and admin HTTP routes. */
   ADMIN_TOKEN: z.string().min(16).optional(),
+  /**
+   * Behind a TLS-terminating reverse proxy: trust its X-Forwarded-Proto (Secure cookies when it says https) and the
+   * last address of X-Forwarded-For (the client, for the sign-in rate limit). Off: both headers are ignored.
+   */
+  TRUST_PROXY: bool.default(false),
+  /** When set, /metrics answers only to `Authorization: Bearer <METRICS_TOKEN>`. */
+  METRICS_TOKEN: z.string().min(16).optional(),
+  /** How long a leader's dashboard login link stays valid (default 2h); an admin can revoke a person's links at once. */
+  LOGIN_LINK_TTL: duration.default(2 * 3_600_000),
   /** Signs dashboard sessions and leaders' login links (default: derived from ADMIN_TOKEN). */
   SESSION_SECRET: z.string().min(32).optional(),
   /** DingTalk internal app (Stream mode): both turn the DingTalk adapter on. The secret is never logged. */
@@ -108,7 +117,33 @@ export function loadEnv(source: Record<string, string | undefined> = process.env
 }
 
 export const isEmbedded = (env: Env) => !env.DATABASE_URL;
-export const simEnabled = (env: Env) => env.SIM_ENABLED ?? isEmbedded(env);
+/** Credentials of a real platform: with any of them set, the simulator could act as real people in real groups. */
+const PLATFORM_CREDENTIALS = [
+  "WECOM_TOKEN",
+  "WECOM_ENCODING_AES_KEY",
+  "WECOM_BOT_ID",
+  "WECOM_CORP_ID",
+  "WECOM_APP_SECRET",
+  "DINGTALK_CLIENT_ID",
+  "DINGTALK_CLIENT_SECRET",
+] as const;
+
+/**
+ * The simulator: "open" in the embedded default and demos; beside real platform credentials only when asked for
+ * (SIM_ENABLED=true) and then only "behind-sign-in" (an admin dashboard session), which needs ADMIN_TOKEN — without
+ * it the configuration is refused, because the simulator acts as any person and its notices reach the real groups.
+ */
+export function simMode(env: Env): "off" | "open" | "behind-sign-in" {
+  const real = PLATFORM_CREDENTIALS.some((k) => env[k] !== undefined);
+  if (!real) return (env.SIM_ENABLED ?? isEmbedded(env)) ? "open" : "off";
+  if (env.SIM_ENABLED !== true) return "off";
+  if (!env.ADMIN_TOKEN)
+    throw new EnvError(
+      "Invalid configuration:\n  SIM_ENABLED: 与企业微信/钉钉凭据同时开启模拟器时，模拟器只对登录看板的管理员开放，必须设置 ADMIN_TOKEN（或关闭 SIM_ENABLED）。" +
+        " With WeCom/DingTalk credentials the simulator is served only behind the admin sign-in: set ADMIN_TOKEN (or turn SIM_ENABLED off).",
+    );
+  return "behind-sign-in";
+}
 export const demoEnabled = (env: Env) => env.DEMO_DATA ?? isEmbedded(env);
 
 /** The WeCom settings when WECOM_TOKEN, WECOM_ENCODING_AES_KEY and WECOM_BOT_ID are all set; null when none is. */

@@ -18,7 +18,7 @@ import { type Database, isPermanentConnectError, openDatabase } from "./db/clien
 import { importDirectory } from "./db/directory-import.js";
 import { migrateDatabase } from "./db/migrate.js";
 import { units } from "./db/schema/index.js";
-import { demoEnabled, type Env, EnvError, isEmbedded, loadEnv, simEnabled, wecomAppConfig, wecomConfig } from "./env.js";
+import { demoEnabled, type Env, EnvError, isEmbedded, loadEnv, simMode, wecomAppConfig, wecomConfig } from "./env.js";
 import { StartupAborted, StartupWaitError, urlTarget, waitFor } from "./lib/wait-for.js";
 import { createLogger } from "./logger.js";
 import { Runtime } from "./runtime.js";
@@ -38,11 +38,13 @@ async function main() {
   let wecom: ReturnType<typeof wecomConfig>;
   let wecomApp: ReturnType<typeof wecomAppConfig>;
   let dingtalk: ReturnType<typeof dingtalkConfig>;
+  let simulator: ReturnType<typeof simMode>;
   try {
     env = loadEnv();
     wecom = wecomConfig(env);
     wecomApp = wecomAppConfig(env);
     dingtalk = dingtalkConfig(env);
+    simulator = simMode(env);
   } catch (err) {
     if (err instanceof EnvError) {
       console.error(err.message);
@@ -66,7 +68,7 @@ async function main() {
   const scheduler = env.REDIS_URL
     ? new BullScheduler({ url: env.REDIS_URL, concurrency: env.WORKER_CONCURRENCY, logger })
     : new MemoryScheduler(logger);
-  const sim = simEnabled(env);
+  const sim = simulator !== "off";
   const senders: Sender[] = [];
   if (sim) senders.push(simSender);
   // One WeCom sender: groups through their 消息推送 webhooks, people through the 自建应用 when it is configured.
@@ -106,12 +108,15 @@ async function main() {
   for (const task of [...visitTasks, ...digestTasks]) await runtime.addPeriodic(task);
   // The dashboard: ADMIN_TOKEN signs in; in embedded mode without one, a one-off token is made and printed.
   const adminToken = env.ADMIN_TOKEN ?? (isEmbedded(env) ? randomBytes(18).toString("base64url") : undefined);
-  const dashboard = adminToken || env.SESSION_SECRET ? { adminToken, sessionSecret: env.SESSION_SECRET } : undefined;
+  const dashboard =
+    adminToken || env.SESSION_SECRET
+      ? { adminToken, sessionSecret: env.SESSION_SECRET, linkTtlMs: env.LOGIN_LINK_TTL, trustProxy: env.TRUST_PROXY }
+      : undefined;
 
   // Listeners are registered before the first connect (the gateway learns the topics then).
   dingtalkBot?.start(runtime.pipeline);
 
-  const app = createApp({ runtime, logger, sim, wecom, readiness: dingtalkBot ? [() => dingtalkBot.readiness()] : [], dashboard });
+  const app = createApp({ runtime, logger, sim: simulator === "behind-sign-in" ? "behind-sign-in" : sim, wecom, readiness: dingtalkBot ? [() => dingtalkBot.readiness()] : [], dashboard, metricsToken: env.METRICS_TOKEN });
   const server = serve({ fetch: app.fetch, port: env.PORT, hostname: env.HOST }, (info) => {
     logger.info({ port: info.port, embedded: isEmbedded(env), sim, scheduler: env.REDIS_URL ? "bullmq" : "memory" }, "listening");
     if (sim) console.log(`\n  好邻已启动：http://localhost:${info.port}  （${isEmbedded(env) ? "内置数据库，" : ""}聊天模拟器已开启）\n`);

@@ -5,11 +5,13 @@
  */
 import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
 
-export type Session = { sub: string; exp: number };
+/** `v`: the person's link version when the link was made (see people.linkVersion); absent for the admin token. */
+export type Session = { sub: string; exp: number; v?: number };
 
 export const ADMIN = "admin";
 export const SESSION_TTL_MS = 12 * 3_600_000;
-export const LINK_TTL_MS = 24 * 3_600_000;
+/** A leader's login link, unless LOGIN_LINK_TTL says otherwise. */
+export const LINK_TTL_MS = 2 * 3_600_000;
 
 export class Signer {
   private readonly key: Buffer;
@@ -38,6 +40,7 @@ export class Signer {
     try {
       const s = JSON.parse(Buffer.from(body, "base64url").toString("utf8")) as Session;
       if (typeof s.sub !== "string" || typeof s.exp !== "number" || s.exp < now) return null;
+      if (s.v !== undefined && !Number.isInteger(s.v)) return null;
       return s;
     } catch {
       return null;

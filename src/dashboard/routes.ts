@@ -4,9 +4,9 @@
  * the admin sees everything. Sessions are HMAC-signed cookies (HttpOnly, SameSite=Strict).
  */
 import { PassThrough, Readable } from "node:stream";
-import { eq, inArray } from "drizzle-orm";
+import { eq, inArray, sql } from "drizzle-orm";
 import { type Context, Hono, type Next } from "hono";
-import { deleteCookie, getCookie, setCookie } from "hono/cookie";
+import { deleteCookie, setCookie } from "hono/cookie";
 import { people, type TicketStatus, ticketStatuses, type UnitKind, unitKinds, type VisitChannel } from "../db/schema/index.js";
 import type { Runtime } from "../runtime.js";
 import { coverageByUnit } from "../workflows/digests/coverage.js";
@@ -21,6 +21,8 @@ import { CHANNEL_ZH, householdLabel } from "../workflows/visits/notices.js";
 import { formatDurationZh } from "../lib/duration.js";
 import { errInfo } from "../lib/errors.js";
 import { ADMIN, LINK_TTL_MS, SESSION_TTL_MS, Signer, tokenMatches } from "./auth.js";
+import { clientAddress, LoginLimiter, type LoginLimits } from "./login-limit.js";
+import { COOKIE, overHttps, type Viewer, viewerOf } from "./session.js";
 import {
   answerDistribution,
   categoryOptions,
@@ -30,7 +32,6 @@ import {
   exportTicketPage,
   funnel,
   listTickets,
-  type Scope,
   type TicketFilter,
   type EventRow,
   type TicketRow,
@@ -44,12 +45,18 @@ import {
 import { STATUS_ZH } from "../workflows/roles.js";
 import { barChart, h, hBars, page, raw, statusPill } from "./views.js";
 
-export type DashboardOptions = { adminToken?: string; sessionSecret?: string };
+export type DashboardOptions = {
+  adminToken?: string;
+  sessionSecret?: string;
+  /** How long a leader's login link is valid (LOGIN_LINK_TTL; default LINK_TTL_MS). */
+  linkTtlMs?: number;
+  /** Behind a TLS-terminating proxy (TRUST_PROXY): its X-Forwarded-Proto and X-Forwarded-For are believed. */
+  trustProxy?: boolean;
+  /** The sign-in limits (tests set their own). */
+  loginLimits?: LoginLimits;
+};
 
-type Viewer = { id: string; name: string; admin: boolean; scope: Scope };
 type Env = { Variables: { viewer: Viewer } };
-
-const COOKIE = "hl_dash";
 const PAGE_SIZE = 50;
 const EXPORT_LIMIT = 100_000;
 const UNMATCHED_LIMIT = 200;
@@ -165,12 +172,16 @@ export function dashboardRoutes(runtime: Runtime, opts: DashboardOptions): Hono<
   const signer = new Signer(opts.sessionSecret, opts.adminToken);
   const now = () => runtime.clock();
 
-  const startSession = (c: Parameters<typeof setCookie>[0], sub: string) => {
-    setCookie(c, COOKIE, signer.sign("session", { sub, exp: now().getTime() + SESSION_TTL_MS }), {
+  const linkTtlMs = opts.linkTtlMs ?? LINK_TTL_MS;
+  const trustProxy = opts.trustProxy ?? false;
+  const limiter = new LoginLimiter(opts.loginLimits);
+  // Path "/": the simulator, when it sits behind the admin sign-in, reads the same session.
+  const startSession = (c: Context, sub: string, v?: number) => {
+    setCookie(c, COOKIE, signer.sign("session", { sub, exp: now().getTime() + SESSION_TTL_MS, ...(v === undefined ? {} : { v }) }), {
       httpOnly: true,
       sameSite: "Strict",
-      path: "/dashboard",
-      secure: new URL(c.req.url).protocol === "https:",
+      path: "/",
+      secure: overHttps(c, trustProxy),
       maxAge: SESSION_TTL_MS / 1000,
     });
   };
@@ -184,13 +195,18 @@ export function dashboardRoutes(runtime: Runtime, opts: DashboardOptions): Hono<
           <label>管理员口令<br><input type="password" name="token" autocomplete="current-password" required style="width:100%"></label>
           <p><button class="primary" type="submit">登录</button></p>
         </form>
-        <p class="muted">村、组负责人请使用管理员发给你的个人登录链接（24 小时内有效）。</p></div>`,
+        <p class="muted">村、组负责人请使用管理员发给你的个人登录链接（${formatDurationZh(linkTtlMs)}内有效）。</p></div>`,
       null,
     );
 
   app.get("/dashboard/login", (c) => c.html(loginPage()));
 
   app.post("/dashboard/login", async (c) => {
+    const refusal = limiter.check(clientAddress(c, trustProxy), now().getTime());
+    if (refusal) {
+      c.header("retry-after", String(Math.ceil(refusal.retryAfterMs / 1000)));
+      return c.html(loginPage(refusal.text), 429);
+    }
     const form = await c.req.parseBody();
     const token = typeof form.token === "string" ? form.token : "";
     if (!tokenMatches(token, opts.adminToken)) return c.html(loginPage("口令不正确。"), 401);
@@ -201,25 +217,21 @@ export function dashboardRoutes(runtime: Runtime, opts: DashboardOptions): Hono<
   app.get("/dashboard/login/link", async (c) => {
     const link = signer.verify("link", c.req.query("k"), now().getTime());
     if (!link) return c.html(loginPage("登录链接无效或已过期，请向管理员重新索取。"), 401);
-    startSession(c, link.sub);
+    // A link made before the person's links were revoked is refused like an expired one.
+    const [p] = await db.select({ v: people.linkVersion }).from(people).where(eq(people.id, link.sub));
+    if (!p || p.v !== (link.v ?? 0)) return c.html(loginPage("登录链接无效或已过期，请向管理员重新索取。"), 401);
+    startSession(c, link.sub, p.v);
     return c.redirect("/dashboard", 303);
   });
 
   app.post("/dashboard/logout", (c) => {
-    deleteCookie(c, COOKIE, { path: "/dashboard" });
+    deleteCookie(c, COOKIE, { path: "/" });
     return c.redirect("/dashboard/login", 303);
   });
 
   // Everything below needs a session (the routes above answered already).
   const auth = async (c: Context<Env>, next: Next) => {
-    const s = signer.verify("session", getCookie(c, COOKIE), now().getTime());
-    let viewer: Viewer | null = null;
-    if (s?.sub === ADMIN) viewer = { id: ADMIN, name: "管理员", admin: true, scope: { rootId: null } };
-    else if (s) {
-      const [p] = await db.select().from(people).where(eq(people.id, s.sub));
-      if (p?.role === "admin") viewer = { id: p.id, name: p.name, admin: true, scope: { rootId: null } };
-      else if (p && p.role !== "resident") viewer = { id: p.id, name: `${p.name}（${ROLE_ZH[p.role]}）`, admin: false, scope: { rootId: p.unitId } };
-    }
+    const viewer = await viewerOf(db, signer, c, now().getTime());
     if (!viewer) {
       if (c.req.method === "GET" && !c.req.path.startsWith("/dashboard/export")) return c.redirect("/dashboard/login", 303);
       return c.text("请先登录", 401);
@@ -449,20 +461,36 @@ export function dashboardRoutes(runtime: Runtime, opts: DashboardOptions): Hono<
       .from(people)
       .where(inArray(people.role, ["neighbor_leader", "group_leader", "area_leader", "village_official", "town_official"]))
       .orderBy(people.unitId, people.id);
-    const exp = now().getTime() + LINK_TTL_MS;
+    const exp = now().getTime() + linkTtlMs;
     const base = new URL(c.req.url).origin;
     return c.html(
       render(
         c,
         "负责人登录链接",
-        h`<h1>负责人登录链接</h1><p class="muted">每个链接 24 小时内有效，只能看到本人所在单位及下级。请私下发给本人。</p>
-        <table id="links"><thead><tr><th>姓名</th><th>角色</th><th>登录链接</th></tr></thead><tbody>
+        h`<h1>负责人登录链接</h1><p class="muted">每个链接${formatDurationZh(linkTtlMs)}内有效，只能看到本人所在单位及下级。请私下发给本人。链接发错了人或外泄时，点“作废”：此人已发出的链接和已登录的会话立即失效。</p>
+        ${c.req.query("revoked") ? h`<p class="note" id="flash">已作废该负责人之前的全部登录链接。</p>` : ""}
+        <table id="links"><thead><tr><th>姓名</th><th>角色</th><th>登录链接</th><th></th></tr></thead><tbody>
         ${leaders.map((p) => {
-          const url = `${base}/dashboard/login/link?k=${signer.sign("link", { sub: p.id, exp })}`;
-          return h`<tr><td>${p.name}</td><td>${ROLE_ZH[p.role]}</td><td><input readonly value="${url}" style="width:100%" data-person="${p.id}"></td></tr>`;
+          const url = `${base}/dashboard/login/link?k=${signer.sign("link", { sub: p.id, exp, v: p.linkVersion })}`;
+          return h`<tr><td>${p.name}</td><td>${ROLE_ZH[p.role]}</td><td><input readonly value="${url}" style="width:100%" data-person="${p.id}"></td>
+            <td><form method="post" action="/dashboard/links/${p.id}/revoke"><button type="submit">作废</button></form></td></tr>`;
         })}</tbody></table>`,
       ),
     );
+  });
+
+  // Revoking a leader's links: their link version goes up, so every link and session carrying the old one is refused.
+  app.post("/dashboard/links/:id/revoke", async (c) => {
+    if (!c.get("viewer").admin) return c.text("只有管理员可以作废登录链接", 403);
+    const id = c.req.param("id");
+    const done = await db
+      .update(people)
+      .set({ linkVersion: sql`${people.linkVersion} + 1` })
+      .where(eq(people.id, id))
+      .returning({ id: people.id });
+    if (done.length === 0) return c.text("没有这个人", 404);
+    runtime.opts.logger.info({ personId: id }, "dashboard login links revoked");
+    return c.redirect(`/dashboard/links?revoked=${encodeURIComponent(id)}`, 303);
   });
 
   /** The tickets of an export, newest first, a page at a time (at most EXPORT_LIMIT): nothing holds them all. */

@@ -3,7 +3,6 @@
  * the real platforms use. Chat ids and user ids are the directory's own ids.
  */
 import { randomUUID } from "node:crypto";
-import { readFileSync } from "node:fs";
 import { asc, eq, gt, and } from "drizzle-orm";
 import { Hono } from "hono";
 import { z } from "zod";
@@ -11,8 +10,8 @@ import { chats, people, simMessages, units } from "../../db/schema/index.js";
 import type { Runtime } from "../../runtime.js";
 import { cleanIncoming } from "../clean.js";
 import { handleIncoming } from "../pipeline.js";
+import { SIM_PAGE } from "./page.js";
 
-const page = readFileSync(new URL("./public/index.html", import.meta.url), "utf8");
 
 /** Base64 of a little more than the 10 MB limit, so an oversized photo is answered as such rather than refused. */
 const MAX_BASE64 = 16 * 1024 * 1024;
@@ -46,7 +45,7 @@ export function simRoutes(runtime: Runtime): Hono {
   const app = new Hono();
   const db = runtime.pipeline.db;
 
-  app.get("/", (c) => c.html(page));
+  app.get("/", (c) => c.html(SIM_PAGE));
 
   app.get("/sim/directory", async (c) => {
     const [u, ch, p] = await Promise.all([

@@ -75,6 +75,8 @@ export const people = pgTable(
     householdId: text().references(() => households.id),
     /** Private: used only for platform mentions by phone, never shown in chats or logs. */
     phone: text(),
+    /** Dashboard login links carry this number; an admin bumps it to revoke every link (and session) given out. */
+    linkVersion: integer().notNull().default(0),
     ...timestamps,
   },
   (t) => [index().on(t.unitId, t.role)],
