@@ -55,7 +55,8 @@ async function resolveDestination(deps: DeliveryDeps, row: typeof outbox.$inferS
 async function privateRoute(db: Db, senders: Sender[], person: Person): Promise<{ sender: Sender; to: Destination } | null> {
   const ids = await db.select().from(identities).where(eq(identities.personId, person.id));
   for (const s of senders.filter((x) => x.direct && x.platform !== "sim")) {
-    const id = ids.find((i) => i.platform === s.platform);
+    // Only a plaintext account id can be messaged (a WeCom open_userid or a WeChat external_userid cannot).
+    const id = ids.find((i) => i.platform === s.platform && i.kind === "userid");
     if (id) return { sender: s, to: { kind: "person", person, externalId: id.externalId } };
   }
   // The simulator reaches everyone in the directory by person id.

@@ -12,6 +12,7 @@ import { ignoredCallbacks, rejectedCallbacks } from "../../lib/metrics.js";
 import type { Logger } from "pino";
 import { BotNameWatch } from "../bot-name.js";
 import { cleanIncoming } from "../clean.js";
+import { heldMessagesFor } from "../../workflows/held-messages.js";
 import { handleIncoming, type PipelineDeps } from "../pipeline.js";
 import { helpReply } from "../commands.js";
 import { replies } from "../replies.js";
@@ -32,6 +33,8 @@ export const MAX_BODY_BYTES = 512 * 1024;
 export const MAX_SKEW_S = 300;
 /** stream.content is limited to 20480 bytes. */
 const MAX_STREAM_BYTES = 20_000;
+/** The enter_chat answer is a `text` message; kept within 2048 bytes, the text limit WeCom uses elsewhere. */
+const ENTER_CHAT_MAX_BYTES = 2000;
 
 export type WecomAdapterOptions = {
   config: WecomConfig;
@@ -173,10 +176,13 @@ export class WecomAdapter {
       const text = content === null ? "" : await this.botNames.strip(stripBotMention(content, this.opts.config.botNames), this.opts.pipeline);
       const result = await handleIncoming(this.opts.pipeline, { ...this.incoming(m, text), ...mediaOf(m, images) });
       const out = this.withChatId(m, result.replies);
-      if (out.length === 0) return new Response(null, { status: 200 });
-      const one = out.length === 1 ? out[0] : undefined;
+      const answer = out.map((r) => r.text).join("\n\n");
+      // In the member's own single chat, what waits for them comes along (a town without a 自建应用).
+      const held = m.chattype === "single" ? await this.held(m, MAX_STREAM_BYTES - Buffer.byteLength(answer) - 4) : null;
+      if (out.length === 0 && !held) return new Response(null, { status: 200 });
+      const one = out.length === 1 && !held ? out[0] : undefined;
       const card = one ? ticketCard(one, taskIdFor(one.ticketId ?? 0, m.msgid)) : null;
-      return this.reply(nonce, streamReply(m.msgid, out.map((r) => r.text).join("\n\n"), card));
+      return this.reply(nonce, streamReply(m.msgid, [answer, held].filter(Boolean).join("\n\n"), card));
     } catch (err) {
       // Database (or pipeline) failure: WeCom retries a callback that fails, and the msgid dedupe makes that safe.
       this.log.error({ msgid: m.msgid, ...errInfo(err) }, "callback not processed; asking WeCom to retry");
@@ -207,7 +213,8 @@ export class WecomAdapter {
   private async onEvent(m: Extract<Callback, { msgtype: "event" }>, nonce: string): Promise<Response> {
     const ev = m.event;
     if (ev.eventtype === "enter_chat") {
-      return this.reply(nonce, { msgtype: "text", text: { content: helpReply(null).text } });
+      const held = await this.held(m, ENTER_CHAT_MAX_BYTES);
+      return this.reply(nonce, { msgtype: "text", text: { content: held ?? helpReply(null).text } });
     }
     // feedback_event allows only an empty answer (101031); other events we do not act on get the same.
     if (ev.eventtype !== "template_card_event" || !ev.template_card_event) return new Response(null, { status: 200 });
@@ -222,6 +229,12 @@ export class WecomAdapter {
     const result = await handleIncoming(this.opts.pipeline, this.incoming(m, commandFor(click.action, click.ticketId)));
     const answer = result.replies[0] ?? { text: "已收到。", mentions: [] };
     return this.reply(nonce, updatedCard(click.ticketId, answer, task_id));
+  }
+
+  /** The private messages waiting for this member (delivery could not push them), marked as delivered by this reply. */
+  private held(m: Callback, maxBytes: number): Promise<string | null> {
+    const { db, clock } = this.opts.pipeline;
+    return heldMessagesFor(db, { platform: "wecom", externalId: m.from.userid.toLowerCase(), msgid: m.msgid, now: clock(), maxBytes });
   }
 
   private reply(nonce: string, plaintext: unknown): Response {

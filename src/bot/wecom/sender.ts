@@ -36,7 +36,7 @@ async function resolveMentions(db: Db, personIds: string[]): Promise<Mentions> {
   const ids = await db
     .select({ personId: identities.personId, externalId: identities.externalId })
     .from(identities)
-    .where(and(eq(identities.platform, "wecom"), inArray(identities.personId, personIds)));
+    .where(and(eq(identities.platform, "wecom"), eq(identities.kind, "userid"), inArray(identities.personId, personIds)));
   const phones = await db.select({ id: people.id, phone: people.phone }).from(people).where(inArray(people.id, personIds));
   const out: Mentions = { userids: [], mobiles: [] };
   for (const pid of new Set(personIds)) {

@@ -17,6 +17,8 @@ export const roles = [
 export type Role = (typeof roles)[number];
 
 export const platforms = ["sim", "wecom", "dingtalk"] as const;
+export const identityKinds = ["userid", "open_userid", "external_userid"] as const;
+export type IdentityKind = (typeof identityKinds)[number];
 export type Platform = (typeof platforms)[number];
 
 const timestamps = {
@@ -88,6 +90,12 @@ export const identities = pgTable(
     platform: text().$type<Platform>().notNull(),
     /** WeCom userid (lower-cased), DingTalk staff id, or the simulator's person id. */
     externalId: text().notNull(),
+    /**
+     * What kind of WeCom id this is: a member's plaintext `userid` (application messages and @mentions need it), the
+     * encrypted `open_userid` the 智能机器人 may report (doc 101521), or a WeChat user's `external_userid`. Every
+     * other platform has one kind, `userid`.
+     */
+    kind: text().$type<IdentityKind>().notNull().default("userid"),
     personId: text()
       .notNull()
       .references(() => people.id),

@@ -53,6 +53,11 @@ export const outbox = pgTable(
     /** Quiet hours: not delivered before this time. */
     notBefore: timestamp({ withTimezone: true }).notNull().defaultNow(),
     lastError: text(),
+    /**
+     * A private message no platform could push (WeCom without a 自建应用) waits as "skipped" until the person opens the
+     * bot's single chat; then the passive reply carries it and this is that callback's msgid (a redelivery repeats it).
+     */
+    pulledBy: text(),
     createdAt: timestamp({ withTimezone: true }).notNull().defaultNow(),
     /** When the send that delivered it began (for a paced destination: the send slot it took). */
     sentAt: timestamp({ withTimezone: true }),
