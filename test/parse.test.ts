@@ -364,6 +364,7 @@ describe("USAGE", () => {
   it("has a Chinese usage line for every command intent", () => {
     const intents: CommandIntent[] = [
       "report",
+      "onBehalf",
       "visit",
       "contact",
       "due",
@@ -411,4 +412,58 @@ describe("a ticket from a quoted message", () => {
     expect(parseCommand("办结", q)).toMatchObject({ intent: "invalid" });
     expect(parseCommand("认领").intent).toBe("invalid");
   });
+});
+
+describe("代报 and its old spelling 报事 代X：", () => {
+  table([
+    ["代报 方福生 家里屋顶漏雨", cmd("onBehalf", null, "方福生 家里屋顶漏雨")],
+    ["代报：3号 水管爆了", cmd("onBehalf", null, "3号 水管爆了")],
+    ["代報 方福生 屋頂漏雨", cmd("onBehalf", null, "方福生 屋頂漏雨")],
+    ["报事 代方福生：家里屋顶漏雨", cmd("onBehalf", null, "方福生：家里屋顶漏雨")],
+    ["报事 代 方福生，家里屋顶漏雨", cmd("onBehalf", null, "方福生，家里屋顶漏雨")],
+    ["报事 代收点的快递乱堆", cmd("report", null, "代收点的快递乱堆")],
+    ["报事 代办点关门了，没人管", cmd("report", null, "代办点关门了，没人管")],
+    ["报事 代表说下周来看", cmd("report", null, "代表说下周来看")],
+  ]);
+  invalidTable(["代报", "代报：", "代报 。"]);
+});
+
+describe("a ticket glued to its command and text", () => {
+  table([
+    ["回复7号电工明天到", cmd("reply", 7, "电工明天到")],
+    ["回复 7号电工明天到", cmd("reply", 7, "电工明天到")],
+    ["办结5号已清理完毕", cmd("resolve", 5, "已清理完毕")],
+    ["上报3号需要村里协调", cmd("escalate", 3, "需要村里协调")],
+    ["回复3号之前交材料", NONE],
+    ["完成1号楼的清扫", NONE],
+    ["回复12月3日开会", NONE],
+    ["完成7号下午交表", NONE],
+    ["回复1报名", NONE],
+    ["上报 12号楼漏水", cmd("report", null, "12号楼漏水")],
+  ]);
+});
+
+describe("near misses get the closest command back", () => {
+  it.each([
+    ["报是 村口路灯坏了", "报事"],
+    ["保事 村口路灯坏了", "报事"],
+    ["办洁 #3 已修好", "办结"],
+    ["办洁 3 已修好", "办结"],
+    ["认令 #12", "认领"],
+    ["回付 #12 明天到", "回复"],
+    ["走方 王阿姨 身体好", "走访"],
+  ])("%s → 你是想「%s」吗？", (input, word) => {
+    const parsed = parseCommand(input);
+    expect(parsed.intent).toBe("invalid");
+    expect(parsed.hint).toMatch(new RegExp(`^你是想「${word}」吗？用法：${word}`, "u"));
+  });
+  table([
+    ["报是报了，没人管", NONE],
+    ["保修期过了吗", NONE],
+    ["保修 三年", NONE],
+    ["板结 的土要深翻", NONE],
+    ["半结 了", NONE],
+    ["报是", NONE],
+    ["办洁", NONE],
+  ]);
 });

@@ -70,6 +70,8 @@ export type Command = {
   needsText: boolean;
   usage: string;
   permission: Permission;
+  /** The answer to someone `who` does not allow (a hint at what they can do instead). */
+  refused?: string;
   /** Listed in the help menu for these audiences, in table order. */
   menu: readonly ("resident" | "leader")[];
   run: Handler;
@@ -94,6 +96,23 @@ export const COMMANDS: Readonly<Record<CommandIntent, Command>> = {
     menu: ["resident", "leader"],
     run: async ({ ctx, actor, cmd }) => {
       const r = await openTicket(ctx, actor, cmd.body ?? "");
+      return one(r.ok ? replies.opened(r, ctx.now) : replies.refusal(r));
+    },
+  },
+  onBehalf: {
+    words: [{ simplified: ["代报"], traditional: ["代報"] }],
+    shape: "text",
+    needsText: true,
+    usage: "代报 户主或成员或门牌 问题描述，例如：代报 李大爷 家里屋顶漏雨",
+    permission: {
+      who: "leader",
+      where: "group",
+      elsewhere: "请在住户所在的村、组群里代报，方便负责人和住户一起看到进展。",
+    },
+    refused: "代报是邻长、组长等负责人替住户登记的。你自己的事请直接发「报事 问题描述」，我会转给负责人。",
+    menu: ["leader"],
+    run: async ({ ctx, actor, cmd }) => {
+      const r = await openTicket(ctx, actor, `代${cmd.body ?? ""}`);
       return one(r.ok ? replies.opened(r, ctx.now) : replies.refusal(r));
     },
   },
@@ -256,7 +275,7 @@ export function runCommand(intent: CommandIntent, call: CommandCall): Promise<Re
     return Promise.resolve([replies.invalid(permission.elsewhere ?? command.usage)]);
   }
   if (permission.who === "leader" && !(call.actor.person && isLeader(call.actor.person.role))) {
-    return Promise.resolve([replies.invalid(`只有邻长及以上负责人可以用这个指令。用法：${command.usage}`)]);
+    return Promise.resolve([replies.invalid(command.refused ?? "只有邻长、组长等负责人可以用这个指令。")]);
   }
   return command.run(call);
 }

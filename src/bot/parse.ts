@@ -9,9 +9,12 @@
  */
 
 import { COMMANDS, type Shape, type Words } from "./commands.js";
+import { nearMiss } from "./near-miss.js";
+import { haoStartsText, objectAfter } from "./phrase.js";
 
 export type Intent =
   | "report"
+  | "onBehalf"
   | "visit"
   | "contact"
   | "due"
@@ -124,25 +127,46 @@ function stripMentions(text: string, botNames: readonly string[]): { text: strin
 }
 
 /** Finds the command word opening the message, plain or wrapped as 【word】 / [word]. */
-function matchCommand(text: string): { rule: Rule; rest: string; bracketed: boolean } | null {
+function matchCommand(text: string): { rule: Rule; word: string; rest: string; bracketed: boolean } | null {
   const close = BRACKETS[text.charAt(0)];
   if (close !== undefined) {
     const end = text.indexOf(close);
     const inner = end > 0 ? text.slice(1, end).trim().toLowerCase() : "";
     const found = WORDS.find(({ word }) => word.toLowerCase() === inner);
-    return found ? { rule: found.rule, rest: text.slice(end + 1), bracketed: true } : null;
+    return found ? { rule: found.rule, word: found.word, rest: text.slice(end + 1), bracketed: true } : null;
   }
   const found = WORDS.find(({ word }) => startsWithCI(text, word));
-  return found ? { rule: found.rule, rest: text.slice(found.word.length), bracketed: false } : null;
+  return found ? { rule: found.rule, word: found.word, rest: text.slice(found.word.length), bracketed: false } : null;
 }
 
-/** Reads a ticket at the start of `text`; `ticket: null` means ticket-shaped but out of range. */
-function readTicket(text: string): TicketToken | null {
+/**
+ * 报是 路灯坏了 / 办洁 #3 已修好: a word one slip from a command, followed by what that command needs, gets the
+ * command's name back as a question. Anything else (报是报了) stays chat.
+ */
+function misspelt(text: string): ParsedCommand {
+  const miss = nearMiss(text);
+  if (!miss) return none();
+  const found = WORDS.find(({ word }) => word === miss.word);
+  if (!found) return none();
+  const parsed = parseArguments(found.rule, found.word, miss.rest, false);
+  const wellFormed = parsed.intent !== "none" && parsed.intent !== "invalid";
+  if (!wellFormed || !(SEPARATOR.test(miss.rest) || /^[#＃]/u.test(miss.rest))) return none();
+  return invalid(USAGE[found.rule.intent], `你是想「${found.word}」吗？`);
+}
+
+/**
+ * Reads a ticket at the start of `text`; `ticket: null` means ticket-shaped but out of range. `textFollows`: the
+ * command takes a text, so N号 glued to it is a ticket when the text reads as one (回复7号电工明天到), not an
+ * address, a date or a quantity (7号楼, 3号之前).
+ */
+function readTicket(text: string, textFollows = false): TicketToken | null {
   const match = TICKET.exec(text);
   if (!match?.groups) return null;
   const after = text.slice(match[0].length);
   const rest = after.replace(SENTENCE_END, "");
-  if (match.groups.strong === undefined && after !== "" && rest === after && !SEPARATOR.test(rest)) return null;
+  const hao = /[号號]$/u.test(match[0]);
+  const gluedText = textFollows && hao && haoStartsText(after);
+  if (match.groups.strong === undefined && after !== "" && rest === after && !SEPARATOR.test(rest) && !gluedText) return null;
   const digits = (match.groups.digits ?? "")
     .replace(/[０-９]/gu, (d) => String.fromCharCode(d.charCodeAt(0) - 0xfee0))
     .replace(/^0+/u, "");
@@ -150,9 +174,17 @@ function readTicket(text: string): TicketToken | null {
   return { ticket: value >= 1 && value <= MAX_TICKET ? value : null, rest };
 }
 
+/**
+ * 报事 代方福生：… is the old way to write 代报: 代, a name or house number of up to six characters, a separator.
+ * 代 also opens ordinary words (代收点, 代办点), which are never a household.
+ */
+const ON_BEHALF = /^代(?!收|办|辦|表|理|替|购|購|缴|繳|发|發|课|課|码|碼|价|價|言|驾|駕|步|销|銷|管|付)\s*([^\s：:，,、；;]{1,6})[\s：:，,、；;]+\S/u;
+
 function textCommand(intent: CommandIntent, rest: string): ParsedCommand {
   const body = meaningful(cleanBody(rest));
-  return body === null ? invalid(USAGE[intent]) : { intent, ticket: null, body };
+  if (body === null) return invalid(USAGE[intent]);
+  if (intent === "report" && ON_BEHALF.test(body)) return { intent: "onBehalf", ticket: null, body: body.slice(1).trimStart() };
+  return { intent, ticket: null, body };
 }
 
 function ticketCommand(rule: Rule, token: TicketToken | null): ParsedCommand {
@@ -166,7 +198,14 @@ function ticketCommand(rule: Rule, token: TicketToken | null): ParsedCommand {
   return parsed;
 }
 
-function parseArguments(rule: Rule, rest: string, bracketed: boolean, quotedTicket?: number): ParsedCommand {
+/** Free text after a command word: a command only when the text reads as the verb's object (see phrase.ts). */
+function freeText(intent: CommandIntent, word: string, rest: string, bracketed: boolean): ParsedCommand {
+  if (bracketed || ONLY_PUNCTUATION.test(rest)) return textCommand(intent, rest);
+  const reading = objectAfter(word, rest);
+  return reading.command ? textCommand(intent, reading.rest) : none();
+}
+
+function parseArguments(rule: Rule, word: string, rest: string, bracketed: boolean, quotedTicket?: number): ParsedCommand {
   const args = rest.replace(LEADING_SEPARATORS, "");
   // 联系一下物业 is chat, 联系 王阿姨 … is a command.
   if (rule.spaced && !bracketed && rest !== "" && !SEPARATOR.test(rest)) return none();
@@ -174,14 +213,14 @@ function parseArguments(rule: Rule, rest: string, bracketed: boolean, quotedTick
     case "bare":
       return ONLY_PUNCTUATION.test(rest) ? { intent: rule.intent, ticket: null, body: null } : none();
     case "text":
-      return textCommand(rule.intent, rest);
+      return freeText(rule.intent, word, rest, bracketed);
     case "ticketOrText": {
       if (args === "") return invalid(`${USAGE.escalate}；反映新问题请用：${USAGE.report}`);
-      const token = readTicket(args);
-      return token ? ticketCommand(rule, token) : textCommand("report", args);
+      const token = readTicket(args, true);
+      return token ? ticketCommand(rule, token) : freeText("report", word, rest, bracketed);
     }
     case "ticket": {
-      const token = readTicket(args);
+      const token = readTicket(args, rule.needsText);
       // Glued to ordinary words (进度很快啊) means chat, not a malformed command.
       const glued = !bracketed && rest !== "" && !SEPARATOR.test(rest);
       if (glued && token === null) return none();
@@ -204,5 +243,7 @@ export function parseCommand(text: string, options?: { botNames?: string[]; quot
   // A message that is only the bot's @mention asks for the menu.
   if (message === "") return mentioned ? { intent: "help", ticket: null, body: null } : none();
   const command = matchCommand(message);
-  return command ? parseArguments(command.rule, command.rest, command.bracketed, options?.quotedTicket) : none();
+  return command
+    ? parseArguments(command.rule, command.word, command.rest, command.bracketed, options?.quotedTicket)
+    : misspelt(message);
 }
