@@ -113,11 +113,14 @@ describe("timed escalation on BullMQ", () => {
     const h = await harness({ scheduler: "bullmq", overrides: { answerMs: 700 } });
     const seen = observe(h.runtime, h.scheduler);
     const id = ticketNo((await h.say("c1", "r1", "报事 山塘输水洞堵了")).text);
-    await waitFor(async () => ((await getTicket(h, id))?.escalationCount ?? 0) >= 5);
+    await waitFor(async () => ((await getTicket(h, id))?.reminderCount ?? 0) >= 2);
     const answerWakes = [...seen.wakes()]; // before the claim, which sets the resolution clock's wake-up
     await h.say("c1", "to1", `认领 #${id}`);
     const settled = await getTicket(h, id);
     expect(settled).toMatchObject({ status: "answered", level: "town", holderUnitId: "t", assigneeId: "to1" });
+    // 上报次数 counts the three steps up; the reminders at the top are counted apart, from 1.
+    expect(settled?.escalationCount).toBe(3);
+    expect(settled?.reminderCount).toBeGreaterThanOrEqual(2);
     const kinds = (await events(h, id)).map((e) => `${e.kind}:${e.level}`);
     expect(kinds.slice(0, 4)).toEqual(["opened:neighborhood", "escalated:group", "escalated:village", "escalated:town"]);
     expect(kinds.slice(4, -1).every((k) => k === "repinged:town")).toBe(true);
@@ -130,6 +133,7 @@ describe("timed escalation on BullMQ", () => {
     expect(pings.find((m) => m.text.includes("已上报到村级"))?.mentions).toEqual(["vo1", "vo2", "r1"]);
     expect(pings.find((m) => m.text.includes("已上报到镇级"))?.mentions).toEqual(["to1", "r1"]);
     expect(pings.some((m) => m.text.includes("已到最高层级") && m.mentions.includes("to1"))).toBe(true);
+    expect(pings.find((m) => m.text.includes("已到最高层级"))?.text).toContain("第 1 次提醒");
     const repings = kinds.filter((k) => k.startsWith("repinged")).length;
     // The marker: every wake-up of the answer clock set before the claim has run to its end.
     await seen.allWoken(answerWakes);

@@ -40,7 +40,16 @@ function ticket(text: string, status: Ticket["status"] = "open"): Ticket {
     resolveDueAt: DUE,
   } as unknown as Ticket;
 }
-const done = (text: string, tags: string[]): Done => ({ ok: true, ticket: ticket(text), holders: [leader], reporter, tags });
+const done = (text: string, tags: string[]): Done => ({
+  ok: true,
+  ticket: ticket(text),
+  holders: [leader],
+  reporter,
+  requesters: [reporter],
+  household: null,
+  assignee: leader,
+  tags,
+});
 
 /**
  * Every group-facing message a person's words can reach, as the group would read it — without the guard the outbox
@@ -57,7 +66,7 @@ function groupTexts(words: string, tags: string[], cut: number): string[] {
     reason: "manual",
     note: words,
     leaders: [leader],
-    reporter,
+    told: [reporter],
     dueAt: DUE,
     now: NOW,
     tags,
@@ -68,13 +77,13 @@ function groupTexts(words: string, tags: string[], cut: number): string[] {
     replies.todo({ tickets: [ticket(words), ticket(words, "answered")], tags }, true, NOW).text,
     replies.replied(d, me, words).text,
     replies.resolved(d, words).text,
-    replies.refusal({ ok: false, reason: "household_not_found", name: words }).text,
-    replies.refusal({ ok: false, reason: "household_ambiguous", name: words, count: 2 }).text,
+    replies.householdNotFound(words).text,
+    replies.householdTooMany(words, 2).text,
     ping,
     topRePing({ ticketId: 128, text: words, leaders: [leader], round: 2, dueAt: DUE, now: NOW, tags }),
     reopenedNotice({ ticketId: 128, reason: words, leaders: [leader], dueAt: DUE, now: NOW, tags }),
-    reporterUpdate({ ticketId: 128, reporter, by: "王邻长", kind: "reply", words, tags }),
-    reporterUpdate({ ticketId: 128, reporter, by: "王邻长", kind: "resolve", words, tags }),
+    reporterUpdate({ ticketId: 128, told: [reporter], by: "王邻长", kind: "reply", words, tags }),
+    reporterUpdate({ ticketId: 128, told: [reporter], by: "王邻长", kind: "resolve", words, tags }),
   ];
   // The platform shapes of the same messages.
   const card = ticketCard(status, "t128-0000");

@@ -139,7 +139,7 @@ describe("logging visits and contacts", () => {
     const v = await lastVisit(h);
     expect(v).toMatchObject({ householdId: null, status: "unmatched", unitId: "n1", query: "钱五", note: "诉求：门口路灯坏了", ticketId: null });
     const dm = await waitDm(h, "nl1", "没找到“钱五”");
-    expect(dm).toContain("报事 代户主姓名");
+    expect(dm).toContain("代报 户主姓名");
 
     const [admin] = await h.db.select().from(people).where(eq(people.id, "adm"));
     const [resident] = await h.db.select().from(people).where(eq(people.id, "r1"));

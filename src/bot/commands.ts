@@ -20,10 +20,13 @@ import {
   ticketStatus,
   todoList,
 } from "../workflows/ticket-commands.js";
+import { describesProblem } from "../workflows/category.js";
+import { CONFIRM_TTL_MS, confirmReport, offerReport } from "../workflows/pending-reports.js";
+import { stripMentions } from "./mentions.js";
 import type { CommandIntent, ParsedCommand } from "./parse.js";
 import { replies } from "./replies.js";
 import type { Reply } from "./types.js";
-import { dueCommand, visitCommand } from "./visit-dispatch.js";
+import { dueCommand, onBehalfCommand, pickCommand, visitCommand } from "./visit-dispatch.js";
 
 /**
  * How a command word relates to the text after it:
@@ -94,10 +97,7 @@ export const COMMANDS: Readonly<Record<CommandIntent, Command>> = {
     usage: "报事 问题描述，例如：报事 村口路灯坏了",
     permission: { who: "anyone", where: "group", elsewhere: "请在所在的村、组群里报事，方便邻里和负责人一起看到进展。" },
     menu: ["resident", "leader"],
-    run: async ({ ctx, actor, cmd }) => {
-      const r = await openTicket(ctx, actor, cmd.body ?? "");
-      return one(r.ok ? replies.opened(r, ctx.now) : replies.refusal(r));
-    },
+    run: async ({ ctx, actor, cmd }) => one(replies.opened(await openTicket(ctx, actor, cmd.body ?? ""), ctx.now)),
   },
   onBehalf: {
     words: [{ simplified: ["代报"], traditional: ["代報"] }],
@@ -111,10 +111,7 @@ export const COMMANDS: Readonly<Record<CommandIntent, Command>> = {
     },
     refused: "代报是邻长、组长等负责人替住户登记的。你自己的事请直接发「报事 问题描述」，我会转给负责人。",
     menu: ["leader"],
-    run: async ({ ctx, actor, cmd }) => {
-      const r = await openTicket(ctx, actor, `代${cmd.body ?? ""}`);
-      return one(r.ok ? replies.opened(r, ctx.now) : replies.refusal(r));
-    },
+    run: ({ ctx, actor, cmd }) => onBehalfCommand(ctx, actor, cmd.body ?? ""),
   },
   status: {
     words: [{ simplified: ["进度", "查询", "查看"], traditional: ["進度", "查詢"] }],
@@ -264,7 +261,38 @@ export function helpReply(role: Role | null): Reply {
   const usage = Object.values(COMMANDS)
     .filter((c) => c.menu.includes(audience))
     .map((c) => c.usage);
-  return replies.help(usage, leader);
+  return replies.help(usage);
+}
+
+/** A yes to the bot's question whether to register a problem (要把这件事登记为报事吗？). */
+const YES = /^(?:是|是的|是啊|对|对的|要|确认|登记|好|好的)[\s。！!～~]*$/u;
+
+/**
+ * A message that is no command: a number picks from a waiting list; a yes opens the problem the bot asked about;
+ * addressed to the bot, a problem gets that question and anything else the "didn't understand" answer; plain chat
+ * gets nothing.
+ */
+export async function answerChat(call: {
+  ctx: Ctx;
+  actor: Actor;
+  text: string;
+  botNames: string[];
+  addressed: boolean;
+}): Promise<Reply[]> {
+  const { ctx, actor } = call;
+  const bare = stripMentions(call.text.trim(), call.botNames).text.trim();
+  const picked = await pickCommand(ctx, actor, bare);
+  if (picked) return picked;
+  if (YES.test(bare)) {
+    const opened = await confirmReport(ctx, actor);
+    if (opened) return one(replies.opened(opened, ctx.now));
+  }
+  if (!call.addressed) return [];
+  if (actor.chat && describesProblem(bare)) {
+    await offerReport(ctx, actor, bare);
+    return one(replies.offerReport(CONFIRM_TTL_MS));
+  }
+  return one(replies.notUnderstood());
 }
 
 /** Runs a parsed command: the table's permission first, then its handler. */

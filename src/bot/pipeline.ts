@@ -21,10 +21,9 @@ import { cannotSucceed, errInfo } from "../lib/errors.js";
 import { deadLetter } from "./dead-letter.js";
 import { guardGroupMessage } from "../lib/privacy.js";
 import { escapeRegExp } from "../lib/regexp.js";
-import { runCommand } from "./commands.js";
+import { answerChat, runCommand } from "./commands.js";
 import { parseCommand } from "./parse.js";
 import { quotedTicketId } from "./quote.js";
-import { pickCommand } from "./visit-dispatch.js";
 import { mediaDispatch, needsMediaDispatch } from "./media-dispatch.js";
 import { MAX_TEXT, replies } from "./replies.js";
 import type { HandleResult, IncomingMessage, Reply } from "./types.js";
@@ -274,12 +273,7 @@ async function dispatch(
 ): Promise<Reply[]> {
   const cmd = parseCommand(text, { botNames, quotedTicket });
   if (direct && !actor.person) return [replies.unknownPerson()];
-  if (cmd.intent === "none") {
-    // A bare number may pick from the choice list a 走访 with an ambiguous name left waiting.
-    const picked = await pickCommand(ctx, actor, text, botNames);
-    if (picked) return picked;
-    return addressed || direct ? [replies.notUnderstood()] : [];
-  }
+  if (cmd.intent === "none") return answerChat({ ctx, actor, text, botNames, addressed: addressed || direct });
   if (cmd.intent === "invalid") return [replies.invalid(cmd.hint ?? replies.notUnderstood().text)];
   return runCommand(cmd.intent, { ctx, actor, cmd, text });
 }

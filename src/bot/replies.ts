@@ -17,7 +17,21 @@ export const MAX_TEXT = 2000;
 const who = (people: Leader[]) =>
   people.length ? people.map((p) => `${p.name}（${ROLE_ZH[p.role]}）`).join("、") : "待分派";
 const say = (text: string, mentions: string[] = [], extra: Partial<Reply> = {}): Reply => ({ text, mentions, ...extra });
-const ids = (people: (Leader | null)[]) => people.filter((p): p is Person => p !== null).map((p) => p.id);
+const ids = (people: (Leader | null)[]) => [...new Set(people.filter((p): p is Leader => p !== null).map((p) => p.id))];
+const at = (people: Leader[]) => people.map((p) => `@${p.name}`).join(" ");
+const others = (people: Person[], me: Leader | null) => people.filter((p) => p.id !== me?.id);
+/**
+ * 诉求户 in a group message: the name the leader gave and who relayed it, never a house number or tag. Names go
+ * through the masker too, since a leader may have typed a house number as the name.
+ */
+const whoseRequest = (d: Done) => {
+  const head = d.household?.headName ?? "";
+  const asker = d.ticket.requesterName && d.ticket.requesterName !== head ? `${d.ticket.requesterName}（${head}家）` : `${head}家`;
+  return forGroup(`${asker}${d.reporter ? `，${d.reporter.name}代报` : ""}`, GROUP_CUTS.line * 2, d.tags);
+};
+/** 负责人: once someone has taken it (claimed, replied or resolved), that person; before, whoever holds the level. */
+const responsible = (d: Done) =>
+  d.ticket.status !== "open" && d.assignee ? `${d.assignee.name}（${ROLE_ZH[d.assignee.role]}）` : who(d.holders);
 
 export const replies = {
   tooLong: () => say(`消息太长了（超过 ${MAX_TEXT} 字），请精简后再发。`),
@@ -26,13 +40,14 @@ export const replies = {
     say("这个群还没有登记到好邻，暂时不能报事。请管理员按 README 中“登记群聊”的步骤把本群绑定到对应的村或组。"),
   unknownPerson: () => say("你还不在好邻的名册里。请在所在的村、组群里 @我 报事，或联系邻长代报。"),
   notUnderstood: () => say("没太明白你的意思。发「帮助」可以查看我能做什么。"),
+  offerReport: (ttlMs: number) =>
+    say(`要把这件事登记为报事吗？回复「是」即可（${Math.round(ttlMs / 60_000)} 分钟内有效）。`),
   invalid: (hint: string) => say(hint),
   notYet: (what: string) => say(`${what}功能还在建设中，暂时不能使用。`),
 
   /** `usage`: the command table's lines for this person (see helpReply in commands.ts). */
-  help(usage: string[], leader: boolean): Reply {
+  help(usage: string[]): Reply {
     const lines = ["我是好邻，可以帮你：", ...usage.map((u) => `· ${u}`)];
-    if (leader) lines.push("代居民报事：报事 代户主姓名：问题描述");
     lines.push("邻长 4 小时内答复，超时自动上报组、村、镇。");
     return say(lines.join("\n"));
   },
@@ -53,20 +68,21 @@ export const replies = {
         return say(`工单 #${r.ticket.id} 还没有办结，办结后才能评价。`);
       case "at_top":
         return say(`工单 #${r.ticket.id} 已在${LEVEL_ZH[r.ticket.level]}级，不能再往上报了，请直接办理或联系镇里。`);
-      case "household_not_found":
-        return say(`没找到“${forGroup(r.name, GROUP_CUTS.line)}”这一户，请核对户主姓名、门牌号或昵称。`);
-      case "household_ambiguous":
-        return say(`“${forGroup(r.name, GROUP_CUTS.line)}”对应 ${r.count} 户，请写得更具体些（比如门牌号）。`);
     }
   },
 
-  opened(d: Done, now: Date): Reply {
+  /** `quiet`: from a visit, whose group reply never names the household visited (see visit-replies.ts). */
+  opened(d: Done, now: Date, quiet = false): Reply {
     const t = d.ticket;
     const head = t.urgency === "urgent" ? `🚨 已登记紧急工单 #${t.id}` : `✅ 已登记工单 #${t.id}`;
     const due = t.answerDueAt ? `，请在${formatWhenZh(t.answerDueAt, now)}前答复` : "";
+    const named = d.household !== null && !quiet;
+    const whose = named ? `\n诉求户：${whoseRequest(d)}` : "";
+    const told = named ? others(d.requesters, d.reporter) : [];
+    const tell = told.length ? `\n${at(told)} 你家的事已登记，进展会在群里告诉你。` : "";
     return say(
-      `${head}（${t.category}）\n负责人：${who(d.holders)}${due}。\n查进度发「进度 #${t.id}」。`,
-      ids(d.holders),
+      `${head}（${t.category}）${whose}\n负责人：${who(d.holders)}${due}。\n查进度发「进度 #${t.id}」。${tell}`,
+      ids([...d.holders, ...told]),
       { ticketId: t.id, actions: ["claim", "status"] },
     );
   },
@@ -74,25 +90,28 @@ export const replies = {
   claimed(d: Done, me: Person, now: Date): Reply {
     const t = d.ticket;
     const due = t.resolveDueAt ? `，请在${formatWhenZh(t.resolveDueAt, now)}前办结` : "";
-    const tell = d.reporter ? `\n@${d.reporter.name} 你反映的事已有人负责。` : "";
-    return say(`👌 ${me.name} 已认领工单 #${t.id}${due}。${tell}`, ids([d.reporter]), {
+    // Not told to the claimer herself (a 邻长 claiming her own 代报).
+    const told = others(d.requesters, me);
+    const tell = told.length ? `\n${at(told)} 你反映的事已有人负责。` : "";
+    return say(`👌 ${me.name} 已认领工单 #${t.id}${due}。${tell}`, ids(told), {
       ticketId: t.id,
       actions: ["resolve"],
     });
   },
 
   replied(d: Done, me: Person, text: string): Reply {
-    const to = d.reporter ? `@${d.reporter.name} ` : "";
+    const told = others(d.requesters, me);
+    const to = told.length ? `${at(told)} ` : "";
     const words = forGroup(text, GROUP_CUTS.words, d.tags);
-    return say(`💬 ${to}${me.name}回复工单 #${d.ticket.id}：${words}`, ids([d.reporter]), { ticketId: d.ticket.id });
+    return say(`💬 ${to}${me.name}回复工单 #${d.ticket.id}：${words}`, ids(told), { ticketId: d.ticket.id });
   },
 
   resolved(d: Done, result: string): Reply {
     const t = d.ticket;
-    const to = d.reporter ? `@${d.reporter.name} ` : "";
+    const to = d.requesters.length ? `${at(d.requesters)} ` : "";
     return say(
       `✅ 工单 #${t.id} 已办结：${forGroup(result, GROUP_CUTS.words, d.tags)}\n${to}满意请回复「满意 #${t.id}」，不满意请回复「不满意 #${t.id} 原因」。`,
-      ids([d.reporter]),
+      ids(d.requesters),
     );
   },
 
@@ -110,7 +129,8 @@ export const replies = {
   status(d: Done, now: Date): Reply {
     const t = d.ticket;
     const lines = [`📋 工单 #${t.id}（${t.category}）`, `事项：${forGroup(t.text, GROUP_CUTS.item, d.tags)}`];
-    lines.push(`状态：${STATUS_ZH[t.status]} · 层级：${LEVEL_ZH[t.level]} · 负责人：${who(d.holders)}`);
+    if (d.household) lines.push(`诉求户：${whoseRequest(d)}`);
+    lines.push(`状态：${STATUS_ZH[t.status]} · 层级：${LEVEL_ZH[t.level]} · 负责人：${responsible(d)}`);
     const clock = t.status === "open" ? t.answerDueAt : t.status === "answered" ? t.resolveDueAt : null;
     if (clock) {
       const left = clock.getTime() - now.getTime();
@@ -123,6 +143,15 @@ export const replies = {
     }
     return say(lines.join("\n"), [], { ticketId: t.id, actions: t.status === "open" ? ["claim"] : [] });
   },
+
+  /** 代报 without a match: ask again, never guess. */
+  householdNotFound: (query: string) =>
+    say(
+      `没找到“${forGroup(query, GROUP_CUTS.line)}”这一户，还没有登记。请核对户主或家庭成员的姓名、门牌号或昵称，再发「代报 户主姓名 问题描述」。`,
+    ),
+  householdTooMany: (query: string, count: number) =>
+    say(`“${forGroup(query, GROUP_CUTS.line)}”对应 ${count} 户，还没有登记。请写得更具体些（比如全名或门牌号）再发一次。`),
+  onBehalfNoDescription: () => say("请在户名后面写上要反映的事，例如：代报 李大爷 家里屋顶漏雨"),
 
   todo({ tickets: list, tags }: TodoList, isLeader: boolean, now: Date): Reply {
     if (list.length === 0) return say(isLeader ? "你目前没有待办工单 👍" : "你目前没有未完成的报事。");

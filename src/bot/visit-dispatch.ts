@@ -2,11 +2,11 @@
  * Dispatch of the visit commands, called from the pipeline inside its transaction. In a group chat the reply is
  * minimal (counts); the details go to the leader privately through the outbox.
  */
-import { escapeRegExp } from "../lib/regexp.js";
 import { randomUUID } from "node:crypto";
 import type { VisitChannel, VisitKind } from "../db/schema/index.js";
 import type { Ctx } from "../workflows/context.js";
 import { queueMessage } from "../workflows/outbox.js";
+import { reportOnBehalf } from "../workflows/on-behalf.js";
 import type { Actor } from "../workflows/ticket-commands.js";
 import { dueList } from "../workflows/visits/due.js";
 import { CHOICE_TTL_MS, type LogOutcome, logVisit, type PickOutcome, pickChoice } from "../workflows/visits/log.js";
@@ -39,6 +39,8 @@ async function present(ctx: Ctx, actor: Actor, r: LogOutcome | PickOutcome): Pro
   }
   if (!me) return [];
   switch (r.status) {
+    case "reported":
+      return [replies.opened(r.ticket, ctx.now)];
     case "ambiguous": {
       const list = visitReplies.choicesList(r.query, r.candidates, CHOICE_TTL_MS / 60_000);
       if (!inGroup) return [{ text: list, mentions: [] }];
@@ -53,7 +55,7 @@ async function present(ctx: Ctx, actor: Actor, r: LogOutcome | PickOutcome): Pro
     }
     case "matched": {
       const detail = visitReplies.loggedDetail(r, ctx.now);
-      const ticket = r.ticket ? [replies.opened(r.ticket, ctx.now)] : [];
+      const ticket = r.ticket ? [replies.opened(r.ticket, ctx.now, inGroup)] : [];
       if (!inGroup) return [{ text: detail, mentions: [] }, ...ticket];
       const sent = await tellPrivately(ctx, me.id, detail, `visit-${r.visit.id}`);
       return [visitReplies.loggedInGroup(r.visit.kind, sent), ...ticket];
@@ -78,13 +80,23 @@ export async function dueCommand(ctx: Ctx, actor: Actor): Promise<Reply[]> {
 
 
 /** A message that is only a number (after the bot's @mention) picks from a waiting choice list; else null. */
-export async function pickCommand(ctx: Ctx, actor: Actor, text: string, botNames: string[]): Promise<Reply[] | null> {
+export async function pickCommand(ctx: Ctx, actor: Actor, bare: string): Promise<Reply[] | null> {
   if (!actor.person) return null;
-  const names = botNames.filter((n) => n.trim() !== "").map(escapeRegExp);
-  const bare = (names.length ? text.replace(new RegExp(`[@＠](?:${names.join("|")})`, "gu"), "") : text).trim();
   const m = /^[0-9０-９]{1,2}$/u.exec(bare);
   if (!m) return null;
   const n = Number(m[0].replace(/[０-９]/gu, (d) => String.fromCharCode(d.charCodeAt(0) - 0xfee0)));
   const r = await pickChoice(ctx, actor, n);
   return r ? present(ctx, actor, r) : null;
+}
+
+/** `代报 <who> <描述>`: one household opens the ticket; several send the numbered list as 走访 does; none asks again. */
+export async function onBehalfCommand(ctx: Ctx, actor: Actor, body: string): Promise<Reply[]> {
+  const r = await reportOnBehalf(ctx, actor, body);
+  if (!r.ok) {
+    if (r.reason === "not_found") return [replies.householdNotFound(r.query)];
+    if (r.reason === "too_many") return [replies.householdTooMany(r.query, r.count)];
+    return [replies.onBehalfNoDescription()];
+  }
+  if (r.status === "opened") return [replies.opened(r.done, ctx.now)];
+  return present(ctx, actor, { ok: true, status: "ambiguous", kind: "visit", query: r.query, candidates: r.candidates });
 }

@@ -53,7 +53,7 @@ export const visitReplies = {
       `📝 没找到“${query}”这一户，这次${what(kind)}已先记下，等管理员核对后归到对应住户。`,
       "登记时可以写户主姓名、家庭成员姓名、门牌号或昵称。",
     ];
-    if (request) lines.push("其中的诉求还没有开工单，请发「报事 代户主姓名：诉求内容」代报。");
+    if (request) lines.push("其中的诉求还没有开工单，请发「代报 户主姓名 诉求内容」代报。");
     return lines.join("\n");
   },
 

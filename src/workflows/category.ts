@@ -13,3 +13,11 @@ export function classify(text: string): { category: string; urgent: boolean } {
   const urgent = /紧急|加急|急事|危险|着火|火灾|救命|溺水/.test(text);
   return { category, urgent };
 }
+
+/** Words that say something is wrong (broken, leaking, blocked, missing, unsafe, someone in need). */
+const TROUBLE = /坏|漏|堵|塌|裂|断|停水|停电|没水|没电|不亮|不通|积水|淹|臭|脏|乱|吵|噪|危险|隐患|着火|冒烟|起火|掉|倒了|破|松|故障|没人管|没人修|丢|偷|纠纷|打架|吵架|摔|走失|晕倒|生病|被困|求助|帮忙|救命|投诉|反映/u;
+
+/** Does a message addressed to the bot describe a problem (so it is worth asking whether to register it)? */
+export function describesProblem(text: string): boolean {
+  return TROUBLE.test(text) || classify(text).category !== "其他";
+}

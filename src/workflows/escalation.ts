@@ -8,6 +8,7 @@ import { getPerson, type Leader } from "./directory.js";
 import { escalationDirect, type EscalationReason, escalationPing, topRePing } from "./notices.js";
 import { queueMessage } from "./outbox.js";
 import { deliverAfterQuietHours } from "./policy.js";
+import { requestersOf } from "./requesters.js";
 import {
   deadlineJobId,
   getTicketToChange,
@@ -52,10 +53,11 @@ export async function escalate(
       status: "open",
       answerDueAt: dueAt,
       resolveDueAt: null,
-      escalationCount: t.escalationCount + 1,
+      reminderCount: t.reminderCount + 1,
     });
     if (!updated) return { kind: "conflict" };
-    const round = updated.escalationCount;
+    // Reminders count from 1 at the top; the escalations that brought it there are counted apart (上报次数).
+    const round = updated.reminderCount;
     await recordEvent(ctx, t, { kind: "repinged", actorId: null, toStatus: "open", data: { reason, round } });
     if (t.chatId) {
       await queueMessage(ctx, {
@@ -96,6 +98,7 @@ export async function escalate(
   });
 
   const reporter = t.reporterId ? await getPerson(ctx.db, t.reporterId) : null;
+  const told = await requestersOf(ctx.db, t, reporter);
   const key = `esc-${t.id}-${updated.version}`;
   if (t.chatId) {
     await queueMessage(ctx, {
@@ -111,12 +114,12 @@ export async function escalate(
           reason,
           note,
           leaders: next.leaders,
-          reporter,
+          told,
           dueAt,
           now: ctx.now,
           tags: ladder.policy.sensitiveTags,
         }),
-        mentions: [...next.leaders.map((p) => p.id), ...(reporter ? [reporter.id] : [])],
+        mentions: [...next.leaders.map((p) => p.id), ...told.map((p) => p.id)],
         ticketId: t.id,
         actions: ["claim", "resolve"],
       },

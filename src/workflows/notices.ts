@@ -28,7 +28,8 @@ export function escalationPing(a: {
   reason: EscalationReason;
   note: string | null;
   leaders: Leader[];
-  reporter: Leader | null;
+  /** Whose request it is (see requesters.ts). */
+  told: Leader[];
   dueAt: Date;
   now: Date;
   tags: readonly string[];
@@ -39,7 +40,7 @@ export function escalationPing(a: {
   ];
   if (a.note) lines.push(`上报原因：${forGroup(a.note, GROUP_CUTS.reason, a.tags)}`);
   lines.push(`请 ${at(a.leaders)} 在${formatWhenZh(a.dueAt, a.now)}前认领或答复（发「认领 #${a.ticketId}」）。`);
-  if (a.reporter) lines.push(`@${a.reporter.name} 你反映的事已转交 ${names(a.leaders)} 处理。`);
+  if (a.told.length) lines.push(`${at(a.told)} 你反映的事已转交 ${names(a.leaders)} 处理。`);
   return lines.join("\n");
 }
 
@@ -79,13 +80,14 @@ export function reopenedNotice(a: {
 /** News for the reporter's group: a leader's words from elsewhere (回复, 办结), cut for the group. */
 export function reporterUpdate(a: {
   ticketId: number;
-  reporter: Leader | null;
+  /** Whose request it is (see requesters.ts). */
+  told: Leader[];
   by: string;
   kind: "reply" | "resolve";
   words: string;
   tags: readonly string[];
 }): string {
-  const to = a.reporter ? `@${a.reporter.name} ` : "";
+  const to = a.told.length ? `${at(a.told)} ` : "";
   const words: GroupText = forGroup(a.words, GROUP_CUTS.update, a.tags);
   const what =
     a.kind === "reply"

@@ -11,7 +11,7 @@ import type { Ctx } from "./context.js";
 import { canLead, type Chat, getHousehold, getPerson, type Household, type Leader, type Person } from "./directory.js";
 import { escalate } from "./escalation.js";
 import { reopenedNotice, reporterUpdate } from "./notices.js";
-import { matchHousehold } from "./visits/match.js";
+import { isRequester, requestersOf } from "./requesters.js";
 import { resolveMsFor } from "./policy.js";
 import {
   getTicket,
@@ -39,53 +39,53 @@ type Refusal =
   | { ok: false; reason: "finished"; ticket: Ticket }
   | { ok: false; reason: "taken"; ticket: Ticket; by: Person | null }
   | { ok: false; reason: "not_resolved"; ticket: Ticket }
-  | { ok: false; reason: "at_top"; ticket: Ticket }
-  | { ok: false; reason: "household_not_found"; name: string }
-  | { ok: false; reason: "household_ambiguous"; name: string; count: number };
+  | { ok: false; reason: "at_top"; ticket: Ticket };
 
-/** `tags`: the town's extra sensitive words, for the replies that show the ticket's text (see forGroup). */
-export type Done = { ok: true; ticket: Ticket; holders: Leader[]; reporter: Person | null; tags: readonly string[] };
+/**
+ * What a command did. `reporter`: who sent the report (for 代报, the relaying leader, 经办人). `requesters`: whose
+ * request it is — who hears its progress and is asked to rate it (see requesters.ts). `household`: the 诉求户 of a
+ * 代报 ticket. `assignee`: who is responsible now (the claimer once claimed).
+ */
+export type Done = {
+  ok: true;
+  ticket: Ticket;
+  holders: Leader[];
+  reporter: Person | null;
+  requesters: Person[];
+  household: Household | null;
+  assignee: Leader | null;
+  /** The town's extra sensitive words, for the replies that show the ticket's text (see forGroup). */
+  tags: readonly string[];
+};
 export type CommandResult = Done | Refusal;
-
-const isReporter = (actor: Actor, t: Ticket) =>
-  actor.person ? t.reporterId === actor.person.id : t.reporterExternalId === actor.externalId;
 
 /** The result of a command; `actor` is the person acting (read in this transaction), reused when they are the reporter. */
 async function done(ctx: Ctx, t: Ticket, ladder: Ladder, actor: Person | null): Promise<Done> {
-  const reporter = !t.reporterId ? null : actor?.id === t.reporterId ? actor : await getPerson(ctx.db, t.reporterId);
-  return { ok: true, ticket: t, holders: holders(ladder, t), reporter, tags: ladder.policy.sensitiveTags };
-}
-
-/** 代报: "代王大爷：屋顶漏水" — a leader reports for a household in their own subtree. */
-const ON_BEHALF = /^代\s*([^\s：:，,、；;]{1,12})[\s：:，,、；;]+([\s\S]+)$/u;
-
-/** The households a leader may report for by this name: the same matching as 走访 (own 邻 first, then the subtree). */
-async function findHousehold(ctx: Ctx, leader: Person, name: string): Promise<Household[]> {
-  return (await matchHousehold(ctx, leader, name)).candidates;
+  const known = (id: string | null) => (!id ? null : actor?.id === id ? actor : undefined);
+  const reporter = known(t.reporterId) ?? (t.reporterId ? await getPerson(ctx.db, t.reporterId) : null);
+  const leaders = holders(ladder, t);
+  const assignee =
+    known(t.assigneeId) ?? leaders.find((p) => p.id === t.assigneeId) ?? (t.assigneeId ? await getPerson(ctx.db, t.assigneeId) : null);
+  const household = t.onBehalf && t.householdId ? await getHousehold(ctx.db, t.householdId) : null;
+  const requesters = await requestersOf(ctx.db, t, reporter);
+  return { ok: true, ticket: t, holders: leaders, reporter, requesters, household, assignee, tags: ladder.policy.sensitiveTags };
 }
 
 /**
- * Opens a ticket. `opts.household`: a leader opens it on behalf of that household (代报) — e.g. a request found on
- * a visit — with the same routing, clocks and ladder as any report; the text is used as written.
+ * Opens a ticket. `opts.household`: a leader opens it on behalf of that household (代报, or a request found on a
+ * visit), the caller having matched the household within the leader's reach; `opts.requester` is the name the
+ * leader gave (a head's or member's). Same routing, clocks and ladder as any report; the text is used as written.
  */
 export async function openTicket(
   ctx: Ctx,
   actor: Actor,
-  rawText: string,
-  opts: { household?: Household } = {},
-): Promise<CommandResult> {
-  let text = rawText;
+  text: string,
+  opts: { household?: Household; requester?: string | null } = {},
+): Promise<Done> {
   let household: Household | null = opts.household ?? null;
-  const behalf = !household && actor.person && actor.person.role !== "resident" ? ON_BEHALF.exec(rawText) : null;
+  const onBehalf = household !== null;
   if (household) {
     // Given by the caller, who has checked the actor may act for it.
-  } else if (behalf && actor.person) {
-    const name = behalf[1] as string;
-    const found = await findHousehold(ctx, actor.person, name);
-    if (found.length === 0) return { ok: false, reason: "household_not_found", name };
-    if (found.length > 1) return { ok: false, reason: "household_ambiguous", name, count: found.length };
-    household = found[0] as Household;
-    text = behalf[2] as string;
   } else if (actor.household !== undefined) {
     household = actor.household;
   } else if (actor.person?.householdId) {
@@ -107,6 +107,8 @@ export async function openTicket(
     reporter_id: actor.person?.id ?? null,
     reporter_external_id: actor.person ? null : actor.externalId,
     household_id: household?.id ?? null,
+    on_behalf: onBehalf,
+    requester_name: onBehalf ? (opts.requester ?? household?.headName ?? null) : null,
     chat_id: actor.chat?.id ?? null,
     unit_id: origin.id,
     holder_unit_id: place?.unit.id ?? origin.id,
@@ -120,7 +122,7 @@ export async function openTicket(
     created_at: ctx.now,
     updated_at: ctx.now,
   };
-  const data = household ? { householdId: household.id, onBehalf: Boolean(behalf || opts.household) } : null;
+  const data = household ? { householdId: household.id, onBehalf } : null;
   const t = await insertTicket(ctx.db, row, data);
   rescheduleTimer(ctx, null, t);
   return done(ctx, t, ladder, actor.person);
@@ -200,13 +202,14 @@ async function tellReporterElsewhere(
 ): Promise<void> {
   if (!t.chatId || actor.chat?.id === t.chatId) return;
   const reporter = t.reporterId ? await getPerson(ctx.db, t.reporterId) : null;
+  const told = await requestersOf(ctx.db, t, reporter);
   await queueMessage(ctx, {
     dedupeKey: `upd-${t.id}-${t.version}`,
     to: { chatId: t.chatId },
     kind: "notice",
     payload: {
-      text: reporterUpdate({ ticketId: t.id, reporter, ...update, tags: ladder.policy.sensitiveTags }),
-      mentions: reporter ? [reporter.id] : [],
+      text: reporterUpdate({ ticketId: t.id, told, ...update, tags: ladder.policy.sensitiveTags }),
+      mentions: told.map((p) => p.id),
       ticketId: t.id,
     },
   });
@@ -254,7 +257,7 @@ export async function rateTicket(
 ): Promise<CommandResult> {
   const t = await getTicketToChange(ctx, id);
   if (!t) return { ok: false, reason: "not_found", ticketId: id };
-  if (!isReporter(actor, t)) return { ok: false, reason: "forbidden", ticket: t, need: "reporter" };
+  if (!(await isRequester(ctx.db, actor, t))) return { ok: false, reason: "forbidden", ticket: t, need: "reporter" };
   if (t.status !== "resolved") return { ok: false, reason: "not_resolved", ticket: t };
   const ladder = await loadLadder(ctx, t.unitId);
   const updated = await updateTicket(
@@ -333,7 +336,12 @@ async function todoTickets(ctx: Ctx, actor: Actor): Promise<Ticket[]> {
       .orderBy(tickets.answerDueAt, tickets.id)
       .limit(20);
   }
-  const mine = p ? eq(tickets.reporterId, p.id) : eq(tickets.reporterExternalId, actor.externalId);
+  // A resident's own reports, and the 代报 tickets of their household.
+  const mine = p
+    ? p.householdId
+      ? or(eq(tickets.reporterId, p.id), and(eq(tickets.onBehalf, true), eq(tickets.householdId, p.householdId)))
+      : eq(tickets.reporterId, p.id)
+    : eq(tickets.reporterExternalId, actor.externalId);
   return ctx.db
     .select()
     .from(tickets)
@@ -342,12 +350,16 @@ async function todoTickets(ctx: Ctx, actor: Actor): Promise<Ticket[]> {
     .limit(20);
 }
 
-/** Anyone in the ticket's chat, its reporter, or a leader over its unit may see its status. */
+/** Anyone in the ticket's chat, its reporter or requesters, or a leader over its unit may see its status. */
 export async function ticketStatus(ctx: Ctx, actor: Actor, id: number): Promise<CommandResult> {
   const t = await getTicket(ctx.db, id);
   if (!t) return { ok: false, reason: "not_found", ticketId: id };
   const ladder = await loadLadder(ctx, t.unitId);
-  const allowed = (actor.chat && actor.chat.id === t.chatId) || isReporter(actor, t) || canLead(actor.person, ladder.path);
+  const allowed =
+    (actor.chat && actor.chat.id === t.chatId) ||
+    (actor.person ? t.reporterId === actor.person.id : t.reporterExternalId === actor.externalId) ||
+    (await isRequester(ctx.db, actor, t)) ||
+    canLead(actor.person, ladder.path);
   if (!allowed) return { ok: false, reason: "forbidden", ticket: t, need: "leader" };
   return done(ctx, t, ladder, actor.person);
 }

@@ -1,5 +1,5 @@
 /** Tickets (工单) and their audit trail (台账). */
-import { bigserial, index, integer, jsonb, pgTable, serial, text, timestamp } from "drizzle-orm/pg-core";
+import { bigserial, boolean, index, integer, jsonb, pgTable, serial, text, timestamp } from "drizzle-orm/pg-core";
 import type { UnitKind } from "./directory.js";
 import { chats, households, people, units } from "./directory.js";
 
@@ -21,7 +21,15 @@ export const tickets = pgTable(
     reporterId: text().references(() => people.id),
     /** Platform user id of a reporter who is not in the directory. */
     reporterExternalId: text(),
+    /** 诉求户: the household the request is for (the reporter's own, or the one a leader reports for). */
     householdId: text().references(() => households.id),
+    /**
+     * 代报: a leader (the reporter, 经办人) relayed the household's request. Its residents then see it in 待办, hear
+     * its progress and rate it; the leader does only when nobody of the household is in the directory.
+     */
+    onBehalf: boolean().notNull().default(false),
+    /** 诉求人: who in the household asked, as the leader named them (a head's or member's name); null if unnamed. */
+    requesterName: text(),
     chatId: text().references(() => chats.id),
     /** Where the matter arose (the reporter's 邻 where known, else the chat's unit). */
     unitId: text()
@@ -45,7 +53,10 @@ export const tickets = pgTable(
     closedAt: timestamp({ withTimezone: true }),
     rating: text().$type<"satisfied" | "unsatisfied">(),
     reopenCount: integer().notNull().default(0),
+    /** Times it went one level up (timed or 上报); the export's 上报次数. */
     escalationCount: integer().notNull().default(0),
+    /** Reminders at the top of the ladder since it got there (the first is 第 1 次提醒). */
+    reminderCount: integer().notNull().default(0),
     /** Bumped on every change: the compare-and-set token for timers and concurrent commands. */
     version: integer().notNull().default(0),
     createdAt: timestamp({ withTimezone: true }).notNull().defaultNow(),
@@ -61,6 +72,8 @@ export const tickets = pgTable(
     index().on(t.chatId, t.createdAt),
     index().on(t.reporterId),
     index().on(t.assigneeId, t.status),
+    // 待办 of a household's residents: the 代报 tickets of their household.
+    index().on(t.householdId, t.status),
   ],
 );
 

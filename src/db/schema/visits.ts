@@ -67,6 +67,8 @@ export const visitChoices = pgTable(
     /** The chat id, or "direct" for a direct message. */
     scope: text().notNull(),
     chatId: text().references(() => chats.id),
+    /** What the pick is for: a visit to log, or a 代报 to open (its description waits in `note`). */
+    purpose: text().$type<"visit" | "report">().notNull().default("visit"),
     kind: text().$type<VisitKind>().notNull(),
     channel: text().$type<VisitChannel>().notNull(),
     query: text().notNull(),
@@ -78,4 +80,22 @@ export const visitChoices = pgTable(
     createdAt: timestamp({ withTimezone: true }).notNull().defaultNow(),
   },
   (t) => [primaryKey({ columns: [t.personId, t.scope] }), index().on(t.expiresAt)],
+);
+
+/**
+ * A problem told to the bot without a command word (@好邻 村口路灯坏了), waiting for the same person's 「是」 in the
+ * same chat: nothing is opened without a command or that explicit yes. One per person and chat; the latest wins.
+ */
+export const pendingReports = pgTable(
+  "pending_reports",
+  {
+    personKey: text().notNull(),
+    chatId: text()
+      .notNull()
+      .references(() => chats.id),
+    text: text().notNull(),
+    expiresAt: timestamp({ withTimezone: true }).notNull(),
+    createdAt: timestamp({ withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.personKey, t.chatId] }), index().on(t.expiresAt)],
 );

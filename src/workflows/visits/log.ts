@@ -9,7 +9,7 @@ import type { Ctx } from "../context.js";
 import { canLead, getHousehold, type Household, type Person, unitPath } from "../directory.js";
 import { isLeader } from "../roles.js";
 import { type Actor, type Done, openTicket } from "../ticket-commands.js";
-import { MAX_CHOICES, matchHousehold } from "./match.js";
+import { MAX_CHOICES, matchHousehold, requesterIn } from "./match.js";
 import { type CareStatus, careStatus, visitRulesFor } from "./rules.js";
 import { historiesOf, townOf } from "./scope.js";
 
@@ -50,7 +50,7 @@ async function record(
   household: Household | null,
 ): Promise<LogOutcome> {
   const request = requestIn(input.note);
-  const ticket = household && request ? await openTicket(ctx, actor, request, { household }) : null;
+  const ticket = household && request ? await openTicket(ctx, actor, request, { household, requester: requesterIn(household, input.query) }) : null;
   const [visit] = await ctx.db
     .insert(visits)
     .values({
@@ -62,7 +62,7 @@ async function record(
       note: input.note,
       query: input.query,
       status: household ? "matched" : "unmatched",
-      ticketId: ticket?.ok ? ticket.ticket.id : null,
+      ticketId: ticket ? ticket.ticket.id : null,
       chatId: actor.chat?.id ?? input.chatId ?? null,
       at: ctx.now,
     })
@@ -73,7 +73,7 @@ async function record(
   const rules = visitRulesFor(town?.settings);
   const history = (await historiesOf(ctx.db, [household], rules, ctx.now)).get(household.id);
   const care = careStatus(household.careLevel, history ?? { lastVisitAt: null, lastContactAt: null, lastVisitBeforePeriodAt: null }, rules, ctx.now);
-  return { ok: true, status: "matched", visit, household, care, ticket: ticket?.ok ? ticket : null };
+  return { ok: true, status: "matched", visit, household, care, ticket };
 }
 
 /** `走访 <who> <情况>` / `电联 <who> <情况>`: only leaders log visits. */
@@ -85,12 +85,27 @@ export async function logVisit(ctx: Ctx, actor: Actor, input: VisitInput): Promi
   if (m.candidates.length === 1) return record(ctx, actor, me, base, m.candidates[0] as Household);
   if (m.candidates.length === 0) return record(ctx, actor, me, base, null);
   if (m.candidates.length > MAX_CHOICES) return { ok: false, reason: "too_many", query: m.query, count: m.candidates.length };
+  await offerChoices(ctx, actor, me, { purpose: "visit", ...base }, m.candidates);
+  return { ok: true, status: "ambiguous", kind: input.kind, query: m.query, candidates: m.candidates };
+}
+
+/**
+ * Several households matched: the numbered list waits for this person's pick in this chat (the latest list wins).
+ * `purpose`: a visit to log, or a 代报 to open with `note` as its description.
+ */
+export async function offerChoices(
+  ctx: Ctx,
+  actor: Actor,
+  me: Person,
+  what: { purpose: "visit" | "report"; kind: VisitKind; channel: VisitChannel; query: string; note: string | null },
+  candidates: Household[],
+): Promise<void> {
   const row = {
     personId: me.id,
     scope: scopeOf(actor),
     chatId: actor.chat?.id ?? null,
-    ...base,
-    candidates: m.candidates.map((h) => h.id),
+    ...what,
+    candidates: candidates.map((h) => h.id),
     expiresAt: new Date(ctx.now.getTime() + CHOICE_TTL_MS),
     createdAt: ctx.now,
   };
@@ -98,10 +113,12 @@ export async function logVisit(ctx: Ctx, actor: Actor, input: VisitInput): Promi
     .insert(visitChoices)
     .values(row)
     .onConflictDoUpdate({ target: [visitChoices.personId, visitChoices.scope], set: row });
-  return { ok: true, status: "ambiguous", kind: input.kind, query: m.query, candidates: m.candidates };
 }
 
-export type PickOutcome = LogOutcome | { ok: false; reason: "out_of_range"; count: number };
+export type PickOutcome =
+  | LogOutcome
+  | { ok: true; status: "reported"; ticket: Done }
+  | { ok: false; reason: "out_of_range"; count: number };
 
 /**
  * The next reply picks one: `n` (1-based) from the choice list waiting for this person in this chat; in a direct
@@ -127,6 +144,11 @@ export async function pickChoice(ctx: Ctx, actor: Actor, n: number): Promise<Pic
     .returning({ scope: visitChoices.scope });
   if (taken.length === 0) return null;
   const household = await getHousehold(ctx.db, id);
+  if (choice.purpose === "report") {
+    if (!household) return null;
+    const ticket = await openTicket(ctx, actor, choice.note ?? "", { household, requester: requesterIn(household, choice.query) });
+    return { ok: true, status: "reported", ticket };
+  }
   // The visit belongs to the chat where it was written, even when the pick came by direct message.
   return record(ctx, actor, me, choice, household);
 }

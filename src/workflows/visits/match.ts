@@ -79,3 +79,8 @@ export async function matchHousehold(ctx: Ctx, leader: Person, body: string): Pr
   const own = found.filter((h) => h.unitId === leader.unitId);
   return { query, note, candidates: own.length > 0 ? own : found };
 }
+
+/** The person the leader named, when the key was a head's or member's name; else the head (a house number or a nickname names nobody). */
+export function requesterIn(h: Household, query: string): string {
+  return query === h.headName || h.members.includes(query) ? query : h.headName;
+}
