@@ -12,6 +12,9 @@ import { media, ticketEvents, ticketMedia } from "../src/db/schema/index.js";
 import { Signer } from "../src/dashboard/auth.js";
 import { createHarness, type Harness, silent, waitFor } from "./helpers/harness.js";
 import { gpsPhoto, imageSize, metadataLeft, plainPng } from "./helpers/photos.js";
+import { digestFigures, UnitTree } from "../src/workflows/digests/index.js";
+import { formatWeeklyDigest } from "../src/workflows/digests/format.js";
+import type { WeeklyFigures } from "../src/workflows/digests/weekly.js";
 
 const TOKEN = "test-admin-token-0123456789";
 const SECRET = "s".repeat(40);
@@ -162,6 +165,14 @@ describe("which ticket a photo belongs to", () => {
     const admin = await cookieFor("admin");
     const page = await (await app.request(`/dashboard/tickets/${id}`, { headers: { cookie: admin } })).text();
     expect(page).toContain("办结照片");
+    // The weekly digest counts tickets closed with a result photo (this is the only 办结 in 一组's chat); its window
+    // here ends now, not at midnight, so today's 办结 is in it.
+    const now = new Date();
+    const tree = await UnitTree.load(h.db);
+    const figures = await digestFigures(h.db, [{ id: "c1", unitId: "g1" }], { from: new Date(now.getTime() - 86_400_000), to: new Date(now.getTime() + 60_000) }, now, tree.policy("g1", {}));
+    const f = figures.get("c1") as WeeklyFigures;
+    expect([f.resolved, f.resolvedWithPhoto]).toEqual([1, 1]);
+    expect(formatWeeklyDigest(f, "东村一组")).toContain("办结 1 件（附办结照片 1 件）");
   });
 
   it("a location sent right after a report gives the ticket a place, shown on the dashboard but not in the chat", async () => {
@@ -172,6 +183,51 @@ describe("which ticket a photo belongs to", () => {
     const page = await (await app.request(`/dashboard/tickets/${id}`, { headers: { cookie: await cookieFor("admin") } })).text();
     expect(page).toContain("东村二组河堤北段");
     expect(page).toContain("30.27412");
+  });
+});
+
+describe("voice and escalation", () => {
+  it("a report made by voice is marked 语音 on the dashboard", async () => {
+    const r = await send({ chatId: "c2", userId: "r3", text: "报事 路口的井盖松动了", voice: true });
+    const id = ticketNo(r.text);
+    const page = await (await app.request(`/dashboard/tickets/${id}`, { headers: { cookie: await cookieFor("admin") } })).text();
+    expect(page).toContain("报事（语音）");
+  });
+
+  it("an escalation ping says how many photos there are and never reposts them", async () => {
+    let skewMs = 0;
+    const e = await createHarness({ clock: () => new Date(Date.now() + skewMs) });
+    try {
+      const app2 = createApp({ runtime: e.runtime, logger: silent, sim: true });
+      const res = await app2.request("/sim/messages", {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ chatId: "c1", userId: "r1", text: "报事 村道塌方", attachments: [image(await plainPng(10, 10)), image(await plainPng(11, 11))] }),
+      });
+      const id = ticketNo(((await res.json()) as { replies: { text: string }[] }).replies[0]?.text ?? "");
+      await waitFor(async () => {
+        const rows = await e.db.select().from(ticketMedia).where(eq(ticketMedia.ticketId, id));
+        return rows.length === 2 && rows.every((r) => r.status === "stored");
+      });
+      // The answer clock (4 hours) runs out; the reconciler applies the lapsed deadline.
+      skewMs = 5 * 3600_000;
+      expect((await e.runtime.reconcile()).applied).toBe(1);
+      // The group's ping as queued (its delivery is due at the moved clock's time, hours from the real now).
+      const pings = await queryRows<{ chat_id: string; payload: { text: string } | string }>(
+        e.db,
+        sql`select chat_id, payload from outbox where kind = 'ping' and chat_id is not null and (payload ->> 'ticketId')::int = ${id}`,
+      );
+      expect(pings.length).toBe(1);
+      const p = pings[0]?.payload;
+      const text = (typeof p === "string" ? JSON.parse(p) : p)?.text as string;
+      expect(text).toContain(`工单 #${id} 已上报到组级`);
+      expect(text).toContain("附照片 2 张（看板查看）");
+      // Nothing of the photo itself goes out: no outbox row carries image data or a media link.
+      const [leak] = await queryRows<{ n: number }>(e.db, sql`select count(*)::int as n from outbox where payload::text ~ '(base64|/dashboard/media/)'`);
+      expect(Number(leak?.n)).toBe(0);
+    } finally {
+      await e.close();
+    }
   });
 });
 

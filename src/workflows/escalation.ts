@@ -5,6 +5,7 @@
  */
 import type { Ctx } from "./context.js";
 import { getPerson, type Leader } from "./directory.js";
+import { photoCounts } from "./media/attach.js";
 import { escalationDirect, type EscalationReason, escalationPing, topRePing } from "./notices.js";
 import { queueMessage } from "./outbox.js";
 import { deliverAfterQuietHours } from "./policy.js";
@@ -41,6 +42,7 @@ export async function escalate(
 ): Promise<EscalationOutcome> {
   const next = nextPlacement(ladder, t.level);
   const urgent = t.urgency === "urgent";
+  const photos = t.chatId ? ((await photoCounts(ctx, [t.id])).get(t.id) ?? 0) : 0;
   const pingAt = urgent ? ctx.now : deliverAfterQuietHours(ladder.policy, ctx.now);
 
   if (!next) {
@@ -65,7 +67,7 @@ export async function escalate(
         to: { chatId: t.chatId },
         kind: "ping",
         payload: {
-          text: topRePing({ ticketId: t.id, text: t.text, leaders, round, dueAt, now: ctx.now, tags: ladder.policy.sensitiveTags }),
+          text: topRePing({ ticketId: t.id, text: t.text, leaders, round, dueAt, now: ctx.now, tags: ladder.policy.sensitiveTags, photos }),
           mentions: leaders.map((p) => p.id),
           ticketId: t.id,
           actions: ["claim", "resolve"],
@@ -118,6 +120,7 @@ export async function escalate(
           dueAt,
           now: ctx.now,
           tags: ladder.policy.sensitiveTags,
+          photos,
         }),
         mentions: [...next.leaders.map((p) => p.id), ...told.map((p) => p.id)],
         ticketId: t.id,

@@ -20,6 +20,9 @@ const REASON_ZH: Record<EscalationReason, (from: UnitKind) => string> = {
   manual: () => "经办人申请上报",
 };
 
+/** A ticket's photos are never reposted in a group: the ping says how many there are and where to see them. */
+const photoLine = (n: number | undefined) => (n ? [`附照片 ${n} 张（看板查看）`] : []);
+
 export function escalationPing(a: {
   ticketId: number;
   text: string;
@@ -33,10 +36,13 @@ export function escalationPing(a: {
   dueAt: Date;
   now: Date;
   tags: readonly string[];
+  /** Kept photos of the ticket. */
+  photos?: number;
 }): string {
   const lines = [
     `⏫ 工单 #${a.ticketId} 已上报到${LEVEL_ZH[a.to]}级（${REASON_ZH[a.reason](a.from)}）`,
     `事项：${forGroup(a.text, GROUP_CUTS.item, a.tags)}`,
+    ...photoLine(a.photos),
   ];
   if (a.note) lines.push(`上报原因：${forGroup(a.note, GROUP_CUTS.reason, a.tags)}`);
   lines.push(`请 ${at(a.leaders)} 在${formatWhenZh(a.dueAt, a.now)}前认领或答复（发「认领 #${a.ticketId}」）。`);
@@ -57,10 +63,12 @@ export function topRePing(a: {
   dueAt: Date;
   now: Date;
   tags: readonly string[];
+  photos?: number;
 }): string {
   return [
     `⏰ 工单 #${a.ticketId} 已到最高层级，仍未答复（第 ${a.round} 次提醒）`,
     `事项：${forGroup(a.text, GROUP_CUTS.item, a.tags)}`,
+    ...photoLine(a.photos),
     `请 ${at(a.leaders)} 尽快认领或答复，下次提醒：${formatWhenZh(a.dueAt, a.now)}。`,
   ].join("\n");
 }

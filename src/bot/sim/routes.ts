@@ -33,6 +33,8 @@ const messageBody = z
     attachments: z.array(attachment).max(9).optional(),
     /** A shared location, as the platforms send one. */
     location: z.object({ latitude: z.number(), longitude: z.number(), name: z.string().max(200).default("") }).optional(),
+    /** The text stands for a voice message (as the platforms' transcriptions do). */
+    voice: z.boolean().optional(),
     /** The message being quoted, as the platforms give it: its text. */
     quote: z.object({ text: z.string().max(20_000) }).optional(),
   })
@@ -64,7 +66,7 @@ export function simRoutes(runtime: Runtime): Hono {
       return c.json({ error: raw === undefined ? "body must be JSON" : `${first?.path.join(".") || "body"}: ${first?.message}` }, 400);
     }
     // The same cleaning as every platform, before the ids are used for anything.
-    const { attachments = [], location, quote } = parsed.data;
+    const { attachments = [], location, quote, voice } = parsed.data;
     const msg = cleanIncoming({
       platform: "sim",
       messageId: parsed.data.messageId ?? randomUUID(),
@@ -80,6 +82,7 @@ export function simRoutes(runtime: Runtime): Hono {
       })),
       ...(location ? { location } : {}),
       ...(quote ? { quote } : {}),
+      ...(voice ? { voice } : {}),
     });
     const chatId = msg.chatExternalId as string;
     const userId = msg.senderExternalId;

@@ -25,7 +25,7 @@ export function formatWeeklyDigest(f: WeeklyFigures, unitName: string): string {
   const esc = ESCALATION_ORDER.filter((l) => f.escalated[l]).map((l) => `${LEVEL_ZH[l]} ${f.escalated[l]}`);
   const escTotal = ESCALATION_ORDER.reduce((a, l) => a + (f.escalated[l] ?? 0), 0);
   lines.push(
-    `- 工单：新增 ${f.created} 件，${clock}内答复 ${f.answeredInTime} 件，办结 ${f.resolved} 件，上报 ${escTotal} 件${esc.length ? `（${esc.join("、")}）` : ""}`,
+    `- 工单：新增 ${f.created} 件，${clock}内答复 ${f.answeredInTime} 件，办结 ${f.resolved} 件${f.resolved ? `（附办结照片 ${f.resolvedWithPhoto} 件）` : ""}，上报 ${escTotal} 件${esc.length ? `（${esc.join("、")}）` : ""}`,
   );
   lines.push(
     `- 三率：响应率 ${pct(f.answeredInTime, f.answerDecided)}｜解决率 ${pct(f.resolvedOfNew, f.created)}｜满意率 ${pct(f.satisfied, f.rated)}`,

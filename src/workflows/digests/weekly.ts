@@ -9,6 +9,7 @@
  *   the share first answered (认领 / 回复 / 办结) within the town's answer clock of being opened.
  * - 解决率: of the window's new tickets, the share resolved (已办结 or 已关闭) when the digest is made.
  * - 满意率: of the ratings given in the window (满意 or 不满意), the share 满意.
+ * - 办结照片: of the tickets with a 办结 in the window, those with a result photo kept (办结 #n with a photo).
  * - 办结 / 上报 / 重开: tickets with that event in the window; 上报 counted once per ticket at the highest level it
  *   reached in the window.
  * - 逾期 (at the digest time): not resolved, and either unanswered longer than the answer clock since opening or
@@ -42,6 +43,8 @@ export type WeeklyFigures = {
   resolvedOfNew: number;
   /** Tickets resolved (办结 event) in the window. */
   resolved: number;
+  /** Of those, the ones with a result photo kept. */
+  resolvedWithPhoto: number;
   /** Tickets escalated in the window, by the highest level reached. */
   escalated: Partial<Record<UnitKind, number>>;
   rated: number;
@@ -87,6 +90,7 @@ function empty(s: DigestScope, p: FigureParams): WeeklyFigures {
     answeredInTime: 0,
     resolvedOfNew: 0,
     resolved: 0,
+    resolvedWithPhoto: 0,
     escalated: {},
     rated: 0,
     satisfied: 0,
@@ -141,6 +145,8 @@ async function batch(db: Db, scopes: DigestScope[], p: FigureParams, out: Map<st
     sql`${scope}
       select s.chat_id,
         count(distinct e.ticket_id) filter (where e.kind = 'resolved') as resolved,
+        count(distinct e.ticket_id) filter (where e.kind = 'resolved' and exists (select 1 from ticket_media m
+          where m.ticket_id = e.ticket_id and m.role = 'result' and m.status = 'stored')) as resolved_with_photo,
         count(*) filter (where e.kind = 'rated') as satisfied,
         count(*) filter (where e.kind in ('rated', 'reopened')) as rated,
         count(*) filter (where e.kind = 'reopened') as reopened
@@ -153,6 +159,7 @@ async function batch(db: Db, scopes: DigestScope[], p: FigureParams, out: Map<st
   for (const r of events) {
     const f = get(r);
     f.resolved = num(r.resolved);
+    f.resolvedWithPhoto = num(r.resolved_with_photo);
     f.satisfied = num(r.satisfied);
     f.rated = num(r.rated);
     f.reopened = num(r.reopened);
