@@ -231,6 +231,38 @@ describe("voice and escalation", () => {
   });
 });
 
+describe("photos nobody reported with", () => {
+  it("a held photo left unanswered for 10 minutes is dropped and its image deleted", async () => {
+    let skewMs = 0;
+    const e = await createHarness({ clock: () => new Date(Date.now() + skewMs) });
+    try {
+      const app2 = createApp({ runtime: e.runtime, logger: silent, sim: true });
+      const res = await app2.request("/sim/messages", {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ chatId: "c2", userId: "r3", attachments: [image(await gpsPhoto(33, 33, "#123456"))] }),
+      });
+      expect(((await res.json()) as { replies: { text: string }[] }).replies[0]?.text).toContain("要用这张照片报事吗");
+      await waitFor(async () => (await e.db.select().from(ticketMedia)).find((r) => r.status === "stored"));
+      expect((await e.db.select({ s: media.sha256 }).from(media)).length).toBe(1);
+      skewMs = 11 * 60_000;
+      await e.runtime.reconcile();
+      const rows = await e.db.select().from(ticketMedia);
+      expect(rows.map((r) => [r.status, r.sha256, r.ticketId])).toEqual([["dropped", null, null]]);
+      expect((await e.db.select({ s: media.sha256 }).from(media)).length).toBe(0);
+      // Too late to say yes: there is nothing held any more.
+      const yes = await app2.request("/sim/messages", {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ chatId: "c2", userId: "r3", text: "是" }),
+      });
+      expect(((await yes.json()) as { replies: { text: string }[] }).replies.map((r) => r.text).join("")).not.toContain("已登记工单");
+    } finally {
+      await e.close();
+    }
+  });
+});
+
 describe("bad photos", () => {
   const cases: [string, () => Promise<Buffer>, string][] = [
     ["a file over 10 MB", async () => Buffer.concat([Buffer.from([0xff, 0xd8, 0xff, 0xe0]), Buffer.alloc(10 * 1024 * 1024)]), "照片超过 10 MB"],

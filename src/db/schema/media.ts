@@ -36,10 +36,10 @@ export type MediaRole = "report" | "result";
  * pending — to be fetched and cleaned (the durable job: the reconciler re-queues pending rows)
  * stored  — `sha256` names the image
  * failed  — never could be kept; `error` says why (the ticket's 台账 says so too)
- * asked   — not yet tied to a ticket: the sender was asked whether to report with it
- * dropped — an asked photo nobody claimed, or the sender said no
+ * dropped — a held photo (no ticket yet: the sender was asked whether to report with it) the sender declined or
+ *           left unanswered; its image is deleted unless another ticket has it
  */
-export type MediaStatus = "pending" | "stored" | "failed" | "asked" | "dropped";
+export type MediaStatus = "pending" | "stored" | "failed" | "dropped";
 
 export const ticketMedia = pgTable(
   "ticket_media",
@@ -66,7 +66,10 @@ export const ticketMedia = pgTable(
   },
   (t) => [
     index().on(t.ticketId),
+    // An image is deleted when no row uses it any more: that check looks rows up by their image.
+    index().on(t.sha256),
     index("ticket_media_pending_idx").on(t.notAfter).where(sql`status = 'pending'`),
-    index("ticket_media_asked_idx").on(t.chatId, t.senderExternalId, t.createdAt).where(sql`status = 'asked'`),
+    // Held photos (no ticket yet), found again by who sent them where (heldPhotos) and swept when unanswered.
+    index("ticket_media_held_idx").on(t.chatId, t.senderExternalId, t.createdAt).where(sql`ticket_id is null`),
   ],
 );

@@ -3,8 +3,9 @@
  * fetching and cleaning happens after commit, off the reply path), tied to a ticket, or held while the sender is
  * asked whether to report with them. Which ticket a photo belongs to is decided in src/bot/media-dispatch.ts.
  */
-import { and, desc, eq, gte, inArray, isNull, sql } from "drizzle-orm";
-import { type MediaRole, type MediaSource, ticketMedia, tickets } from "../../db/schema/index.js";
+import { and, desc, eq, gte, inArray, isNull, lt, type SQL, sql } from "drizzle-orm";
+import type { Db } from "../../db/client.js";
+import { media, type MediaRole, type MediaSource, ticketMedia, tickets } from "../../db/schema/index.js";
 import type { Ctx } from "../context.js";
 import type { Ticket } from "../tickets.js";
 
@@ -82,10 +83,38 @@ export async function claimHeld(ctx: Ctx, ids: number[], ticketId: number) {
 /** Held photos the sender did not want: they are not kept. */
 export async function dropHeld(ctx: Ctx, ids: number[]) {
   if (ids.length === 0) return;
-  await ctx.db
+  await drop(ctx.db, and(inArray(ticketMedia.id, ids), isNull(ticketMedia.ticketId)));
+}
+
+/** Drop held rows, then delete the images only they used. */
+async function drop(db: Db, where: SQL | undefined): Promise<number> {
+  const old = db.$with("old").as(db.select({ id: ticketMedia.id, sha256: ticketMedia.sha256 }).from(ticketMedia).where(where));
+  const rows = await db
+    .with(old)
     .update(ticketMedia)
-    .set({ status: "dropped", inline: null, caption: null })
-    .where(and(inArray(ticketMedia.id, ids), isNull(ticketMedia.ticketId)));
+    .set({ status: "dropped", inline: null, caption: null, sha256: null })
+    .from(old)
+    .where(eq(ticketMedia.id, old.id))
+    .returning({ sha256: old.sha256 });
+  const shas = [...new Set(rows.flatMap((r) => (r.sha256 ? [r.sha256] : [])))];
+  if (shas.length)
+    await db.delete(media).where(and(inArray(media.sha256, shas), sql`not exists (select 1 from ticket_media l where l.sha256 = ${media.sha256})`));
+  return rows.length;
+}
+
+/**
+ * Held photos left unanswered past the window are dropped, and images no kept photo uses any more are deleted: a
+ * photo nobody reported with is not ours to keep. Run by the reconciler.
+ */
+export async function sweepHeldPhotos(db: Db, now: Date): Promise<number> {
+  return drop(
+    db,
+    and(
+      isNull(ticketMedia.ticketId),
+      inArray(ticketMedia.status, ["pending", "stored", "failed"]),
+      lt(ticketMedia.createdAt, new Date(now.getTime() - REPORT_WINDOW_MS)),
+    ),
+  );
 }
 
 /** The same person's latest report in this chat (null: in any chat) within the window, if any. */

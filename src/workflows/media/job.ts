@@ -8,7 +8,7 @@
 import { and, count, eq } from "drizzle-orm";
 import type { Logger } from "pino";
 import type { Db } from "../../db/client.js";
-import { media, type MediaSource, type Platform, ticketMedia } from "../../db/schema/index.js";
+import { media, type MediaSource, type Platform, ticketMedia, tickets } from "../../db/schema/index.js";
 import { errInfo } from "../../lib/errors.js";
 import { backoffMs, Permanent } from "../../scheduler/types.js";
 import type { Ctx } from "../context.js";
@@ -72,7 +72,11 @@ export async function processMedia(deps: MediaDeps, id: number, attempt = 1): Pr
     // Locks the row: a second worker on the same job waits here, then finds it no longer pending.
     const [locked] = await ctx.db.select().from(ticketMedia).where(and(eq(ticketMedia.id, id), eq(ticketMedia.status, "pending"))).for("update");
     if (!locked) return "gone";
-    if (locked.ticketId && (await storedFor(ctx.db, locked.ticketId)) >= MEDIA_PER_TICKET) return failIn(ctx, locked, "too_many");
+    if (locked.ticketId) {
+      // One ticket's photos are stored one at a time, so the limit holds when several arrive together.
+      await ctx.db.select({ id: tickets.id }).from(tickets).where(eq(tickets.id, locked.ticketId)).for("no key update");
+      if ((await storedFor(ctx.db, locked.ticketId)) >= MEDIA_PER_TICKET) return failIn(ctx, locked, "too_many");
+    }
     const { sha256, mime, width, height, data, thumb } = clean;
     await ctx.db.insert(media).values({ sha256, mime, width, height, size: data.length, data, thumb, createdAt: ctx.now }).onConflictDoNothing();
     await ctx.db.update(ticketMedia).set({ status: "stored", sha256, inline: null, error: null }).where(eq(ticketMedia.id, id));
