@@ -36,14 +36,15 @@ afterAll(() => {
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
 
-describe("start-up", () => {
+// Child processes (tsx compiles on start): generous limits for a loaded machine; the waits are for the events.
+describe("start-up", { timeout: 240_000 }, () => {
   it("embedded default: PGlite under DATA_DIR, demo directory, simulator; SIGTERM stops it", async () => {
     const dataDir = mkdtempSync(path.join(tmpdir(), "haolin-boot-"));
     dirs.push(dataDir);
     const port = await freePort();
     const bot = start({ DATA_DIR: dataDir, PORT: String(port) });
     const base = `http://127.0.0.1:${port}`;
-    const deadline = Date.now() + 45_000;
+    const deadline = Date.now() + 180_000;
     for (;;) {
       const ok = await fetch(`${base}/readyz`).then((r) => r.ok, () => false);
       if (ok) break;

@@ -23,20 +23,20 @@ const text = msgBody("你好");
 
 describe("access token", () => {
   it("is fetched once for concurrent callers, reused, and fetched once more after it expires", async () => {
-    fake.tokenTtlS = 2;
-    let now = Date.now(); // the API client's clock, moved on instead of sleeping
+    // The token lives 2 h (the fake's default, so it never expires on the fake's wall clock); the client's clock is
+    // moved past its refresh point instead of sleeping.
+    let now = Date.now();
     const api = new DingTalkApi(fakeConfig(fake), silent, () => now);
     const before = fake.tokenFetches;
     await Promise.all(Array.from({ length: 8 }, () => api.sendGroup("cidA", text)));
     expect(fake.tokenFetches - before).toBe(1);
     await api.sendGroup("cidA", text);
     expect(fake.tokenFetches - before).toBe(1);
-    // Refreshed shortly before expiry (a tenth of a 2 s lifetime early), so no call ever meets a 401.
-    now += 2100;
+    // Refreshed shortly before expiry (a tenth of its lifetime early), so no call ever meets a 401.
+    now += 7200 * 1000;
     await Promise.all(Array.from({ length: 8 }, () => api.sendGroup("cidA", text)));
     expect(fake.tokenFetches - before).toBe(2);
     expect(fake.requests.filter((r) => r.path.endsWith("#401"))).toHaveLength(0);
-    fake.tokenTtlS = 7200;
   });
 
   it("a token rejected with 401 is replaced once and the call succeeds", async () => {

@@ -467,7 +467,8 @@ describe("a large directory", () => {
   }, 60_000);
 });
 
-describe("the import CLI", () => {
+// Child processes (tsx compiles on start): generous limits for a loaded machine.
+describe("the import CLI", { timeout: 240_000 }, () => {
   const dataDir = path.join(tmp, "cli-data");
   /** Embedded mode: the child gets a private DATA_DIR and never the test's DATABASE_URL. */
   function runCli(file: string) {

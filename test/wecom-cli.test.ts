@@ -30,7 +30,8 @@ describe("WeCom configuration", () => {
 });
 
 describe("npm run wecom:bind", () => {
-  it("binds a group with its webhook read from stdin, never printing it", async () => {
+  // Two child processes (tsx compiles on start): a generous limit for a loaded machine.
+  it("binds a group with its webhook read from stdin, never printing it", { timeout: 400_000 }, async () => {
     const dataDir = join(dir, "data");
     const db = await openDatabase({ dataDir });
     await migrateDatabase(db);
@@ -39,13 +40,13 @@ describe("npm run wecom:bind", () => {
 
     const key = "0a1b2c3d-4e5f-6789-abcd-ef0123456789";
     const env = { PATH: process.env.PATH, HOME: process.env.HOME, DATA_DIR: dataDir, LOG_LEVEL: "silent" };
-    const child = run("npx", ["tsx", "src/cli/wecom-bind.ts", "--chat", "wrCliGroup", "--unit", "g2", "--name", "东村二组群", "--webhook", "-"], { env, timeout: 60_000 });
+    const child = run("npx", ["tsx", "src/cli/wecom-bind.ts", "--chat", "wrCliGroup", "--unit", "g2", "--name", "东村二组群", "--webhook", "-"], { env, timeout: 180_000 });
     child.child.stdin?.end(`https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=${key}\n`);
     const { stdout, stderr } = await child;
     expect(stdout).toContain("已登记：企业微信群 wrCliGroup → 单位 g2");
     expect(stdout + stderr).not.toContain(key);
 
-    const bad = await run("npx", ["tsx", "src/cli/wecom-bind.ts", "--chat", "wrCliGroup", "--unit", "nope", "--name", "x"], { env, timeout: 60_000 }).catch((e) => e as { code: number; stderr: string });
+    const bad = await run("npx", ["tsx", "src/cli/wecom-bind.ts", "--chat", "wrCliGroup", "--unit", "nope", "--name", "x"], { env, timeout: 180_000 }).catch((e) => e as { code: number; stderr: string });
     expect((bad as { code: number }).code).toBe(1);
     expect((bad as { stderr: string }).stderr).toContain("找不到单位");
 

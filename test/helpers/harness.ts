@@ -56,6 +56,9 @@ export async function createHarness(opts: HarnessOptions = {}) {
     reconcileIntervalMs: opts.reconcileIntervalMs ?? 60_000,
     graceMs: opts.graceMs,
   });
+  // The producer fails fast while Redis is not connected yet (by design: the reconciler catches up). A test should
+  // not start before it is connected, or a loaded machine turns a wake-up into a 60 s reconciler wait.
+  await waitFor(async () => (await scheduler.health()).ok);
   if (opts.start !== false) runtime.start();
   const app = createApp({ runtime, logger: silent, sim: true });
 
