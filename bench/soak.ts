@@ -7,7 +7,9 @@
  *
  *   - messages accepted (distinct msgids answered 200) = inbound rows; accepted reports = tickets, each once
  *   - escalations due (replayed from the 台账) = escalations done, each once
- *   - outbox rows for groups created = delivered, each exactly once at the fake WeCom
+ *   - outbox rows for groups created = delivered at the fake WeCom; every extra copy is explained by the README's
+ *     delivery guarantee (its sender was SIGKILLed, or never got WeCom's answer, between the copies) or the run
+ *     fails; each duplicate is printed with its copies' arrival times and senders next to the fault timeline
  *   - no group-visible text holds a phone number, house number/address or household tag
  *   - RSS of the bots did not keep growing
  *
@@ -15,7 +17,9 @@
  * stopped at the end, on error and on Ctrl-C. Exit code 0 only on PASS.
  */
 import postgres from "postgres";
-import { checkEscalations, checkOutbox, callContent, memoryTrend, privacyViolations } from "./soak/checks.js";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { checkEscalations, checkOutbox, callContent, failedSends, memoryTrend, privacyViolations } from "./soak/checks.js";
 import { onStop, sleep, stopAll } from "./soak/services.js";
 import { agent, groupText, msgId, openReply, post, prepare } from "./soak/wecom-client.js";
 import { Bot, type Group, startStage } from "./soak/world.js";
@@ -160,12 +164,14 @@ async function main() {
     },
   ];
   const faultLog: string[] = [];
+  const timeline: string[] = [];
   const faultRuns = faults.map(async (f) => {
     await sleep(f.at * DURATION_MS);
     const t = Date.now();
     log(`fault: ${f.name}`);
     await f.run();
     faultLog.push(`${f.name} @${Math.round((t - T0) / 1000)} s`);
+    timeline.push(`${((t - T0) / 1000).toFixed(1)}–${((Date.now() - T0) / 1000).toFixed(1)} s  ${f.name}`);
     log(`fault done: ${f.name} (${Date.now() - t} ms)`);
   });
 
@@ -235,8 +241,17 @@ async function main() {
 
   const esc = await checkEscalations(sql, CLOCKS, end, GRACE_MS);
   const escOk = esc.missed === 0 && esc.early === 0 && esc.stateMismatch === 0 && esc.done > 0;
-  const out = await checkOutbox(sql, fake.calls);
-  const outOk = out.chatNotSent === 0 && out.duplicates === 0 && out.unmatched === 0 && out.chatSent === out.webhookAccepted && out.personRows === out.personUndeliverable;
+  // Who sent each copy: the bots' processes (pid, start, SIGKILL) and the sends their logs report as failed.
+  const lives = bots.flatMap((b) => b.lives.map((l) => ({ bot: b.opts.name, ...l })));
+  const failed = bots.flatMap((b) => failedSends(readFileSync(join(tmp, `${b.opts.name}.log`), "utf8")));
+  const out = await checkOutbox(sql, fake.calls, { lives, failed, t0: T0 });
+  const outOk =
+    out.chatNotSent === 0 &&
+    out.unexplained === 0 &&
+    out.unmatched === 0 &&
+    out.stray === 0 &&
+    out.webhookAccepted === out.chatSent + out.duplicates &&
+    out.personRows === out.personUndeliverable;
   const groupTexts = [...fake.calls.filter((c) => c.errcode === 0).map(callContent), ...replyTexts];
   const privacy = privacyViolations(groupTexts);
   const mem = bots.map((b) => {
@@ -263,13 +278,20 @@ async function main() {
   );
   line(
     outOk,
-    `outbox: ${out.chatCreated} group messages created = ${out.chatSent} sent = ${out.webhookAccepted} received by WeCom, ` +
-      `${out.duplicates} received twice, ${out.unmatched} unmatched, ${out.webhookRefused} sends refused (rate limit/errors); ` +
+    `outbox: ${out.chatCreated} group messages created = ${out.chatSent} sent; ${out.webhookAccepted} copies received by WeCom ` +
+      `(${out.duplicates} extra: explained duplicates: ${out.explained}, unexplained ${out.unexplained}), ${out.unmatched} never received, ` +
+      `${out.stray} stray, ${out.webhookRefused} sends refused (rate limit/errors); ` +
       `${out.personRows} direct messages have no WeCom channel (marked undeliverable: ${out.personUndeliverable})`,
   );
   line(privacy.count === 0, `privacy: ${groupTexts.length} group-visible texts, ${privacy.count} with a phone, house number or tag${privacy.example ? ` (e.g. "${privacy.example}")` : ""}`);
   line(memOk, `memory: ${mem.map((m) => `${m.name} middle ${m.trend?.middle ?? "?"} MB → last ${m.trend?.last ?? "?"} MB (peak ${m.peak} MB)`).join("; ")}`);
   for (const e of [...esc.examples, ...out.examples]) console.log(`        ${e}`);
+  if (out.duplicateLines.length) {
+    console.log("\nDuplicates (arrival since start, sender), next to the fault timeline:");
+    for (const t of timeline) console.log(`  fault   ${t}`);
+    for (const l of lives) console.log(`  process ${l.bot} pid ${l.pid} started ${((l.startedAt - T0) / 1000).toFixed(1)} s${l.killedAt ? `, SIGKILLed ${((l.killedAt - T0) / 1000).toFixed(1)} s` : ""}`);
+    for (const d of out.duplicateLines) console.log(`  ${d}`);
+  }
   if (errors) console.log(`  (${errors} commands failed in the generator)`);
 
   const pass = messagesOk && escOk && outOk && privacy.count === 0 && memOk && errors === 0;
@@ -278,7 +300,7 @@ async function main() {
     `\nSOAK ${pass ? "PASS" : "FAIL"}: ${SECONDS} s at ${RATE}/s, 2 bots, faults [${faultLog.join("; ")}, ${stats.redelivered} redeliveries]; ` +
       `accepted ${accepted.size} msgs, reports ${acceptedReports.length} = tickets ${ticketRows.length}; ` +
       `escalations due ${esc.due} = done ${esc.done - esc.early} (dup ${esc.early}, missed ${esc.missed}, p99 late ${esc.latenessP99} ms); ` +
-      `group messages ${out.chatCreated} = delivered ${out.chatSent} (twice ${out.duplicates}); privacy hits ${privacy.count}; ` +
+      `group messages ${out.chatCreated} = delivered ${out.chatSent} (explained duplicates: ${out.explained}, unexplained ${out.unexplained}); privacy hits ${privacy.count}; ` +
       `RSS ${mem.map((m) => `${m.name} ${m.trend?.middle ?? "?"}→${m.trend?.last ?? "?"} MB`).join(", ")}; ${Math.round((Date.now() - T0) / 1000)} s total`,
   );
   process.exit(pass ? 0 : 1);

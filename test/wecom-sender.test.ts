@@ -3,6 +3,7 @@
  * real @mentions, markdown split under 4096 bytes, spacing per webhook, retries on 45009 / -1, and a dead
  * webhook (93000) marking the chat dead and telling the admins — without ever showing the key.
  */
+import { hostname } from "node:os";
 import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { normalizeWebhook, splitBytes, webhookKey } from "../src/bot/wecom/webhook.js";
@@ -43,6 +44,8 @@ describe("WeCom sender (消息推送 webhook)", () => {
       text: { content: "⏫ 工单 #99 已上报到组级\n请 @张组长 认领", mentioned_list: ["zhangzz"], mentioned_mobile_list: ["19900000101"] },
     });
     expect((await rowOf(id))?.platform).toBe("wecom");
+    // Each request names the process that sent it (a header WeCom ignores; the soak attributes copies by it).
+    expect(call?.replica).toBe(`${hostname()}:${process.pid}`);
   });
 
   it("digests are markdown, split under 4096 bytes, with <@userid> mentions", async () => {

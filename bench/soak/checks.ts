@@ -10,6 +10,7 @@
  */
 import type postgres from "postgres";
 import { personalIn } from "../../test/helpers/personal-oracle.js";
+import { webhookKey } from "../../src/bot/wecom/webhook.js";
 import type { WebhookCall } from "../../test/fakes/wecom.js";
 
 export type Clocks = { answerMs: number; resolveMs: number; repingMs: number };
@@ -122,9 +123,17 @@ export type OutboxReport = {
   personUndeliverable: number;
   webhookAccepted: number;
   webhookRefused: number;
+  /** Extra copies a group received beyond its rows. */
   duplicates: number;
+  /** …of which the stated guarantee explains (the sender was SIGKILLed, or its answer was lost, between the copies). */
+  explained: number;
+  unexplained: number;
+  /** Sent rows the fake never received, and accepted copies that match no sent row. */
   unmatched: number;
+  stray: number;
   examples: string[];
+  /** Every duplicate, with each copy's arrival, its sender and the explanation (or none). */
+  duplicateLines: string[];
 };
 
 type OutboxRow = { id: number; dedupe_key: string; chat_id: string | null; status: string; last_error: string | null; payload: { text: string; format?: string } };
@@ -136,11 +145,51 @@ export const callContent = (c: WebhookCall) => {
   return type === "markdown" ? content.replace(/\n(?:<@[^>]+>\s?)+$/, "") : content;
 };
 
-export async function checkOutbox(sql: postgres.Sql, calls: WebhookCall[]): Promise<OutboxReport> {
+/** One bot process of the run: which bot, its pid, when it started and when (if) it was SIGKILLed. */
+export type Life = { bot: string; pid: number; startedAt: number; killedAt?: number };
+/** A "send failed" line from a bot's log: which process, which row, when, and the kind of failure. */
+export type FailedSend = { pid: number; outboxId: number; at: number; error: string };
+
+/** The "send failed" lines of a bot's JSON log (pino: pid, time, outboxId, error). */
+export function failedSends(logText: string): FailedSend[] {
+  const out: FailedSend[] = [];
+  for (const line of logText.split("\n")) {
+    if (!line.includes('"send failed"')) continue;
+    try {
+      const j = JSON.parse(line) as { pid?: number; time?: number; outboxId?: number; error?: string; msg?: string };
+      if (j.msg === "send failed" && j.pid && j.time && j.outboxId) out.push({ pid: j.pid, outboxId: j.outboxId, at: j.time, error: j.error ?? "" });
+    } catch {
+      // not a log line
+    }
+  }
+  return out;
+}
+
+/** A failed send whose answer never came back: the platform may have taken it (timeouts, dropped connections). */
+const ANSWER_LOST = /request failed|timeout|abort|socket|ECONN|EPIPE|fetch failed/i;
+
+/**
+ * Every group row sent = received by the fake; every extra copy explained by the guarantee or not. Copies are matched
+ * to rows by webhook key and text (rows with the same text to the same group form one set: n copies for k rows make
+ * n − k extras). An extra copy is explained when an earlier copy's sending process was SIGKILLed, or logged a send of
+ * one of those rows as failed with its answer lost, after that copy arrived and before the extra one did; each such
+ * event explains at most one extra copy.
+ */
+export async function checkOutbox(
+  sql: postgres.Sql,
+  calls: WebhookCall[],
+  who: { lives: Life[]; failed: FailedSend[]; t0: number },
+): Promise<OutboxReport> {
   const rows = await sql<OutboxRow[]>`select id, dedupe_key, chat_id, status, last_error, payload from outbox order by id`;
+  const chatRows = await sql<{ id: string; webhook_url: string | null }[]>`select id, webhook_url from chats`;
+  const keyOfChat = new Map(chatRows.map((c) => [c.id, webhookKey(c.webhook_url) ?? ""]));
   const accepted = calls.filter((c) => c.errcode === 0);
-  const received = new Map<string, number>();
-  for (const c of accepted) received.set(callContent(c), (received.get(callContent(c)) ?? 0) + 1);
+  const group = (key: string, text: string) => `${key}\u0000${text}`;
+  const copies = new Map<string, WebhookCall[]>();
+  for (const c of accepted) {
+    const g = group(c.key, callContent(c));
+    copies.set(g, [...(copies.get(g) ?? []), c]);
+  }
   const r: OutboxReport = {
     chatCreated: 0,
     chatSent: 0,
@@ -150,9 +199,14 @@ export async function checkOutbox(sql: postgres.Sql, calls: WebhookCall[]): Prom
     webhookAccepted: accepted.length,
     webhookRefused: calls.length - accepted.length,
     duplicates: 0,
+    explained: 0,
+    unexplained: 0,
     unmatched: 0,
+    stray: 0,
     examples: [],
+    duplicateLines: [],
   };
+  const sets = new Map<string, OutboxRow[]>();
   for (const row of rows) {
     if (!row.chat_id) {
       r.personRows++;
@@ -166,14 +220,56 @@ export async function checkOutbox(sql: postgres.Sql, calls: WebhookCall[]): Prom
       continue;
     }
     r.chatSent++;
-    const n = received.get(row.payload.text) ?? 0;
-    if (n === 0) {
-      r.unmatched++;
-      if (r.examples.length < 5) r.examples.push(`outbox ${row.id} (${row.dedupe_key}) marked sent, not seen by the fake`);
-    } else if (n > 1) {
-      r.duplicates++;
-      if (r.examples.length < 5) r.examples.push(`outbox ${row.id} (${row.dedupe_key}) reached the group ${n} times`);
+    const g = group(keyOfChat.get(row.chat_id) ?? "", row.payload.text);
+    sets.set(g, [...(sets.get(g) ?? []), row]);
+  }
+  const pidOf = (c: WebhookCall) => Number(c.replica?.split(":").at(-1));
+  const lifeOf = (pid: number) => who.lives.find((l) => l.pid === pid);
+  const secs = (t: number) => `${((t - who.t0) / 1000).toFixed(1)} s`;
+  const sender = (c: WebhookCall) => {
+    const l = lifeOf(pidOf(c));
+    return l ? `${l.bot} pid ${l.pid}` : `unknown sender (${c.replica ?? "no header"})`;
+  };
+  for (const [g, set] of sets) {
+    const got = (copies.get(g) ?? []).sort((a, b) => a.at - b.at);
+    copies.delete(g);
+    if (got.length < set.length) {
+      r.unmatched += set.length - got.length;
+      if (r.examples.length < 5) r.examples.push(`outbox ${set.map((x) => x.id).join(",")} (${set[0]?.dedupe_key}) marked sent, received ${got.length} time(s)`);
+      continue;
     }
+    const ids = new Set(set.map((x) => x.id));
+    const used = new Set<object>();
+    for (let j = set.length; j < got.length; j++) {
+      r.duplicates++;
+      const extra = got[j] as WebhookCall;
+      let why: string | null = null;
+      for (const earlier of got.slice(0, j)) {
+        const pid = pidOf(earlier);
+        const life = lifeOf(pid);
+        if (life?.killedAt && !used.has(life) && life.killedAt >= earlier.at && life.killedAt <= extra.at) {
+          used.add(life);
+          why = `${life.bot} pid ${pid} was SIGKILLed at ${secs(life.killedAt)}, after its copy arrived and before another was sent`;
+          break;
+        }
+        const lost = who.failed.find((f) => !used.has(f) && f.pid === pid && ids.has(f.outboxId) && f.at >= earlier.at && f.at <= extra.at && ANSWER_LOST.test(f.error));
+        if (lost) {
+          used.add(lost);
+          why = `pid ${pid} never got WeCom's answer (${lost.error}) at ${secs(lost.at)}`;
+          break;
+        }
+      }
+      if (why) r.explained++;
+      else r.unexplained++;
+      const row = set[0] as OutboxRow;
+      r.duplicateLines.push(
+        `outbox ${[...ids].join(",")} (${row.dedupe_key}) copy ${j + 1}: ${got.map((c) => `${secs(c.at)} by ${sender(c)}`).join("; ")} — ${why ? `explained: ${why}` : "UNEXPLAINED"}`,
+      );
+    }
+  }
+  for (const [, stray] of copies) {
+    r.stray += stray.length;
+    if (r.examples.length < 5) r.examples.push(`received ${stray.length} copy(ies) matching no sent row: "${callContent(stray[0] as WebhookCall).slice(0, 60)}"`);
   }
   return r;
 }

@@ -129,6 +129,8 @@ export class Bot {
   /** RSS samples per process id. */
   readonly samples: { pid: number; at: number; rssMb: number }[] = [];
   restarts = 0;
+  /** Each process this bot has been: pid, when it started and (if it did) when it was SIGKILLed. */
+  readonly lives: { pid: number; startedAt: number; killedAt?: number }[] = [];
 
   constructor(readonly opts: BotOptions) {}
 
@@ -180,11 +182,13 @@ export class Bot {
         WECOM_BOT_ID: o.creds.botId,
         WECOM_WEBHOOK_BASE: o.webhookBase,
         LOG_LEVEL: "warn",
+        // No fixed replica name: the WeCom sender's default (host:pid) is what the soak attributes copies by.
         SIM_ENABLED: "false",
         DEMO_DATA: "false",
         ...o.env,
       },
     });
+    if (this.child.pid) this.lives.push({ pid: this.child.pid, startedAt: Date.now() });
     const deadline = Date.now() + 60_000;
     while (Date.now() < deadline) {
       if (!this.alive) throw new Error(`${o.name} exited during start-up; see ${o.logDir}/${o.name}.log`);
@@ -205,10 +209,16 @@ export class Bot {
   }
 
   kill9(): void {
+    const life = this.lives.find((l) => l.pid === this.child?.pid);
+    if (life) life.killedAt = Date.now();
     this.child?.kill("SIGKILL");
   }
 
   async restart(): Promise<void> {
+    if (this.alive) {
+      const life = this.lives.find((l) => l.pid === this.child?.pid);
+      if (life) life.killedAt = Date.now();
+    }
     if (this.child) await terminate(this.child, "SIGKILL", 1000);
     this.restarts += 1;
     await this.launch();

@@ -3,6 +3,12 @@
  * workers never send it at once; it is marked sent right after. Per-destination pacing (WeCom webhooks take 20
  * a minute) is a slot table in PostgreSQL shared by every replica: a message that must wait is delayed, never
  * dropped.
+ *
+ * The guarantee (README, 送达保证): at least once. Neither platform's group send takes an idempotency key, so a
+ * second copy is possible exactly where the platform has taken a message and our record of it is lost: the process
+ * dies between the two, the platform's answer never reaches us (timeout, dropped connection), or the database stays
+ * unreachable for most of the lease right after the send. The window is kept to one UPDATE right after each
+ * accepted send (or part), retried through a passing database outage, with the lease renewed at every part.
  */
 import { and, eq, inArray, lt, or, sql } from "drizzle-orm";
 import type { Logger } from "pino";
@@ -129,9 +135,14 @@ export async function deliverOutbox(deps: DeliveryDeps, id: number): Promise<Del
   try {
     await dest.sender.send(dest.to, claimed.payload, db, {
       sent: claimed.partsSent,
-      record: async (sent) => {
-        await db.update(outbox).set({ partsSent: sent }).where(eq(outbox.id, id));
-      },
+      // A part is out: recorded at once (and the lease renewed, so a long digest is not taken over mid-way).
+      record: (sent) =>
+        recordAfterSend(deps, id, () =>
+          db
+            .update(outbox)
+            .set({ partsSent: sent, leaseUntil: new Date(deps.clock().getTime() + LEASE_MS) })
+            .where(eq(outbox.id, id)),
+        ),
       note: async (outcome) => {
         await db.update(outbox).set({ lastError: outcome.slice(0, 500) }).where(eq(outbox.id, id));
       },
@@ -147,7 +158,10 @@ export async function deliverOutbox(deps: DeliveryDeps, id: number): Promise<Del
       .update(outbox)
       .set({ status: permanent ? "failed" : "pending", leaseUntil: null, lastError: String((err as Error).message).slice(0, 500) })
       .where(eq(outbox.id, id));
-    logger.warn({ outboxId: id, platform: dest.sender.platform, attempts: claimed.attempts, permanent }, "send failed");
+    // The error says which kind of failure it was (senders never put a key or URL in it); the soak reads it to tell
+    // a lost answer from a refusal.
+    const error = String((err as Error).message).slice(0, 200);
+    logger.warn({ outboxId: id, platform: dest.sender.platform, attempts: claimed.attempts, permanent, error }, "send failed");
     if (permanent) throw new Permanent(String((err as Error).message));
     throw err;
   }
@@ -164,17 +178,14 @@ async function putBack(db: Db, id: number, lastError?: string): Promise<void> {
 }
 
 /**
- * The message is out: recording that must not fail on a passing database outage (a restart takes seconds), or the
- * row's lease would lapse and another worker would send it again. Keep trying for most of the lease.
+ * A message (or part) is out: recording that must not fail on a passing database outage (a restart takes seconds),
+ * or the row's lease would lapse and another worker would send it again. Keep trying for most of the lease.
  */
-async function markSent(deps: DeliveryDeps, id: number, platform: Platform, startedAt: Date): Promise<void> {
+async function recordAfterSend(deps: DeliveryDeps, id: number, write: () => PromiseLike<unknown>): Promise<void> {
   const until = Date.now() + LEASE_MS * 0.8;
   for (let wait = 250; ; wait = Math.min(wait * 2, 5000)) {
     try {
-      await deps.db
-        .update(outbox)
-        .set({ status: "sent", sentAt: startedAt, leaseUntil: null, platform })
-        .where(eq(outbox.id, id));
+      await write();
       return;
     } catch (err) {
       if (Date.now() + wait > until) throw err;
@@ -182,6 +193,12 @@ async function markSent(deps: DeliveryDeps, id: number, platform: Platform, star
       await new Promise((r) => setTimeout(r, wait));
     }
   }
+}
+
+function markSent(deps: DeliveryDeps, id: number, platform: Platform, startedAt: Date): Promise<void> {
+  return recordAfterSend(deps, id, () =>
+    deps.db.update(outbox).set({ status: "sent", sentAt: startedAt, leaseUntil: null, platform }).where(eq(outbox.id, id)),
+  );
 }
 
 /** Outbox rows that should have a delivery job: pending, or stuck in a lapsed lease (a crashed worker). */

@@ -10,7 +10,7 @@
  * 93000 for an unknown or removed key, scripted -1 / 45009 answers, content limits, and a record of every @mention.
  */
 import { createCipheriv, createDecipheriv, createHash, randomBytes } from "node:crypto";
-import { createServer, type Server } from "node:http";
+import { createServer, type IncomingMessage, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 
 // ───────────── WeCom crypto, written from the spec (doc 91144 / 101033) ─────────────
@@ -92,7 +92,13 @@ export type CallbackResult = {
   reply: Record<string, unknown> | null;
 };
 
-export type WebhookCall = { key: string; body: Record<string, unknown>; errcode: number; at: number };
+/** `replica`: the sending process as the bot names it in its x-haolin-replica header (the soak's attribution). */
+export type WebhookCall = { key: string; body: Record<string, unknown>; errcode: number; at: number; replica?: string };
+
+const replicaOf = (req: IncomingMessage) => {
+  const v = req.headers["x-haolin-replica"];
+  return typeof v === "string" ? v : undefined;
+};
 
 export class FakeWecom {
   botUrl = "";
@@ -130,11 +136,11 @@ export class FakeWecom {
         try {
           body = JSON.parse(Buffer.concat(chunks).toString("utf8"));
         } catch {
-          this.calls.push({ key, body, errcode: 40001, at: Date.now() });
+          this.calls.push({ key, body, errcode: 40001, at: Date.now(), replica: replicaOf(req) });
           return reply(40001, "invalid json");
         }
         const errcode = this.judge(key, body);
-        this.calls.push({ key, body, errcode, at: Date.now() });
+        this.calls.push({ key, body, errcode, at: Date.now(), replica: replicaOf(req) });
         reply(errcode, errcode === 0 ? "ok" : `fake error ${errcode}`);
       });
     });

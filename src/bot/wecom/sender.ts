@@ -4,6 +4,7 @@
  * `markdown`. 20 messages a minute per webhook: the outbox spaces sends 3 s apart. HTTP 200 with errcode ≠ 0 is a
  * failure: 45009 / -1 retry with backoff, 93000 means the webhook is gone (the chat is marked dead, admins told).
  */
+import { hostname } from "node:os";
 import { and, eq, inArray } from "drizzle-orm";
 import type { Logger } from "pino";
 import type { Db } from "../../db/client.js";
@@ -26,6 +27,8 @@ export type WecomSenderOptions = {
   timeoutMs?: number;
   /** The 自建应用: with it, the sender also reaches members privately (application messages). */
   app?: AppSenderOptions;
+  /** Which process sent a request (default host:pid), as a header WeCom ignores: the soak attributes each copy by it. */
+  replica?: string;
 };
 
 type Mentions = { userids: string[]; mobiles: string[] };
@@ -71,6 +74,7 @@ export function webhookMessages(payload: OutboxPayload, m: Mentions): object[] {
 export function createWecomSender(opts: WecomSenderOptions): Sender {
   const log = opts.logger.child({ platform: "wecom" });
   const timeoutMs = opts.timeoutMs ?? 10_000;
+  const replica = opts.replica ?? `${hostname()}:${process.pid}`;
 
   async function post(key: string, body: object): Promise<number> {
     let answer: { status: number; json: { errcode?: unknown } | null };
@@ -78,7 +82,7 @@ export function createWecomSender(opts: WecomSenderOptions): Sender {
       answer = await withTimeout(timeoutMs, async (signal) => {
         const res = await fetch(sendUrl(opts.webhookBase, key), {
           method: "POST",
-          headers: { "content-type": "application/json; charset=utf-8" },
+          headers: { "content-type": "application/json; charset=utf-8", "x-haolin-replica": replica },
           body: JSON.stringify(body),
           signal,
         });
