@@ -486,7 +486,7 @@ describe("the import CLI", { timeout: 240_000 }, () => {
     const second = runCli(DEMO);
     expect(second.status).toBe(0);
     expect(second.stdout).toContain("单位 23（新增 0，更新 0，未变 23）");
-  }, 60_000);
+  });
 
   it("exits 1 with the file, line and field of a bad file", () => {
     const file = writeTemp("bad.yaml", "units:", "  - { id: t, kind: city, name: 青禾镇 }");
@@ -494,7 +494,7 @@ describe("the import CLI", { timeout: 240_000 }, () => {
     expect(run.status).toBe(1);
     expect(run.stderr).toContain(`${file}:2: units[0].kind: 未知单位类型 "city"`);
     expect(run.stdout).toBe("");
-  }, 30_000);
+  });
 });
 
 describe("re-import and server-side chat settings", () => {
