@@ -23,6 +23,8 @@ beforeAll(async () => {
   await h.say("c1", "r1", `满意 #${ids.lamp}`);
   ids.ditch = ticketNo((await h.say("c2", "r3", "报事 =水沟堵了")).text);
   await h.say("c2", "nl3", `上报 #${ids.ditch} 需要组里协调`);
+  ids.relay = ticketNo((await h.say("c1", "nl1", "代报 李小一 家里屋顶漏雨")).text);
+  await h.say("c1", "gl1", `认领 #${ids.relay}`);
 });
 afterAll(async () => {
   await h.close();
@@ -114,10 +116,45 @@ describe("tickets, timeline and exports", () => {
     const wb = new ExcelJS.Workbook();
     await wb.xlsx.load(await xlsx.arrayBuffer());
     const sheet = wb.getWorksheet("工单台账");
-    expect(sheet?.rowCount).toBe(3);
+    expect(sheet?.rowCount).toBe(4);
     expect(sheet?.getRow(1).getCell(1).value).toBe("工单号");
     const events = wb.getWorksheet("事件记录");
     expect(events?.rowCount).toBeGreaterThanOrEqual(7);
+  });
+
+  it("shows a 代报 ticket's 诉求户, 诉求人 and 经办人 apart from its 负责人, in the table, the timeline and both exports", async () => {
+    const { cookie } = await login();
+    const list = await (await get("/dashboard/tickets", cookie)).text();
+    const head = /<thead>(.*?)<\/thead>/su.exec(list)?.[1] ?? "";
+    expect(head).toMatch(/<th>负责人<\/th><th>诉求户<\/th><th>经办人<\/th>/u);
+    const row = new RegExp(`<tr><td><a href="/dashboard/tickets/${ids.relay}">.*?</tr>`, "su").exec(list)?.[0] ?? "";
+    // 负责人 is the 组长 who claimed it; 诉求户 the household; 经办人 the 邻长 who relayed it.
+    expect(row).toMatch(/<td>张组长<\/td><td>李一（1号）<\/td><td>王邻长<\/td>/u);
+    const detail = await (await get(`/dashboard/tickets/${ids.relay}`, cookie)).text();
+    expect(detail).toContain("诉求户 李一（1号） · 诉求人 李小一 · 经办人 王邻长");
+    expect(detail).toContain("负责人 张组长");
+    expect(detail).toContain("代报（经办人登记）");
+
+    const csv = (await (await get("/dashboard/export.csv", cookie)).text()).split("\r\n");
+    const header = (csv[0] ?? "").split(",").map((c) => c.replaceAll('"', ""));
+    const line = (csv.find((l) => l.startsWith(`"${ids.relay}"`)) ?? "").split(",").map((c) => c.replaceAll('"', ""));
+    const cell = (name: string) => line[header.indexOf(name)];
+    expect(cell("负责人")).toBe("张组长");
+    expect(cell("诉求户")).toBe("李一（1号）");
+    expect(cell("诉求人")).toBe("李小一");
+    expect(cell("经办人")).toBe("王邻长");
+    const own = (csv.find((l) => l.startsWith(`"${ids.lamp}"`)) ?? "").split(",").map((c) => c.replaceAll('"', ""));
+    expect(own[header.indexOf("诉求人")]).toBe("李一");
+    expect(own[header.indexOf("经办人")]).toBe("");
+
+    const wb = new ExcelJS.Workbook();
+    await wb.xlsx.load(await (await get("/dashboard/export.xlsx", cookie)).arrayBuffer());
+    const sheet = wb.getWorksheet("工单台账");
+    const names = (sheet?.getRow(1).values as unknown[]).map(String);
+    const xrow = [...Array(sheet?.rowCount ?? 0).keys()].map((i) => sheet?.getRow(i + 1)).find((r) => r?.getCell(1).value === ids.relay);
+    expect(xrow?.getCell(names.indexOf("诉求户")).value).toBe("李一（1号）");
+    expect(xrow?.getCell(names.indexOf("经办人")).value).toBe("王邻长");
+    expect(xrow?.getCell(names.indexOf("负责人")).value).toBe("张组长");
   });
 
   it("shows the scorecards with their formula", async () => {

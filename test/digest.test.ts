@@ -37,8 +37,10 @@ describe("calendar in Asia/Shanghai", () => {
     // A town may choose another day and time.
     const q = policyFor({ digestWeekday: 1, digestTime: "18:30" });
     expect(weeklySlot(at("2026-03-04T03:00:00Z"), q.digest.weekday, q.digest.minutes).slot.toISOString()).toBe("2026-03-02T10:30:00.000Z");
-    // On demand: the 7 full local days before today.
-    expect(trailingWeek(at("2026-03-05T17:00:00Z")).to.toISOString()).toBe("2026-03-05T16:00:00.000Z");
+    // On demand, 近 7 天: the 7 local days ending with today (01:00 on 6 March local), today included.
+    const w = trailingWeek(at("2026-03-05T17:00:00Z"));
+    expect(w.from.toISOString()).toBe("2026-02-27T16:00:00.000Z");
+    expect(w.to.toISOString()).toBe("2026-03-06T16:00:00.000Z");
   });
 
   it("the monthly report runs from the 28th to the 28th, local midnight, across the year end", () => {
@@ -207,7 +209,7 @@ describe("weekly figures on hand-built data", () => {
     expect(rows.map((r) => r.dedupeKey).sort()).toEqual(["digest-c1-2026-W10", "digest-c2-2026-W10", "digest-cv-2026-W10"]);
     expect(rows.find((r) => r.chatId === "c1")?.payload.text).toContain("响应率 33%（1/3）");
     // coverage from the visits workflow: 一组 has 3 households, 1 special (孤寡老人), none visited; counts only
-    expect(rows.find((r) => r.chatId === "c1")?.payload.text).toContain("走访覆盖：特殊户 0%（0/1）｜全部 0%（0/3）");
+    expect(rows.find((r) => r.chatId === "c1")?.payload.text).toContain("走访覆盖：同期走访 0 次、联系 0 次｜特殊户 0%（0/1）｜全部 0%（0/3）");
     for (const r of rows) expect(personalIn(r.payload.text), r.payload.text).toEqual([]);
     expect(await run(plus(slot, 7 * 24 * H))).toMatchObject({ queued: 4 }); // next Friday, the new chat too
   });
@@ -227,6 +229,18 @@ describe("周报 on demand", () => {
     expect(r.text).toContain("东村一组 · 周报");
     expect(r.text).toContain("响应率");
     expect(r.text).toContain("走访覆盖");
+  });
+
+  it("says 近 7 天 with its dates, counting today's reports and visits over the same days", async () => {
+    for (let i = 0; i < 11; i++) await h.say("c2", "r3", `报事 三组水沟堵了第${i + 1}处`);
+    await h.say("c2", "nl3", "走访 孙三 身体好");
+    const r = await h.say("c2", "r3", "周报");
+    const today = new Intl.DateTimeFormat("zh-CN", { timeZone: "Asia/Shanghai", month: "numeric", day: "numeric" }).format(h.runtime.clock());
+    // "3/6" → "3月6日": the window's last day is today.
+    const [m, d] = today.split("/");
+    expect(r.text).toMatch(new RegExp(`周报（近 7 天：\\d+月\\d+日—${m}月${d}日）`, "u"));
+    expect(r.text).toContain("新增 11 件");
+    expect(r.text).toContain("同期走访 1 次");
   });
 
   it("in a direct chat it says where to ask instead, and posts no figures", async () => {

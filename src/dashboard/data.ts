@@ -48,8 +48,16 @@ export type TicketRow = {
   level: UnitKind;
   unit_name: string;
   holder_name: string;
+  /** 负责人: who is responsible (the claimer once claimed). */
   assignee: string | null;
+  /** Who sent the report: for 代报 the relaying leader (经办人), else the resident themselves. */
   reporter: string | null;
+  /** 诉求户: the household the request is for, "户主（门牌）" (the dashboard is for leaders; groups never see the 门牌). */
+  household: string | null;
+  /** 诉求人: who asked — the name given in a 代报, else the reporter. */
+  requester: string | null;
+  /** 经办人: the leader who relayed a 代报; null for a resident's own report. */
+  relayed_by: string | null;
   first_answered_at: Date | null;
   resolved_at: Date | null;
   closed_at: Date | null;
@@ -65,14 +73,18 @@ const toDate = (v: unknown) => (v === null || v === undefined ? null : new Date(
 
 /** The ticket columns both queries select, from a raw row (drivers differ in how they return dates and numbers). */
 const TICKET_COLUMNS = sql`t.id, t.created_at, t.category, t.urgency, t.status, t.level, o.name as unit_name,
-  hu.name as holder_name, a.name as assignee, r.name as reporter, t.first_answered_at, t.resolved_at, t.closed_at,
+  hu.name as holder_name, a.name as assignee, r.name as reporter,
+  case when hh.id is null then null when hh.house_no is null then hh.head_name else hh.head_name || '（' || hh.house_no || '）' end as household,
+  case when t.on_behalf then coalesce(t.requester_name, hh.head_name) else r.name end as requester,
+  case when t.on_behalf then r.name end as relayed_by, t.first_answered_at, t.resolved_at, t.closed_at,
   t.rating, t.reopen_count, t.escalation_count, t.text,
   (select coalesce(string_agg(m.id::text, ',' order by m.id), '') from ticket_media m where m.ticket_id = t.id and m.status = 'stored') as photo_ids`;
 const TICKET_JOINS = sql`join sub on sub.unit_id = t.unit_id
   join units o on o.id = t.unit_id
   join units hu on hu.id = t.holder_unit_id
   left join people a on a.id = t.assignee_id
-  left join people r on r.id = t.reporter_id`;
+  left join people r on r.id = t.reporter_id
+  left join households hh on hh.id = t.household_id`;
 
 function toTicketRow(r: Record<string, unknown>): TicketRow {
   return {

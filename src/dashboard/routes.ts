@@ -81,6 +81,8 @@ export const fmt = (d: Date | null) => (d ? dateTime.format(d) : "");
 /** A timeline line's name: a voice report, a result photo, a photo that could not be kept. */
 function eventTitle(e: EventRow): string {
   if (e.kind === "opened" && e.data?.voice) return "报事（语音）";
+  // 代报: the actor is the relaying leader (经办人); the card above names the 诉求户.
+  if (e.kind === "opened" && e.data?.onBehalf) return "代报（经办人登记）";
   if (e.kind === "photo") return e.data?.role === "result" ? "办结照片" : "照片";
   return EVENT_ZH[e.kind] ?? e.kind;
 }
@@ -147,8 +149,10 @@ const exportColumns = (base: string): [string, (t: TicketRow) => string | number
   ["层级", (t) => LEVEL_ZH[t.level] ?? t.level],
   ["来源单位", (t) => t.unit_name],
   ["责任单位", (t) => t.holder_name],
-  ["经办人", (t) => t.assignee ?? ""],
-  ["报事人", (t) => t.reporter ?? ""],
+  ["负责人", (t) => t.assignee ?? ""],
+  ["诉求户", (t) => t.household ?? ""],
+  ["诉求人", (t) => t.requester ?? ""],
+  ["经办人", (t) => t.relayed_by ?? ""],
   ["首次答复", (t) => fmt(t.first_answered_at)],
   ["办结", (t) => fmt(t.resolved_at)],
   ["关闭", (t) => fmt(t.closed_at)],
@@ -326,10 +330,10 @@ export function dashboardRoutes(runtime: Runtime, opts: DashboardOptions): Hono<
           <a class="button" id="export-xlsx" href="/dashboard/export.xlsx?${keep.toString()}">导出 Excel</a>
         </form>
         <p class="muted" id="count">共 ${list.total} 件${pages > 1 ? `，第 ${pageNo}/${pages} 页` : ""}</p>
-        <table id="tickets"><thead><tr><th>单号</th><th>报事时间</th><th>类别</th><th>状态</th><th>层级</th><th>来源</th><th>责任单位</th><th>经办人</th><th>首次答复</th><th>评价</th></tr></thead><tbody>
+        <table id="tickets"><thead><tr><th>单号</th><th>报事时间</th><th>类别</th><th>状态</th><th>层级</th><th>来源</th><th>责任单位</th><th>负责人</th><th>诉求户</th><th>经办人</th><th>首次答复</th><th>评价</th></tr></thead><tbody>
         ${list.rows.map(
           (t) => h`<tr><td><a href="/dashboard/tickets/${t.id}">#${t.id}</a></td><td>${fmt(t.created_at)}</td><td>${t.category}${t.urgency === "urgent" ? " 🚨" : ""}</td>
-            <td>${statusPill(t.status)}</td><td>${LEVEL_ZH[t.level]}</td><td>${t.unit_name}</td><td>${t.holder_name}</td><td>${t.assignee ?? ""}</td>
+            <td>${statusPill(t.status)}</td><td>${LEVEL_ZH[t.level]}</td><td>${t.unit_name}</td><td>${t.holder_name}</td><td>${t.assignee ?? ""}</td><td>${t.household ?? ""}</td><td>${t.relayed_by ?? ""}</td>
             <td>${t.first_answered_at ? formatDurationZh(t.first_answered_at.getTime() - t.created_at.getTime()) : "—"}</td>
             <td>${t.rating === "satisfied" ? "满意" : t.rating === "unsatisfied" ? "不满意" : ""}</td></tr>`,
         )}
@@ -350,7 +354,8 @@ export function dashboardRoutes(runtime: Runtime, opts: DashboardOptions): Hono<
         `工单 #${t.id}`,
         h`<h1>工单 #${t.id} ${statusPill(t.status)}</h1>
         <div class="card"><p>${t.text}</p>
-          <p class="muted">${t.category} · 来源 ${t.unit_name} · 现在 ${LEVEL_ZH[t.level]}级（${t.holder_name}）· 经办人 ${t.assignee ?? "—"} · 报事人 ${t.reporter ?? "群成员"}</p></div>
+          <p class="muted">${t.category} · 来源 ${t.unit_name} · 现在 ${LEVEL_ZH[t.level]}级（${t.holder_name}）· 负责人 ${t.assignee ?? "—"}</p>
+          <p class="muted" id="whose">诉求户 ${t.household ?? "—"} · 诉求人 ${t.requester ?? "群成员"} · 经办人 ${t.relayed_by ?? "（本人报事）"}</p></div>
         <h2>全程记录</h2><ol class="timeline" id="timeline">
         ${events.map(
           (e) => h`<li><strong>${fmt(e.at)}</strong> ${eventTitle(e)}${e.kind === "escalated" && e.level ? `到${LEVEL_ZH[e.level as UnitKind] ?? e.level}级` : ""}

@@ -19,9 +19,10 @@ const ratio = (n: number, d: number) => (d ? `${Math.round((100 * n) / d)}%` : "
 
 const ESCALATION_ORDER = ["group", "area", "village", "town"] as const;
 
-export function formatWeeklyDigest(f: WeeklyFigures, unitName: string): string {
+/** `span`: how the window is named ("近 7 天" on demand); the dates always follow, tickets and visits over the same days. */
+export function formatWeeklyDigest(f: WeeklyFigures, unitName: string, span?: string): string {
   const clock = formatDurationZh(f.answerMs);
-  const lines = [`**📊 ${unitName} · 周报（${windowLabel(f.window)}）**`];
+  const lines = [`**📊 ${unitName} · 周报（${span ? `${span}：` : ""}${windowLabel(f.window)}）**`];
   const esc = ESCALATION_ORDER.filter((l) => f.escalated[l]).map((l) => `${LEVEL_ZH[l]} ${f.escalated[l]}`);
   const escTotal = ESCALATION_ORDER.reduce((a, l) => a + (f.escalated[l] ?? 0), 0);
   lines.push(
@@ -41,7 +42,8 @@ export function formatWeeklyDigest(f: WeeklyFigures, unitName: string): string {
   lines.push(`- 重开 ${f.reopened} 件｜办结未经报事人确认 ${f.unconfirmed} 件`);
   if (f.coverage) {
     const { special, all } = f.coverage;
-    lines.push(`- 走访覆盖：特殊户 ${pct(special.visited, special.due)}｜全部 ${pct(all.visited, all.due)}`);
+    const logged = f.coverage.logged ? `同期走访 ${f.coverage.logged.visits} 次、联系 ${f.coverage.logged.contacts} 次｜` : "";
+    lines.push(`- 走访覆盖：${logged}特殊户 ${pct(special.visited, special.due)}｜全部 ${pct(all.visited, all.due)}`);
   } else lines.push("- 走访覆盖：暂无走访数据");
   if (f.stars.length) {
     const star = f.stars

@@ -69,7 +69,7 @@ export async function digestFigures(
     list.map((c) => ({ chatId: c.id, unitId: c.unitId })),
     { window, asOf, answerMs: policy.answerMs, resolveMs: policy.resolveMs },
   );
-  const coverage = await coverageByUnit(db, [...new Set(list.map((c) => c.unitId))], asOf);
+  const coverage = await coverageByUnit(db, [...new Set(list.map((c) => c.unitId))], asOf, window);
   for (const f of figures.values()) f.coverage = coverage.get(f.unitId) ?? null;
   return figures;
 }
@@ -122,7 +122,7 @@ export async function digestForChat(ctx: Ctx, chat: Pick<Chat, "id" | "unitId">)
   const tree = await UnitTree.load(ctx.db);
   const policy = tree.policy(chat.unitId, ctx.overrides);
   const figures = await digestFigures(ctx.db, [chat], trailingWeek(ctx.now), ctx.now, policy);
-  return formatWeeklyDigest(figures.get(chat.id) as WeeklyFigures, tree.name(chat.unitId));
+  return formatWeeklyDigest(figures.get(chat.id) as WeeklyFigures, tree.name(chat.unitId), "近 7 天");
 }
 
 export const reportKey = (personId: string, month: string) => `report-${personId}-${month}`;

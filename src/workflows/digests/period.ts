@@ -37,10 +37,13 @@ export function weeklySlot(at: Date, weekday: number, minutes: number): { week: 
   };
 }
 
-/** The 7 full local days before `at`'s day: what 周报 on demand reports (same rule as the scheduled digest). */
+/**
+ * 周报 on demand, "近 7 天": the 7 local days ending with today, today included (up to its end, so a report made a
+ * moment ago counts). Tickets and visits are both counted over this one window, and the digest names its dates.
+ */
 export function trailingWeek(at: Date): Window {
   const l = local(at);
-  const to = localDate(l.y, l.m, l.d);
+  const to = localDate(l.y, l.m, l.d + 1);
   return { from: new Date(to.getTime() - 7 * DAY_MS), to };
 }
 

@@ -12,7 +12,8 @@
  * Only matched visits logged at or before `asOf` count, so a past week's digest is reproducible: pass the end of
  * the week (e.g. Friday 08:00 Asia/Shanghai) as `asOf`. Rules are the town's (settings.visits).
  */
-import type { Db } from "../../db/client.js";
+import { type Db, queryRows, sql } from "../../db/client.js";
+import { subtreeCte, withRecursive } from "../../db/unit-tree.js";
 import { careStatus, visitRulesFor } from "./rules.js";
 import { historiesOf, householdsIn, subtreeUnitIds, townOf } from "./scope.js";
 
@@ -51,4 +52,16 @@ export async function visitCoverage(db: Db, scope: CoverageScope, asOf: Date): P
     }
   }
   return out;
+}
+
+/** Visits and contacts logged in a unit's subtree within [from, to): the activity of a digest's window. */
+export async function visitsBetween(db: Db, root: string, from: Date, to: Date): Promise<{ visits: number; contacts: number }> {
+  const [r] = await queryRows<{ visits: string | number; contacts: string | number }>(
+    db,
+    sql`${withRecursive(subtreeCte("s", root))}
+      select count(*) filter (where v.kind = 'visit') as visits, count(*) filter (where v.kind = 'contact') as contacts
+      from visits v join s on s.unit_id = v.unit_id
+      where v.at >= ${from.toISOString()}::timestamptz and v.at < ${to.toISOString()}::timestamptz`,
+  );
+  return { visits: Number(r?.visits ?? 0), contacts: Number(r?.contacts ?? 0) };
 }
