@@ -5,7 +5,7 @@
  */
 import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { households, tickets } from "../src/db/schema/index.js";
+import { households, tickets, units } from "../src/db/schema/index.js";
 import { CONFIRM_TTL_MS } from "../src/workflows/pending-reports.js";
 import { createHarness, type Harness } from "./helpers/harness.js";
 
@@ -154,6 +154,43 @@ describe("everyday chat is never an action", () => {
     expect((await h.say("c1", "r1", "保事 村口路灯坏了")).text).toMatch(/^你是想「报事」吗？/u);
     expect((await h.say("c1", "nl1", "办洁 #3 已修好")).text).toMatch(/^你是想「办结」吗？/u);
     expect(await count()).toBe(before);
+  });
+});
+
+describe("categories and urgency from the words, and the town's own table", () => {
+  it("电线垂得很低 is a safety matter and urgent; 急 / 马上 / ！！ make any report urgent", async () => {
+    const wire = await h.say("c1", "r1", "报事 村口电线垂得很低，大车过不去");
+    expect(wire.text).toMatch(/^🚨 已登记紧急工单 #\d+（安全隐患）/u);
+    expect(await ticket(ticketNo(wire.text))).toMatchObject({ category: "安全隐患", urgency: "urgent" });
+    const pump = await h.say("c1", "r1", "报事 水泵不抽水了，马上派人来");
+    expect(await ticket(ticketNo(pump.text))).toMatchObject({ category: "供水", urgency: "urgent" });
+    const road = await h.say("c1", "r1", "报事 水泥路裂了一条缝");
+    expect(await ticket(ticketNo(road.text))).toMatchObject({ category: "道路", urgency: "normal" });
+    const calm = await h.say("c1", "r1", "报事 路灯坏了，不急");
+    expect(await ticket(ticketNo(calm.text))).toMatchObject({ category: "基础设施", urgency: "normal" });
+  });
+
+  it("a town's settings.categories in the directory replace the default table", async () => {
+    const [town] = await h.db.select().from(units).where(eq(units.id, "t"));
+    const settings = { ...(town?.settings ?? {}), categories: [{ name: "人饮工程", words: ["水泵", "水井"], urgentWords: ["没水喝"] }] };
+    await h.db.update(units).set({ settings }).where(eq(units.id, "t"));
+    try {
+      const r = await h.say("c1", "r1", "报事 水井的水泵坏了，全组没水喝");
+      expect(await ticket(ticketNo(r.text))).toMatchObject({ category: "人饮工程", urgency: "urgent" });
+    } finally {
+      await h.db.update(units).set({ settings: town?.settings ?? {} }).where(eq(units.id, "t"));
+    }
+  });
+});
+
+describe("figures that mean what they say", () => {
+  it("after a town official claims a 邻 ticket, 进度 shows the claimer as 负责人", async () => {
+    const id = ticketNo((await h.say("c1", "r1", "报事 村口的桥栏杆松了")).text);
+    expect((await h.say("c1", "r1", `进度 #${id}`)).text).toContain("负责人：王邻长（邻长）");
+    await h.say("c1", "to1", `认领 #${id}`);
+    const status = await h.say("c1", "r1", `进度 #${id}`);
+    expect(status.text).toContain("负责人：刘镇干（镇干部）");
+    expect(status.text).not.toContain("王邻长");
   });
 });
 

@@ -6,6 +6,7 @@
 import { z } from "zod";
 import type { UnitKind } from "../db/schema/index.js";
 import { parseDuration } from "../lib/duration.js";
+import { type CategoryRow, DEFAULT_CATEGORIES } from "./category.js";
 import { localMidnight, localMinutes } from "../lib/time.js";
 
 export type Policy = {
@@ -28,6 +29,8 @@ export type Policy = {
    * `sensitiveTags` and the visit rules' `specialTags` (a tag that makes a household special is sensitive too).
    */
   sensitiveTags: readonly string[];
+  /** The town's category table (settings.categories), else the default (src/workflows/category.ts). */
+  categories: readonly CategoryRow[];
 };
 
 export type PolicyOverrides = { answerMs?: number; resolveMs?: number };
@@ -75,6 +78,22 @@ export const townSettingsSchema = z
     monthlyReportDay: z.number().int().min(1).max(28).optional(),
     /** Words this town also hides in group messages (e.g. 退役军人, 重点户), besides the default sensitive tags. */
     sensitiveTags: z.array(z.string().min(1)).optional(),
+    /**
+     * The town's category table, in order (the first row whose words appear wins); replaces the default. A word may
+     * hold … for a short gap (电线…低). `urgentWords` make a report urgent by themselves.
+     */
+    categories: z
+      .array(
+        z
+          .object({
+            name: z.string().min(1),
+            words: z.array(z.string().min(1)),
+            urgentWords: z.array(z.string().min(1)).optional(),
+          })
+          .strict(),
+      )
+      .min(1)
+      .optional(),
   })
   .loose();
 
@@ -126,6 +145,7 @@ function computePolicy(settings: unknown, overrides: PolicyOverrides): Policy {
       monthDay: s.monthlyReportDay ?? 28,
     },
     sensitiveTags: [...new Set([...(s.sensitiveTags ?? []), ...(s.visits?.specialTags ?? [])])],
+    categories: s.categories ?? DEFAULT_CATEGORIES,
   };
 }
 

@@ -98,7 +98,7 @@ export async function openTicket(
   const origin = ladder.path[0];
   if (!origin) throw new Error(`openTicket: unknown unit ${unitId}`);
   const place = nextPlacement(ladder, null);
-  const classified = classify(text);
+  const classified = classify(text, ladder.policy.categories);
   const { category } = classified;
   // Urgent is decided once, here: by its words or by a category the town marks urgent.
   const urgent = classified.urgent || ladder.policy.urgentCategories.includes(category);
