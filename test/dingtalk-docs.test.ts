@@ -9,7 +9,7 @@ import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DingTalkApi, DingTalkError } from "../src/bot/dingtalk/api.js";
 import { DingTalkBot } from "../src/bot/dingtalk/index.js";
-import { chats, identities, outbox } from "../src/db/schema/index.js";
+import { chats, identities, outbox, tickets } from "../src/db/schema/index.js";
 import { queueMessage } from "../src/workflows/outbox.js";
 import { FakeDingTalk, fakeConfig } from "./fakes/dingtalk.js";
 import { platformFixture } from "./helpers/fixtures.js";
@@ -54,10 +54,11 @@ describe.each([
     });
     return { ...data, createAt: Date.now(), sessionWebhookExpiredTime: Date.now() + 5_400_000 };
   };
+  /** Push a robot message and wait for the first answer through its own session webhook. */
   const answerTo = async (data: Record<string, unknown>) => {
-    const before = fake.sessionPosts.length;
+    const session = new URL(String(data.sessionWebhook)).searchParams.get("session");
     fake.pushRobot(data);
-    const post = await waitFor(async () => fake.sessionPosts[before], 15_000);
+    const post = await waitFor(async () => fake.sessionPosts.find((p) => p.session === session), 15_000);
     return post.body as { msgtype: string; text: { content: string }; at?: { atUserIds: string[] } };
   };
   const say = (staffId: string, text: string, quote?: string, group = GROUP) => answerTo(fake.robotMessage({ text, staffId, group, quote }));
@@ -154,6 +155,18 @@ describe.each([
       expect(row.status).toBe("sent");
       expect(row.lastError).toContain("card not delivered (system error)");
       expect(row.lastError).toContain("with a real @");
+    });
+
+    it("a real escalation whose card is not delivered: the ping carries @<userId> for every person it mentions", async () => {
+      const opened = (await say("staff-r1", "报事 健身器材松动")).text.content;
+      const id = Number(/#(\d+)/.exec(opened)?.[1]);
+      fake.failCardDelivery("system error", 2);
+      await h.db.update(tickets).set({ answerDueAt: new Date(Date.now() - 1000) }).where(eq(tickets.id, id));
+      expect(await h.runtime.onDeadline(id)).toBe("escalated");
+      const post = await waitFor(async () => fake.sessionPosts.find((p) => JSON.stringify(p.body).includes(`#${id} 已上报`)), 20_000);
+      const body = post.body as { text: { content: string }; at: { atUserIds: string[] } };
+      expect(body.at.atUserIds).toEqual(expect.arrayContaining(["staff-gl1", "staff-r1"]));
+      for (const userId of body.at.atUserIds) expect(body.text.content).toContain(`@${userId}`);
     });
 
     it("not delivered, no live session webhook: a group message with the names, and the row says no real @", async () => {

@@ -19,7 +19,7 @@ import { cardViolation, mentionViolation } from "./dingtalk-rules.js";
 export const TOPIC_ROBOT = "/v1.0/im/bot/messages/get";
 export const TOPIC_CARD = "/v1.0/card/instances/callback";
 
-export type Recorded = { method: string; path: string; headers: IncomingMessage["headers"]; body: Record<string, unknown>; at: number };
+export type Recorded = { method: string; path: string; headers: IncomingMessage["headers"]; body: Record<string, unknown>; at: number; session?: string };
 export type Ack = { messageId: string; code: number; data: string; at: number; conn: number };
 type Frame = { specVersion: string; type: string; headers: Record<string, string>; data: string };
 type Pending = { frame: Frame; deliveries: number; timer: NodeJS.Timeout | null };
@@ -331,7 +331,7 @@ export class FakeDingTalk {
       return send(res, 200, { accessToken: token, expireIn: this.tokenTtlS });
     }
     if (u.pathname === "/robot/sendBySession") {
-      this.sessionPosts.push(rec);
+      this.sessionPosts.push({ ...rec, session: u.searchParams.get("session") ?? "" });
       this.onSessionPost?.(u.searchParams.get("session") ?? "", body);
       const f = this.failures.get(u.pathname)?.shift();
       if (f) return answer(res, f);

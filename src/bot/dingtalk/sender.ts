@@ -97,20 +97,40 @@ export function createDingTalkSender(opts: DingTalkSenderOptions): Sender {
         return;
       }
       // Not delivered: the same words as a text message, with a real @ when the group's session webhook is live.
-      const live = opts.sessions?.live(conv, Date.now(), WEBHOOK_MARGIN_MS);
-      if (live) await api.replyBySession(live, mentionBody(payload.text, users, payload.format));
-      else await api.sendGroup(conv, msgBody(payload.text, payload.format));
-      const how = live ? "as text with a real @" : "as a group message without a real @ (no live session webhook)";
-      cardResults.inc({ outcome: live ? "text_with_at" : "text_without_at" });
+      const realAt = await sendMentioning(conv, payload, users);
+      const how = realAt ? "as text with a real @" : "as a group message without a real @ (no live session webhook)";
+      cardResults.inc({ outcome: realAt ? "text_with_at" : "text_without_at" });
       await parts.note?.(`card not delivered (${card.errors.join("; ")}); sent ${how}`);
       logger.warn({ ...log, errors: card.errors }, `dingtalk card not delivered; sent ${how}`);
       return;
     }
-    if (payload.mentions.length && !opts.cardTemplateId && !warnedNoTemplate) {
-      warnedNoTemplate = true;
-      logger.warn("DINGTALK_CARD_TEMPLATE_ID is not set: escalation pings go as plain group messages without a real @");
+    if (payload.mentions.length) {
+      if (!opts.cardTemplateId && !warnedNoTemplate) {
+        warnedNoTemplate = true;
+        logger.warn("DINGTALK_CARD_TEMPLATE_ID is not set: pings @ people only while their group's session webhook is live");
+      }
+      await sendMentioning(conv, payload, await dingtalkUsers(db, payload.mentions));
+      return;
     }
     await api.sendGroup(conv, msgBody(payload.text, payload.format));
+  }
+
+  /**
+   * A message that mentions people, as text: through the group's live session webhook with `@<userId>` (a real @),
+   * else as a group message, where the names stay plain text (the OpenAPI cannot @). True when it was a real @.
+   */
+  async function sendMentioning(conv: string, payload: OutboxPayload, users: { userId: string; name: string }[]): Promise<boolean> {
+    const live = opts.sessions?.live(conv, Date.now(), WEBHOOK_MARGIN_MS);
+    if (live) {
+      try {
+        await api.replyBySession(live, mentionBody(payload.text, users, payload.format));
+        return true;
+      } catch (err) {
+        logger.warn({ err: (err as Error).message }, "dingtalk: session webhook failed; sending as a group message");
+      }
+    }
+    await api.sendGroup(conv, msgBody(payload.text, payload.format));
+    return false;
   }
 
   async function sendToPerson(to: Extract<Destination, { kind: "person" }>, payload: OutboxPayload) {
