@@ -11,17 +11,14 @@ import { DingTalkApi, DingTalkError } from "../src/bot/dingtalk/api.js";
 import { DingTalkBot } from "../src/bot/dingtalk/index.js";
 import { chats, identities, outbox, tickets } from "../src/db/schema/index.js";
 import { queueMessage } from "../src/workflows/outbox.js";
-import { FakeDingTalk, fakeConfig } from "./fakes/dingtalk.js";
+import { FakeDingTalk, fakeConfig, REPUSH_MODES } from "./fakes/dingtalk.js";
 import { platformFixture } from "./helpers/fixtures.js";
 import { createHarness, type Harness, silent, waitFor } from "./helpers/harness.js";
 
 const GROUP = "cidDocsGroup01==";
 const QUIET_GROUP = "cidDocsQuiet02==";
 
-describe.each([
-  { redeliver: true, mode: "re-pushes unacked frames" },
-  { redeliver: false, mode: "fire-and-forget" },
-])("DingTalk gateway that $mode", ({ redeliver }) => {
+describe.each(REPUSH_MODES)("DingTalk gateway that $mode", ({ redeliver }) => {
   let fake: FakeDingTalk;
   let bot: DingTalkBot;
   let h: Harness;

@@ -8,16 +8,13 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createApp } from "../src/app.js";
 import { DingTalkBot } from "../src/bot/dingtalk/index.js";
 import { chats, identities } from "../src/db/schema/index.js";
-import { FakeDingTalk, fakeConfig } from "./fakes/dingtalk.js";
+import { FakeDingTalk, fakeConfig, REPUSH_MODES } from "./fakes/dingtalk.js";
 import { createHarness, type Harness, silent, waitFor } from "./helpers/harness.js";
 
 const GROUP = "cidReplicaGroup==";
 const GATEWAY = "/v1.0/gateway/connections/open";
 
-describe.each([
-  { redeliver: true, mode: "re-pushes unacked frames" },
-  { redeliver: false, mode: "fire-and-forget" },
-])("two replicas, each with a Stream connection, on a gateway that $mode", ({ redeliver }) => {
+describe.each(REPUSH_MODES)("two replicas, each with a Stream connection, on a gateway that $mode", ({ redeliver }) => {
   let fake: FakeDingTalk;
   let a: { h: Harness; bot: DingTalkBot };
   let b: { h: Harness; bot: DingTalkBot };

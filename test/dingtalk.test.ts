@@ -9,17 +9,14 @@ import { DingTalkBot } from "../src/bot/dingtalk/index.js";
 import { chats, identities, inboundMessages, outbox, ticketEvents, tickets } from "../src/db/schema/index.js";
 import { messages } from "../src/lib/metrics.js";
 import { queueMessage } from "../src/workflows/outbox.js";
-import { FakeDingTalk, fakeConfig, TOPIC_CARD, TOPIC_ROBOT } from "./fakes/dingtalk.js";
+import { FakeDingTalk, fakeConfig, REPUSH_MODES, TOPIC_CARD, TOPIC_ROBOT } from "./fakes/dingtalk.js";
 import { createHarness, type Harness, silent, waitFor } from "./helpers/harness.js";
 
 /**
  * DingTalk's documents disagree on whether an unacked robot message is pushed again (dingtalk.md §1.5): every
  * test here runs against both answers.
  */
-describe.each([
-  { redeliver: true, mode: "re-pushes unacked frames" },
-  { redeliver: false, mode: "fire-and-forget" },
-])("DingTalk gateway that $mode", ({ redeliver }) => {
+describe.each(REPUSH_MODES)("DingTalk gateway that $mode", ({ redeliver }) => {
   const GROUP = "cidDongCunYiZu==";
   let fake: FakeDingTalk;
   let bot: DingTalkBot;

@@ -28,6 +28,15 @@ type Failure = { status: number; body: Record<string, unknown>; headers?: Record
 
 export type FakeDingTalkOptions = { redeliver?: boolean; pingEveryMs?: number };
 
+/**
+ * Both answers to the question DingTalk's documents leave open (dingtalk.md §1.5): every DingTalk test file runs
+ * under each, `describe.each(REPUSH_MODES)("… that $mode", ({ redeliver }) => …)`.
+ */
+export const REPUSH_MODES = [
+  { redeliver: true, mode: "re-pushes unacked frames" },
+  { redeliver: false, mode: "fire-and-forget" },
+] as const;
+
 export class FakeDingTalk {
   readonly clientId = "dingfakeclient";
   readonly clientSecret = "fake-secret-never-logged";
