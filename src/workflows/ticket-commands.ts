@@ -122,7 +122,8 @@ export async function openTicket(
     created_at: ctx.now,
     updated_at: ctx.now,
   };
-  const data = household ? { householdId: household.id, onBehalf } : null;
+  // The answer clock this ticket was given, in its 台账: scorecards judge it by this, not by today's policy.
+  const data = { answerDueAt: row.answer_due_at.toISOString(), ...(household ? { householdId: household.id, onBehalf } : {}) };
   const t = await insertTicket(ctx.db, row, data);
   rescheduleTimer(ctx, null, t);
   return done(ctx, t, ladder, actor.person);

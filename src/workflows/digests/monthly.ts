@@ -74,7 +74,9 @@ export async function scorecards(
     sql`${subtree(root)}, leaders as (
         select p.id, p.name, p.unit_id from people p join sub on sub.unit_id = p.unit_id where p.role = 'neighbor_leader'
       ), t as (
-        select t.* from tickets t
+        -- Each ticket is judged by the answer clock it was given when opened (its "opened" event), not today's.
+        select t.*, coalesce((o.data ->> 'answerDueAt')::timestamptz, t.created_at + ${answer}) as answer_due
+        from tickets t left join ticket_events o on o.ticket_id = t.id and o.kind = 'opened'
         where t.unit_id in (select unit_id from leaders) and t.created_at >= ${ts(from)} and t.created_at < ${ts(to)}
       ), ev as (
         select t2.unit_id,
@@ -90,8 +92,8 @@ export async function scorecards(
         count(t.id) as tickets,
         percentile_cont(0.5) within group (order by extract(epoch from (t.first_answered_at - t.created_at)) * 1000)
           filter (where t.first_answered_at is not null) as median_ms,
-        count(t.id) filter (where t.first_answered_at is not null or t.created_at + ${answer} <= ${ts(p.asOf)}) as decided,
-        count(t.id) filter (where t.first_answered_at <= t.created_at + ${answer}) as in_time,
+        count(t.id) filter (where t.first_answered_at is not null or t.answer_due <= ${ts(p.asOf)}) as decided,
+        count(t.id) filter (where t.first_answered_at <= t.answer_due) as in_time,
         count(t.id) filter (where t.status in ('resolved', 'closed') and t.level = 'neighborhood') as own_level,
         coalesce(max(ev.rated), 0) as rated, coalesce(max(ev.satisfied), 0) as satisfied, coalesce(max(ev.reopened), 0) as reopened
       from leaders l
