@@ -102,8 +102,8 @@ export const replies = {
   replied(d: Done, me: Person, text: string): Reply {
     const told = others(d.requesters, me);
     const to = told.length ? `${at(told)} ` : "";
-    const words = forGroup(text, GROUP_CUTS.words, d.tags);
-    return say(`💬 ${to}${me.name}回复工单 #${d.ticket.id}：${words}`, ids(told), { ticketId: d.ticket.id });
+    const shown = forGroup(text, GROUP_CUTS.words, d.tags);
+    return say(`💬 ${to}${me.name}回复工单 #${d.ticket.id}：${shown}`, ids(told), { ticketId: d.ticket.id });
   },
 
   resolved(d: Done, result: string): Reply {

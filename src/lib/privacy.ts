@@ -7,7 +7,8 @@
  *
  * `forGroup` is the one way person-typed text (a resident's report, a leader's 回复/办结/上报 words, a 不满意 reason)
  * enters a group-facing message. It returns a branded `GroupText` so a renderer's signature can say it wants
- * text that went through here. Its order is the point: mask the whole text first, then cut — a number cut first no
+ * text that went through here, and test/privacy-boundary.test.ts fails on a renderer that interpolates a
+ * person's words without it. Its order is the point: mask the whole text first, then cut — a number cut first no
  * longer looks like a number (a phone cut to 9 digits slipped through before) — and the cut never splits a label.
  * Then it makes the text inert: the same words may go out as WeCom markdown (every passive reply is a markdown
  * `stream`), a DingTalk card field or plain text, so markdown and card syntax is turned into its full-width

@@ -96,10 +96,10 @@ export function reporterUpdate(a: {
   tags: readonly string[];
 }): string {
   const to = a.told.length ? `${at(a.told)} ` : "";
-  const words: GroupText = forGroup(a.words, GROUP_CUTS.update, a.tags);
+  const shown: GroupText = forGroup(a.words, GROUP_CUTS.update, a.tags);
   const what =
     a.kind === "reply"
-      ? `${a.by}回复：${words}`
-      : `已办结：${words}\n满意请回复「满意 #${a.ticketId}」，不满意请回复「不满意 #${a.ticketId} 原因」。`;
+      ? `${a.by}回复：${shown}`
+      : `已办结：${shown}\n满意请回复「满意 #${a.ticketId}」，不满意请回复「不满意 #${a.ticketId} 原因」。`;
   return `${to}工单 #${a.ticketId} 有新进展：${what}`;
 }
