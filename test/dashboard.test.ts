@@ -150,7 +150,7 @@ describe("tickets, timeline and exports", () => {
     const wb = new ExcelJS.Workbook();
     await wb.xlsx.load(await (await get("/dashboard/export.xlsx", cookie)).arrayBuffer());
     const sheet = wb.getWorksheet("工单台账");
-    const names = (sheet?.getRow(1).values as unknown[]).map(String);
+    const names = ((sheet?.getRow(1).values ?? []) as unknown[]).map(String);
     const xrow = [...Array(sheet?.rowCount ?? 0).keys()].map((i) => sheet?.getRow(i + 1)).find((r) => r?.getCell(1).value === ids.relay);
     expect(xrow?.getCell(names.indexOf("诉求户")).value).toBe("李一（1号）");
     expect(xrow?.getCell(names.indexOf("经办人")).value).toBe("王邻长");
