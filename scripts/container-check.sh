@@ -21,7 +21,8 @@ cd "$(dirname "$0")/.."
 REPO="$PWD"
 
 CONTAINER_DIR="${HAOLIN_CONTAINER_DIR:-/var/tmp/haolin-container}"
-IMAGE="localhost/haolin:check"
+# A tag of this run's own: two checks at once (two CI clones on one machine) share the layer cache, not the image.
+IMAGE="localhost/haolin:check-$$"
 NAME="haolin-check-$$"
 mkdir -p "$CONTAINER_DIR"
 started=$(date +%s)
@@ -70,6 +71,10 @@ log_has() { # name text
 cleanup() {
   set +e
   for c in "$NAME-embedded" "$NAME-prod"; do pm rm -f -t 0 "$c" >/dev/null 2>&1; done
+  # Only this run's name (without a name, untag would drop every name the image has, another run's too); images
+  # nobody has named for three days are the old builds' and go.
+  pm untag "$IMAGE" "$IMAGE" >/dev/null 2>&1
+  pm image prune -f --filter until=72h >/dev/null 2>&1
   [ -n "${PG_DIR:-}" ] && pg_as_owner "$PG_BIN/pg_ctl" -D "$PG_DIR" -m immediate stop >/dev/null 2>&1
   [ -n "${REDIS_PID:-}" ] && kill "$REDIS_PID" 2>/dev/null
   [ -n "${WORK:-}" ] && rm -rf "$WORK"
@@ -80,7 +85,11 @@ WORK="$(mktemp -d "$CONTAINER_DIR/work.XXXXXX")"
 free_port() { node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'; }
 
 # ---- build ----
+# One stand-in at a time: a second check waits here and then finds it made.
+exec 9>"$CONTAINER_DIR/base.lock"
+flock 9
 ensure_base_image
+flock -u 9
 if [ "${1:-}" = "--prepare" ]; then
   say "base image ready"
   exit 0
