@@ -114,10 +114,11 @@ export async function loadWorld(url: string, file: string): Promise<void> {
 
 export type BotOptions = { name: string; databaseUrl: string; redisUrl: string; creds: WecomCreds; webhookBase: string; logDir: string; env?: Record<string, string> };
 
-/** `npm run start:prod` without its leading `node`: the flags and entry point production runs. */
+/** `npm run start:prod` without its leading `exec node`: the flags and entry point production runs. */
 function productionArgs(): string[] {
   const pkg = JSON.parse(readFileSync(join(REPO, "package.json"), "utf8")) as { scripts: Record<string, string> };
-  const [node, ...args] = (pkg.scripts["start:prod"] ?? "node dist/index.js").split(/\s+/);
+  // `exec` makes node npm's own child, so a signal to npm reaches it (see docs/architecture.md).
+  const [node, ...args] = (pkg.scripts["start:prod"] ?? "node dist/index.js").replace(/^exec\s+/, "").split(/\s+/);
   if (node !== "node") throw new Error("start:prod must start with `node`");
   return args;
 }
