@@ -74,7 +74,7 @@ function groupTexts(words: string, tags: string[], cut: number): string[] {
   const texts = [
     forGroup(words, cut, tags),
     status.text,
-    replies.todo({ tickets: [ticket(words), ticket(words, "answered")], tags }, true, NOW).text,
+    replies.todo({ tickets: [ticket(words), ticket(words, "answered")], tags, households: new Map() }, true, NOW).text,
     replies.replied(d, me, words).text,
     replies.resolved(d, words).text,
     replies.householdNotFound(words).text,

@@ -54,7 +54,11 @@ describe("代报: a leader relays a household's request", () => {
 
   it("the household's resident sees it in 待办, hears its progress, and is the one asked to rate", async () => {
     const id = ticketNo((await h.say("c1", "nl1", "代报 李一 厨房水管漏水")).text);
-    expect((await h.say("c1", "r1", "待办")).text).toContain(`#${id}`);
+    const todo = await h.say("c1", "r1", "待办");
+    expect(todo.text).toContain(`#${id}`);
+    expect(todo.text).toMatch(new RegExp(`#${id} [^\\n]*诉求户 李一家`, "u"));
+    // The leader's own 待办 names the household too.
+    expect((await h.say("c1", "nl1", "待办")).text).toMatch(new RegExp(`#${id} [^\\n]*诉求户 李一家`, "u"));
     const status = await h.say("c1", "r1", `进度 #${id}`);
     expect(status.text).toContain("诉求户：李一家，王邻长代报");
 

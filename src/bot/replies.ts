@@ -153,14 +153,16 @@ export const replies = {
     say(`“${forGroup(query, GROUP_CUTS.line)}”对应 ${count} 户，还没有登记。请写得更具体些（比如全名或门牌号）再发一次。`),
   onBehalfNoDescription: () => say("请在户名后面写上要反映的事，例如：代报 李大爷 家里屋顶漏雨"),
 
-  todo({ tickets: list, tags }: TodoList, isLeader: boolean, now: Date): Reply {
+  todo({ tickets: list, tags, households }: TodoList, isLeader: boolean, now: Date): Reply {
     if (list.length === 0) return say(isLeader ? "你目前没有待办工单 👍" : "你目前没有未完成的报事。");
     const lines = [isLeader ? `你有 ${list.length} 条待办工单：` : `你有 ${list.length} 条报事在处理：`];
     for (const t of list) {
       const clock = t.status === "open" ? t.answerDueAt : t.resolveDueAt;
       const left = clock ? clock.getTime() - now.getTime() : null;
       const when = left === null ? "" : left >= 0 ? ` · 剩 ${formatDurationZh(left)}` : ` · 超时 ${formatDurationZh(-left)}`;
-      lines.push(`#${t.id} ${STATUS_ZH[t.status]} · ${LEVEL_ZH[t.level]}${when} · ${forGroup(t.text, GROUP_CUTS.line, tags)}`);
+      const head = t.onBehalf && t.householdId ? households.get(t.householdId) : undefined;
+      const whose = head ? ` · 诉求户 ${forGroup(`${head}家`, GROUP_CUTS.line, tags)}` : "";
+      lines.push(`#${t.id} ${STATUS_ZH[t.status]} · ${LEVEL_ZH[t.level]}${when}${whose} · ${forGroup(t.text, GROUP_CUTS.line, tags)}`);
     }
     return say(lines.join("\n"));
   },

@@ -4,7 +4,7 @@
  * what happened; src/bot/replies.ts turns them into words.
  */
 import { and, eq, inArray, or } from "drizzle-orm";
-import { tickets } from "../db/schema/index.js";
+import { households, tickets } from "../db/schema/index.js";
 import { queueMessage } from "./outbox.js";
 import { classify } from "./category.js";
 import type { Ctx } from "./context.js";
@@ -317,13 +317,19 @@ export function escalateTicket(ctx: Ctx, actor: Actor, id: number, reason: strin
 }
 
 /** A 待办 list and the sensitive words of the town it is shown in (see forGroup). */
-export type TodoList = { tickets: Ticket[]; tags: readonly string[] };
+/** `households`: the 诉求户 (head's name) of each 代报 ticket in the list, by household id. */
+export type TodoList = { tickets: Ticket[]; tags: readonly string[]; households: ReadonlyMap<string, string> };
 
 /** Tickets a person should look at: a leader's open ones (assigned or held by their unit), a resident's own. */
 export async function todoList(ctx: Ctx, actor: Actor): Promise<TodoList> {
   const unitId = actor.chat?.unitId ?? actor.person?.unitId;
   const tags = unitId ? (await loadLadder(ctx, unitId)).policy.sensitiveTags : [];
-  return { tickets: await todoTickets(ctx, actor), tags };
+  const list = await todoTickets(ctx, actor);
+  const ids = [...new Set(list.flatMap((t) => (t.onBehalf && t.householdId ? [t.householdId] : [])))];
+  const rows = ids.length
+    ? await ctx.db.select({ id: households.id, head: households.headName }).from(households).where(inArray(households.id, ids))
+    : [];
+  return { tickets: list, tags, households: new Map(rows.map((r) => [r.id, r.head])) };
 }
 
 async function todoTickets(ctx: Ctx, actor: Actor): Promise<Ticket[]> {
