@@ -14,6 +14,7 @@
 import type { SQL } from "drizzle-orm";
 import { type Db, queryRows, sql } from "../../db/client.js";
 import { subtreeCte, withRecursive } from "../../db/unit-tree.js";
+import { givenAnswerDue } from "./clock.js";
 import { coverageByUnit } from "./coverage.js";
 import type { Window } from "./period.js";
 
@@ -75,8 +76,8 @@ export async function scorecards(
         select p.id, p.name, p.unit_id from people p join sub on sub.unit_id = p.unit_id where p.role = 'neighbor_leader'
       ), t as (
         -- Each ticket is judged by the answer clock it was given when opened (its "opened" event), not today's.
-        select t.*, coalesce((o.data ->> 'answerDueAt')::timestamptz, t.created_at + ${answer}) as answer_due
-        from tickets t left join ticket_events o on o.ticket_id = t.id and o.kind = 'opened'
+        select t.*, ${givenAnswerDue(answer)} as answer_due
+        from tickets t
         where t.unit_id in (select unit_id from leaders) and t.created_at >= ${ts(from)} and t.created_at < ${ts(to)}
       ), ev as (
         select t2.unit_id,

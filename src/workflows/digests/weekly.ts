@@ -21,6 +21,7 @@ import { type Db, queryRows, sql } from "../../db/client.js";
 import type { Role, UnitKind } from "../../db/schema/index.js";
 import { subtreeCte, withRecursive } from "../../db/unit-tree.js";
 import { leaderRoleSql } from "../directory.js";
+import { givenAnswerDue } from "./clock.js";
 import type { UnitCoverage } from "./coverage.js";
 import type { Window } from "./period.js";
 
@@ -125,8 +126,8 @@ async function batch(db: Db, scopes: DigestScope[], p: FigureParams, out: Map<st
     sql`${scope}
       select s.chat_id,
         count(*) as created,
-        count(*) filter (where t.first_answered_at is not null or t.created_at + ${answer} <= ${asOf}) as decided,
-        count(*) filter (where t.first_answered_at <= t.created_at + ${answer}) as in_time,
+        count(*) filter (where t.first_answered_at is not null or ${givenAnswerDue(answer)} <= ${asOf}) as decided,
+        count(*) filter (where t.first_answered_at <= ${givenAnswerDue(answer)}) as in_time,
         count(*) filter (where t.status in ('resolved', 'closed')) as resolved_of_new
       from scope s join tickets t on t.unit_id = s.unit_id
       where t.created_at >= ${ts(from)} and t.created_at < ${ts(to)}
