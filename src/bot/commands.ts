@@ -17,12 +17,11 @@ import {
   rateTicket,
   replyTicket,
   resolveTicket,
-  ticketStatus,
-  todoList,
 } from "../workflows/ticket-commands.js";
 import { describesProblem } from "../workflows/category.js";
 import { CONFIRM_TTL_MS, confirmReport, offerReport } from "../workflows/pending-reports.js";
 import { stripMentions } from "./mentions.js";
+import { statusInChat, todoInChat } from "./group-lists.js";
 import type { CommandIntent, ParsedCommand } from "./parse.js";
 import { replies } from "./replies.js";
 import type { Reply } from "./types.js";
@@ -120,10 +119,7 @@ export const COMMANDS: Readonly<Record<CommandIntent, Command>> = {
     usage: "进度 #单号，例如：进度 #12",
     permission: { who: "anyone", where: "anywhere" },
     menu: ["resident", "leader"],
-    run: async ({ ctx, actor, cmd }) => {
-      const r = await ticketStatus(ctx, actor, ticketOf(cmd));
-      return one(r.ok ? replies.status(r, ctx.now) : replies.refusal(r));
-    },
+    run: ({ ctx, actor, cmd }) => statusInChat(ctx, actor, ticketOf(cmd)),
   },
   claim: {
     words: [{ simplified: ["认领", "签收", "接单"], traditional: ["認領", "簽收", "接單"] }],
@@ -197,8 +193,7 @@ export const COMMANDS: Readonly<Record<CommandIntent, Command>> = {
     usage: "待办（查看我负责的工单）",
     permission: { who: "anyone", where: "anywhere" },
     menu: ["resident", "leader"],
-    run: async ({ ctx, actor }) =>
-      one(replies.todo(await todoList(ctx, actor), Boolean(actor.person && isLeader(actor.person.role)), ctx.now)),
+    run: ({ ctx, actor }) => todoInChat(ctx, actor),
   },
   visit: {
     words: [{ simplified: ["走访"], traditional: ["走訪"] }],

@@ -166,4 +166,17 @@ export const replies = {
     }
     return say(lines.join("\n"));
   },
+
+  /** A leader's 待办 in a group: this group's tickets, and how many others went privately. */
+  todoInGroup(list: TodoList, others: number, sent: boolean, now: Date): Reply {
+    const mine = list.tickets.length ? replies.todo(list, true, now).text : "本群没有你的待办工单。";
+    const rest = sent
+      ? `另有 ${others} 条其他单位的待办工单，已私信发给你。`
+      : `另有 ${others} 条其他单位的待办工单，请私聊我发「待办」查看。`;
+    return say(`${mine}\n${rest}`);
+  },
+
+  /** 进度 in a group on a ticket of another unit: answered privately. */
+  statusElsewhere: (id: number, sent: boolean): Reply =>
+    say(sent ? `工单 #${id} 的进度已私信发给你。` : `请私聊我发「进度 #${id}」查询。`),
 };

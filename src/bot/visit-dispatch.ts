@@ -23,7 +23,7 @@ export function channelOf(kind: VisitKind, text: string): VisitChannel {
 }
 
 /** Queue a private message; false when this deployment has no private channel to the person (WeCom webhooks). */
-async function tellPrivately(ctx: Ctx, personId: string, text: string, dedupeKey: string): Promise<boolean> {
+export async function tellPrivately(ctx: Ctx, personId: string, text: string, dedupeKey: string): Promise<boolean> {
   if (ctx.canReachPrivately && !(await ctx.canReachPrivately(personId))) return false;
   await queueMessage(ctx, { dedupeKey, to: { personId }, kind: "notice", payload: { text, mentions: [] } });
   return true;

@@ -5,6 +5,8 @@
  */
 import { and, eq, inArray, or } from "drizzle-orm";
 import { households, tickets } from "../db/schema/index.js";
+import { queryRows, sql } from "../db/client.js";
+import { subtreeCte, withRecursive } from "../db/unit-tree.js";
 import { queueMessage } from "./outbox.js";
 import { classify } from "./category.js";
 import type { Ctx } from "./context.js";
@@ -134,7 +136,7 @@ async function forLeader(ctx: Ctx, actor: Actor, id: number): Promise<{ t: Ticke
   const t = await getTicketToChange(ctx, id);
   if (!t) return { ok: false, reason: "not_found", ticketId: id };
   const ladder = await loadLadder(ctx, t.unitId);
-  if (!canLead(actor.person, ladder.path)) return { ok: false, reason: "forbidden", ticket: t, need: "leader" };
+  if (!canLead(actor.person, ladder.path)) return refuseTo(ctx, actor, t, "leader");
   return { t, ladder };
 }
 
@@ -258,7 +260,7 @@ export async function rateTicket(
 ): Promise<CommandResult> {
   const t = await getTicketToChange(ctx, id);
   if (!t) return { ok: false, reason: "not_found", ticketId: id };
-  if (!(await isRequester(ctx.db, actor, t))) return { ok: false, reason: "forbidden", ticket: t, need: "reporter" };
+  if (!(await isRequester(ctx.db, actor, t))) return refuseTo(ctx, actor, t, "reporter");
   if (t.status !== "resolved") return { ok: false, reason: "not_resolved", ticket: t };
   const ladder = await loadLadder(ctx, t.unitId);
   const updated = await updateTicket(
@@ -364,9 +366,34 @@ export async function ticketStatus(ctx: Ctx, actor: Actor, id: number): Promise<
   const ladder = await loadLadder(ctx, t.unitId);
   const allowed =
     (actor.chat && actor.chat.id === t.chatId) ||
-    (actor.person ? t.reporterId === actor.person.id : t.reporterExternalId === actor.externalId) ||
+    reportedBy(actor, t) ||
     (await isRequester(ctx.db, actor, t)) ||
     canLead(actor.person, ladder.path);
-  if (!allowed) return { ok: false, reason: "forbidden", ticket: t, need: "leader" };
+  if (!allowed) return { ok: false, reason: "not_found", ticketId: id };
   return done(ctx, t, ladder, actor.person);
+}
+
+const reportedBy = (actor: Actor, t: Ticket) =>
+  actor.person ? t.reporterId === actor.person.id : t.reporterExternalId === actor.externalId;
+
+/**
+ * A refusal that tells nothing about a ticket the actor may not even see (another village's, say): it answers
+ * exactly as for a ticket that does not exist. Only someone who can see the ticket — in its chat, or its reporter —
+ * learns that it needs a leader or its reporter.
+ */
+async function refuseTo(ctx: Ctx, actor: Actor, t: Ticket, need: "leader" | "reporter"): Promise<Refusal> {
+  const sees = (actor.chat !== null && actor.chat.id === t.chatId) || reportedBy(actor, t) || (await isRequester(ctx.db, actor, t));
+  return sees ? { ok: false, reason: "forbidden", ticket: t, need } : { ok: false, reason: "not_found", ticketId: t.id };
+}
+
+/**
+ * A leader's tickets asked about in a group: those of the group's unit (or below) may be shown there, the rest only
+ * to the leader privately — a village official's list must not show one group another group's matters.
+ */
+export async function splitForChat(ctx: Ctx, chat: Chat, list: Ticket[]): Promise<{ here: Ticket[]; elsewhere: Ticket[] }> {
+  if (list.length === 0) return { here: [], elsewhere: [] };
+  const rows = await queryRows<{ unit_id: string }>(ctx.db, sql`${withRecursive(subtreeCte("below", chat.unitId))} select unit_id from below`);
+  const below = new Set(rows.map((r) => r.unit_id));
+  const here = list.filter((t) => t.chatId === chat.id || below.has(t.unitId));
+  return { here, elsewhere: list.filter((t) => !here.includes(t)) };
 }
