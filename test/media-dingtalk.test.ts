@@ -6,16 +6,15 @@
  */
 import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createApp } from "../src/app.js";
+import type { createApp } from "../src/app.js";
 import { DingTalkBot } from "../src/bot/dingtalk/index.js";
 import { chats, identities, ticketEvents, ticketMedia } from "../src/db/schema/index.js";
 import { FakeDingTalk, fakeConfig } from "./fakes/dingtalk.js";
 import { FakeDingTalkMedia } from "./fakes/dingtalk-media.js";
 import { createHarness, type Harness, silent, waitFor } from "./helpers/harness.js";
-import { gpsPhoto, imageSize, metadataLeft, plainPng } from "./helpers/photos.js";
+import { adminDashboard, gpsPhoto, imageSize, metadataLeft, plainPng } from "./helpers/photos.js";
 
 const GROUP = "cidDongCunYiZuPhotos==";
-const TOKEN = "test-admin-token-0123456789";
 let fake: FakeDingTalk;
 let files: FakeDingTalkMedia;
 let bot: DingTalkBot;
@@ -32,13 +31,7 @@ beforeAll(async () => {
   await h.db.insert(identities).values({ platform: "dingtalk", externalId: "staff-r1", personId: "r1" });
   bot.start(h.runtime.pipeline);
   await waitFor(async () => bot.state()?.status === "connected");
-  dashboard = createApp({ runtime: h.runtime, logger: silent, sim: false, dashboard: { adminToken: TOKEN, sessionSecret: "s".repeat(40) } });
-  const res = await dashboard.request("/dashboard/login", {
-    method: "POST",
-    headers: { "content-type": "application/x-www-form-urlencoded" },
-    body: new URLSearchParams({ token: TOKEN }).toString(),
-  });
-  cookie = (res.headers.get("set-cookie") ?? "").split(";")[0] as string;
+  ({ app: dashboard, cookie } = await adminDashboard(h.runtime));
 });
 afterAll(async () => {
   await bot?.stop();

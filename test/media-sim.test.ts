@@ -32,8 +32,8 @@ afterAll(async () => {
   await h.close();
 });
 
-async function send(body: Record<string, unknown>) {
-  const res = await app.request("/sim/messages", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+async function send(body: Record<string, unknown>, to: ReturnType<typeof createApp> = app) {
+  const res = await to.request("/sim/messages", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
   const json = (await res.json()) as { replies?: { text: string }[]; error?: string };
   return { status: res.status, text: (json.replies ?? []).map((r) => r.text).join("\n"), error: json.error };
 }
@@ -199,12 +199,8 @@ describe("voice and escalation", () => {
     const e = await createHarness({ clock: () => new Date(Date.now() + skewMs) });
     try {
       const app2 = createApp({ runtime: e.runtime, logger: silent, sim: true });
-      const res = await app2.request("/sim/messages", {
-        method: "POST",
-        headers: { "content-type": "application/json" },
-        body: JSON.stringify({ chatId: "c1", userId: "r1", text: "报事 村道塌方", attachments: [image(await plainPng(10, 10)), image(await plainPng(11, 11))] }),
-      });
-      const id = ticketNo(((await res.json()) as { replies: { text: string }[] }).replies[0]?.text ?? "");
+      const r = await send({ chatId: "c1", userId: "r1", text: "报事 村道塌方", attachments: [image(await plainPng(10, 10)), image(await plainPng(11, 11))] }, app2);
+      const id = ticketNo(r.text);
       await waitFor(async () => {
         const rows = await e.db.select().from(ticketMedia).where(eq(ticketMedia.ticketId, id));
         return rows.length === 2 && rows.every((r) => r.status === "stored");
@@ -237,12 +233,8 @@ describe("photos nobody reported with", () => {
     const e = await createHarness({ clock: () => new Date(Date.now() + skewMs) });
     try {
       const app2 = createApp({ runtime: e.runtime, logger: silent, sim: true });
-      const res = await app2.request("/sim/messages", {
-        method: "POST",
-        headers: { "content-type": "application/json" },
-        body: JSON.stringify({ chatId: "c2", userId: "r3", attachments: [image(await gpsPhoto(33, 33, "#123456"))] }),
-      });
-      expect(((await res.json()) as { replies: { text: string }[] }).replies[0]?.text).toContain("要用这张照片报事吗");
+      const asked = await send({ chatId: "c2", userId: "r3", attachments: [image(await gpsPhoto(33, 33, "#123456"))] }, app2);
+      expect(asked.text).toContain("要用这张照片报事吗");
       await waitFor(async () => (await e.db.select().from(ticketMedia)).find((r) => r.status === "stored"));
       expect((await e.db.select({ s: media.sha256 }).from(media)).length).toBe(1);
       skewMs = 11 * 60_000;
@@ -251,12 +243,7 @@ describe("photos nobody reported with", () => {
       expect(rows.map((r) => [r.status, r.sha256, r.ticketId])).toEqual([["dropped", null, null]]);
       expect((await e.db.select({ s: media.sha256 }).from(media)).length).toBe(0);
       // Too late to say yes: there is nothing held any more.
-      const yes = await app2.request("/sim/messages", {
-        method: "POST",
-        headers: { "content-type": "application/json" },
-        body: JSON.stringify({ chatId: "c2", userId: "r3", text: "是" }),
-      });
-      expect(((await yes.json()) as { replies: { text: string }[] }).replies.map((r) => r.text).join("")).not.toContain("已登记工单");
+      expect((await send({ chatId: "c2", userId: "r3", text: "是" }, app2)).text).not.toContain("已登记工单");
     } finally {
       await e.close();
     }

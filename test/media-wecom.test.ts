@@ -6,13 +6,13 @@
  */
 import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createApp } from "../src/app.js";
+import type { createApp } from "../src/app.js";
 import { ticketEvents, ticketMedia, tickets } from "../src/db/schema/index.js";
 import { newMsgId, randomAESKey } from "./fakes/wecom.js";
 import { BOT_ID, CHATID, startWecomBot } from "./fakes/wecom-bot.js";
 import { FakeWecomMedia, groupMixed, singleImage } from "./fakes/wecom-media.js";
-import { silent, waitFor } from "./helpers/harness.js";
-import { gpsPhoto, imageSize, metadataLeft, plainPng } from "./helpers/photos.js";
+import { waitFor } from "./helpers/harness.js";
+import { adminDashboard, gpsPhoto, imageSize, metadataLeft, plainPng } from "./helpers/photos.js";
 
 type Bot = Awaited<ReturnType<typeof startWecomBot>>;
 let bot: Bot;
@@ -21,19 +21,12 @@ let dashboard: ReturnType<typeof createApp>;
 let cookie = "";
 /** The bot's clock: moved forward to let a five-minute link lapse. */
 let skewMs = 0;
-const TOKEN = "test-admin-token-0123456789";
 
 beforeAll(async () => {
   bot = await startWecomBot({ clock: () => new Date(Date.now() + skewMs) });
   media = await FakeWecomMedia.start(bot.config.encodingAESKey);
   media.now = () => Date.now() + skewMs;
-  dashboard = createApp({ runtime: bot.h.runtime, logger: silent, sim: false, dashboard: { adminToken: TOKEN, sessionSecret: "s".repeat(40) } });
-  const res = await dashboard.request("/dashboard/login", {
-    method: "POST",
-    headers: { "content-type": "application/x-www-form-urlencoded" },
-    body: new URLSearchParams({ token: TOKEN }).toString(),
-  });
-  cookie = (res.headers.get("set-cookie") ?? "").split(";")[0] as string;
+  ({ app: dashboard, cookie } = await adminDashboard(bot.h.runtime));
 });
 afterAll(async () => {
   await bot?.close();

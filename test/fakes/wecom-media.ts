@@ -8,6 +8,7 @@
 import { createCipheriv, randomBytes } from "node:crypto";
 import { createServer, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import { groupText } from "./wecom.js";
 
 export const MEDIA_VALID_MS = 5 * 60_000;
 
@@ -102,27 +103,16 @@ export class FakeWecomMedia {
 
 /** A group 图文混排 callback (100719): text and image items, @ the bot. */
 export function groupMixed(botId: string, chatid: string, userid: string, items: ({ text: string } | { url: string })[], msgid: string) {
+  const { text: _text, ...envelope } = groupText(botId, chatid, userid, "", msgid);
   return {
-    msgid,
-    aibotid: botId,
-    chatid,
-    chattype: "group",
-    from: { userid },
-    response_url: "https://qyapi.weixin.qq.com/cgi-bin/aibot/response?response_code=FAKE",
+    ...envelope,
     msgtype: "mixed",
     mixed: { msg_item: items.map((i) => ("text" in i ? { msgtype: "text", text: { content: i.text } } : { msgtype: "image", image: { url: i.url } })) },
   };
 }
 
-/** A single-chat 图片 callback (100719). */
+/** A single-chat 图片 callback (100719): no chatid. */
 export function singleImage(botId: string, userid: string, url: string, msgid: string) {
-  return {
-    msgid,
-    aibotid: botId,
-    chattype: "single",
-    from: { userid },
-    response_url: "https://qyapi.weixin.qq.com/cgi-bin/aibot/response?response_code=FAKE",
-    msgtype: "image",
-    image: { url },
-  };
+  const { text: _text, chatid: _chatid, ...envelope } = groupText(botId, "", userid, "", msgid);
+  return { ...envelope, chattype: "single", msgtype: "image", image: { url } };
 }

@@ -1,8 +1,11 @@
 /**
- * Test photos. A camera JPEG carries an EXIF block (APP1 "Exif\0\0") with a GPS IFD (tag 0x8825) and, here, a
+ * Test photos (and a signed-in dashboard to look at them). A camera JPEG carries an EXIF block (APP1 "Exif\0\0") with a GPS IFD (tag 0x8825) and, here, a
  * description naming the place; the checks below read the raw bytes, independently of the code that cleans them.
  */
 import sharp from "sharp";
+import { createApp } from "../../src/app.js";
+import type { Runtime } from "../../src/runtime.js";
+import { silent } from "./harness.js";
 
 export const PLACE_MARK = "WHERE-30.2741N-120.1551E";
 
@@ -44,4 +47,15 @@ export function imageSize(b: Buffer): { width: number; height: number } | null {
     i += 2 + len;
   }
   return null;
+}
+
+/** A dashboard app over a runtime, signed in as the admin: the app and the session cookie. */
+export async function adminDashboard(runtime: Runtime, token = "test-admin-token-0123456789") {
+  const app = createApp({ runtime, logger: silent, sim: false, dashboard: { adminToken: token, sessionSecret: "s".repeat(40) } });
+  const res = await app.request("/dashboard/login", {
+    method: "POST",
+    headers: { "content-type": "application/x-www-form-urlencoded" },
+    body: new URLSearchParams({ token }).toString(),
+  });
+  return { app, cookie: (res.headers.get("set-cookie") ?? "").split(";")[0] as string };
 }
