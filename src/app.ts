@@ -6,6 +6,7 @@ import { requestId } from "hono/request-id";
 import type { Logger } from "pino";
 import { simRoutes } from "./bot/sim/routes.js";
 import { type DashboardOptions, dashboardRoutes } from "./dashboard/routes.js";
+import type { WecomAppApi } from "./bot/wecom/app-api.js";
 import { WecomAdapter } from "./bot/wecom/callback.js";
 import type { WecomConfig } from "./bot/wecom/config.js";
 import { wecomRoutes } from "./bot/wecom/routes.js";
@@ -37,6 +38,8 @@ export type AppOptions = {
   /** The simulator: off, open (embedded default, demos), or only for a signed-in admin (beside real platforms). */
   sim: boolean | "behind-sign-in";
   wecom?: WecomConfig | null;
+  /** The WeCom 自建应用, when configured (the callback uses it to resolve open_userids). */
+  wecomApp?: WecomAppApi | null;
   readiness?: ReadinessCheck[];
   /** The leaders' dashboard at /dashboard. */
   dashboard?: DashboardOptions;
@@ -47,7 +50,7 @@ export type AppOptions = {
 /** How long /metrics waits for the database-wide gauges before serving the process's own metrics without them. */
 const GAUGES_TIMEOUT_MS = 2000;
 
-export function createApp({ runtime, logger, sim, wecom, readiness: given = [], dashboard, metricsToken }: AppOptions): Hono {
+export function createApp({ runtime, logger, sim, wecom, wecomApp, readiness: given = [], dashboard, metricsToken }: AppOptions): Hono {
   const readiness = [...given];
   const app = new Hono();
   app.use(requestId());
@@ -102,7 +105,7 @@ export function createApp({ runtime, logger, sim, wecom, readiness: given = [], 
   if (sim) app.route("/", simRoutes(runtime));
   if (dashboard) app.route("/", dashboardRoutes(runtime, dashboard));
   if (wecom) {
-    const adapter = new WecomAdapter({ config: wecom, pipeline: runtime.pipeline, logger });
+    const adapter = new WecomAdapter({ config: wecom, pipeline: runtime.pipeline, logger, app: wecomApp });
     readiness.push(() => adapter.botNames.readiness());
     app.route("/", wecomRoutes(adapter));
   }

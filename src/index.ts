@@ -116,7 +116,7 @@ async function main() {
   // Listeners are registered before the first connect (the gateway learns the topics then).
   dingtalkBot?.start(runtime.pipeline);
 
-  const app = createApp({ runtime, logger, sim: simulator === "behind-sign-in" ? "behind-sign-in" : sim, wecom, readiness: dingtalkBot ? [() => dingtalkBot.readiness()] : [], dashboard, metricsToken: env.METRICS_TOKEN });
+  const app = createApp({ runtime, logger, sim: simulator === "behind-sign-in" ? "behind-sign-in" : sim, wecom, wecomApp: wecomAppApi, readiness: dingtalkBot ? [() => dingtalkBot.readiness()] : [], dashboard, metricsToken: env.METRICS_TOKEN });
   const server = serve({ fetch: app.fetch, port: env.PORT, hostname: env.HOST }, (info) => {
     logger.info({ port: info.port, embedded: isEmbedded(env), sim, scheduler: env.REDIS_URL ? "bullmq" : "memory" }, "listening");
     if (sim) console.log(`\n  好邻已启动：http://localhost:${info.port}  （${isEmbedded(env) ? "内置数据库，" : ""}聊天模拟器已开启）\n`);

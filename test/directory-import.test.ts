@@ -380,7 +380,7 @@ describe("invalid files", () => {
     );
     await expectRejected(
       file,
-      `d.yaml:12: people[0].identities.wechat: 未知字段 "wechat"（可选：wecom, dingtalk, sim）`,
+      `d.yaml:12: people[0].identities.wechat: 未知字段 "wechat"（可选：wecom, dingtalk, sim, wecom_external）`,
       `d.yaml:16: people[1].unitt: 未知字段 "unitt"`,
       `d.yaml:13: people[1].unit: 必填`,
     );
@@ -413,7 +413,7 @@ describe("invalid files", () => {
     );
     const directory = await parseDirectoryFile(file);
     expect(directory.households[0]).toMatchObject({ houseNo: "12", phone: "19900002001", careLevel: "normal" });
-    expect(directory.identities).toEqual([{ platform: "dingtalk", externalId: "0101", personId: "p1" }]);
+    expect(directory.identities).toEqual([{ platform: "dingtalk", externalId: "0101", personId: "p1", kind: "userid" }]);
   });
 
   it("checks town settings with the policy's schema, then the ladder order and clock times", async () => {

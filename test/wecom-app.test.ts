@@ -9,7 +9,7 @@ import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { WecomAppApi } from "../src/bot/wecom/app-api.js";
 import { createWecomSender } from "../src/bot/wecom/sender.js";
-import { outbox, tickets } from "../src/db/schema/index.js";
+import { identities, outbox, tickets } from "../src/db/schema/index.js";
 import { EnvError, loadEnv, wecomAppConfig } from "../src/env.js";
 import { deliverOutbox } from "../src/workflows/delivery.js";
 import { fanOutMonthlyReports } from "../src/workflows/digests/index.js";
@@ -68,7 +68,7 @@ describe("every private message on a WeCom-only deployment", () => {
   beforeAll(async () => {
     setNow("2025-06-02T10:00:00"); // a Monday
     // WeCom's windows (duplicate check, member limit) on the same clock as the town's, which jumps days ahead.
-    fake = await FakeWecomApp.start({ members: MEMBERS, now: () => clock().getTime() });
+    fake = await FakeWecomApp.start({ members: MEMBERS, now: () => clock().getTime(), openUserids: { woFAKEopen0001: "wanglz" } });
     bot = await startWecomBot({
       directory: TOWN,
       clock,
@@ -91,6 +91,19 @@ describe("every private message on a WeCom-only deployment", () => {
     expect(choices).toContain("1. 王芳（5号）");
     // None of it in the group.
     for (const c of bot.fake.sent()) expect(JSON.stringify(c.body)).not.toMatch(/王芳|周四|低保/);
+  });
+
+  it("a member the bot reports by open_userid is resolved through the application once, then known by it", async () => {
+    const r = await bot.fake.callback(groupText(BOT_ID, CHATID, "woFAKEopen0001", "@好邻 待走访"));
+    expect(String((r.reply?.stream as { content?: string } | undefined)?.content)).toContain("你负责的");
+    const ids = await bot.h.db.select().from(identities).where(eq(identities.personId, "nl1"));
+    expect(ids.map((i) => [i.externalId, i.kind]).sort()).toEqual([
+      ["wanglz", "userid"],
+      ["wofakeopen0001", "open_userid"],
+    ]);
+    // A WeChat user's external_userid from the directory file is kept as such, and nothing is sent to it.
+    const [ext] = await bot.h.db.select().from(identities).where(eq(identities.externalId, "wmFAKEexternal0001"));
+    expect(ext).toMatchObject({ platform: "wecom", personId: "r1", kind: "external_userid" });
   });
 
   it("the weekly-contact reminder and the 28th's visit list", async () => {
@@ -212,7 +225,10 @@ describe("pacing and duplicate checking through the outbox", () => {
     await waitFor(async () => fake.inbox("chencg").length === 4, 20_000);
     expect(fake.dropped).toEqual([]);
     // The spacing the outbox chose: each row's sentAt is when its send began, the send slot it took.
-    const rows = await bot.h.db.select().from(outbox).where(like(outbox.dedupeKey, "burst-%")).orderBy(outbox.sentAt);
+    const rows = await waitFor(async () => {
+      const all = await bot.h.db.select().from(outbox).where(like(outbox.dedupeKey, "burst-%")).orderBy(outbox.sentAt);
+      return all.every((r) => r.status === "sent") && all;
+    });
     const at = rows.map((r) => r.sentAt?.getTime() ?? 0);
     for (let i = 1; i < at.length; i++) expect((at[i] ?? 0) - (at[i - 1] ?? 0)).toBeGreaterThanOrEqual(700);
   });

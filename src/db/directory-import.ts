@@ -20,6 +20,7 @@ import type { Db } from "./client.js";
 import {
   chats,
   households,
+  type IdentityKind,
   identities,
   type Platform,
   people,
@@ -42,7 +43,7 @@ export type HouseholdRow = Row<
   "id" | "unitId" | "headName" | "members" | "tags" | "careLevel" | "houseNo" | "nickname" | "address" | "phone"
 >;
 export type PersonRow = Row<typeof people, "id" | "name" | "role" | "unitId" | "householdId" | "phone">;
-export type IdentityRow = Row<typeof identities, "platform" | "externalId" | "personId">;
+export type IdentityRow = Row<typeof identities, "platform" | "externalId" | "personId" | "kind">;
 export type ChatRow = Row<typeof chats, "id" | "platform" | "externalId" | "unitId" | "name" | "webhookUrl" | "meta">;
 
 /** A validated directory, ready to write. Units are ordered parents first. */
@@ -204,7 +205,9 @@ const identitiesSchema = record({
   wecom: optional(text),
   dingtalk: optional(text),
   sim: optional(text),
-} satisfies Record<Platform, unknown>);
+  /** A WeChat user's external_userid as WeCom gives it (外部联系人): stored as a WeCom identity of that kind. */
+  wecom_external: optional(text),
+} satisfies Record<Platform | "wecom_external", unknown>);
 
 const personSchema = record({
   id,
@@ -240,7 +243,7 @@ type TownSettings = z.output<typeof townSettingsSchema>;
 type HouseholdInput = z.output<typeof householdSchema>;
 type PersonInput = z.output<typeof personSchema>;
 type ChatInput = z.output<typeof chatSchema>;
-type IdentityInput = { platform: Platform; externalId: string; personId: string };
+type IdentityInput = { platform: Platform; externalId: string; personId: string; kind: IdentityKind };
 
 /** Generic messages (e.g. "too small") in Chinese too; the schemas above override the common ones. */
 const zhErrors = z.locales.zhCN().localeError;
@@ -551,16 +554,21 @@ function checkChats(entries: readonly Entry<ChatInput>[], unitsById: UnitIndex, 
 
 /** One identity per platform account; WeCom userids are case-insensitive, so they are stored lower-cased. */
 function identitiesOf({ value: person, at }: Entry<PersonInput>): Entry<IdentityInput>[] {
-  return platforms.flatMap((platform) => {
+  const own = platforms.flatMap((platform) => {
     const externalId = person.identities?.[platform];
     if (externalId === undefined) return [];
     return [
       {
-        value: { platform, externalId: platform === "wecom" ? externalId.toLowerCase() : externalId, personId: person.id },
+        value: { platform, externalId: platform === "wecom" ? externalId.toLowerCase() : externalId, personId: person.id, kind: "userid" as const },
         at: () => at("identities", platform),
       },
     ];
   });
+  // A person on personal WeChat may be known to WeCom by an external_userid only, or by both: that one is kept as is.
+  const wechat = person.identities?.wecom_external;
+  return wechat === undefined
+    ? own
+    : [...own, { value: { platform: "wecom", externalId: wechat, personId: person.id, kind: "external_userid" }, at: () => at("identities", "wecom_external") }];
 }
 
 const toUnitRow = (u: UnitInput): UnitRow => ({
@@ -754,7 +762,7 @@ export async function writeDirectory(db: Db, dir: Directory): Promise<ImportSumm
         .values(batch)
         .onConflictDoUpdate({
           target: [identities.platform, identities.externalId],
-          ...overwrite(identities, ["personId"]),
+          ...overwrite(identities, ["personId", "kind"]),
         })
         .returning(insertedFlag),
     );

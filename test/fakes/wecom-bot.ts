@@ -52,7 +52,7 @@ export async function startWecomBot(opts: WecomBotOptions = {}) {
   // Photos are fetched and decrypted with the bot's own key, as in production (src/index.ts).
   const h = await createHarness({ fetchers: [wecomMediaFetcher({ encodingAESKey })], ...opts, senders: opts.sim === false ? [sender] : [simSender, sender] });
   runtime = h.runtime;
-  const app = createApp({ runtime: h.runtime, logger, sim: false, wecom: config });
+  const app = createApp({ runtime: h.runtime, logger, sim: false, wecom: config, wecomApp: opts.app?.api });
   const server = await new Promise<ReturnType<typeof serve>>((resolve) => {
     const s = serve({ fetch: app.fetch, port: 0, hostname: "127.0.0.1" }, () => resolve(s));
   });

@@ -13,6 +13,9 @@ import type { Logger } from "pino";
 import { BotNameWatch } from "../bot-name.js";
 import { cleanIncoming } from "../clean.js";
 import { heldMessagesFor } from "../../workflows/held-messages.js";
+import { learnAlias } from "../../workflows/identity-alias.js";
+import { RecentSet } from "../../lib/recent-set.js";
+import type { WecomAppApi } from "./app-api.js";
 import { handleIncoming, type PipelineDeps } from "../pipeline.js";
 import { helpReply } from "../commands.js";
 import { replies } from "../replies.js";
@@ -40,6 +43,8 @@ export type WecomAdapterOptions = {
   config: WecomConfig;
   pipeline: PipelineDeps;
   logger: Logger;
+  /** The 自建应用, when configured: it turns an encrypted open_userid the bot reports into the directory's userid. */
+  app?: WecomAppApi | null;
   /** Wall clock for timestamp freshness (seconds come from WeCom's clock, not the business clock). */
   nowMs?: () => number;
 };
@@ -86,6 +91,8 @@ async function readLimited(req: Request, max: number): Promise<string> {
 export class WecomAdapter {
   private readonly log: Logger;
   private readonly nowMs: () => number;
+  /** Sender ids already known, or that resolved to nobody: not looked up again. */
+  private readonly unresolvable = new RecentSet<string>(10_000);
 
   /** The bot's own @name when the town renamed it (see bot-name.ts); shown on /readyz. */
   readonly botNames: BotNameWatch;
@@ -166,6 +173,7 @@ export class WecomAdapter {
     this.log.info({ msgid: m.msgid, msgtype: m.msgtype, chattype: m.chattype, length: plain.length }, "callback");
 
     try {
+      await this.knowSender(m.from.userid);
       if (m.msgtype === "event") return await this.onEvent(m, nonce);
       const content = messageText(m);
       const images = messageImages(m);
@@ -229,6 +237,25 @@ export class WecomAdapter {
     const result = await handleIncoming(this.opts.pipeline, this.incoming(m, commandFor(click.action, click.ticketId)));
     const answer = result.replies[0] ?? { text: "已收到。", mentions: [] };
     return this.reply(nonce, updatedCard(click.ticketId, answer, task_id));
+  }
+
+  /**
+   * A sender the directory does not know may be a member given as an open_userid (doc 101521): with the 自建应用, ask
+   * once which userid it is and remember it. Ids that resolve to nobody are not asked about again in this process.
+   */
+  private async knowSender(given: string): Promise<void> {
+    const api = this.opts.app;
+    // Kept lower-cased like every WeCom sender id; asked about as given (an open_userid is case-sensitive).
+    const id = given.toLowerCase();
+    if (!api || this.unresolvable.has(id)) return;
+    const resolve = async () => (await api.openUseridsToUserids([given])).get(given) ?? null;
+    try {
+      const learned = await learnAlias(this.opts.pipeline.db, { platform: "wecom", id, kind: "open_userid", resolve });
+      if (learned) this.log.info("a member's open_userid linked to their userid");
+      else this.unresolvable.add(id);
+    } catch (err) {
+      this.log.warn(errInfo(err), "open_userid could not be resolved");
+    }
   }
 
   /** The private messages waiting for this member (delivery could not push them), marked as delivered by this reply. */
