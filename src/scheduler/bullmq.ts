@@ -103,8 +103,10 @@ export class BullScheduler implements Scheduler {
         defaultJobOptions: {
           attempts: MAX_ATTEMPTS,
           backoff: { type: "custom" },
-          // Finished jobs are removed so the reconciler can add a deterministic id again (failures are logged).
-          removeOnComplete: true,
+          // Finished jobs are removed so the reconciler can add a deterministic id again (failures are logged). A
+          // periodic tick is kept for a day instead: while its job id exists, a replica upserting the scheduler (at
+          // boot, or the reconciler every 30 s) cannot create the tick that has just run a second time.
+          removeOnComplete: name === "periodic" ? { age: 86_400 } : true,
           removeOnFail: true,
         },
       });
