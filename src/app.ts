@@ -47,6 +47,11 @@ export type AppOptions = {
   metricsToken?: string;
 };
 
+/** The app's mark (the simulator's 邻 on green) for the browser tab. */
+const FAVICON =
+  '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 64 64"><rect width="64" height="64" rx="14" fill="#12a36b"/>' +
+  '<text x="32" y="45" font-size="38" text-anchor="middle" fill="#fff" font-family="sans-serif">邻</text></svg>';
+
 /** How long /metrics waits for the database-wide gauges before serving the process's own metrics without them. */
 const GAUGES_TIMEOUT_MS = 2000;
 
@@ -58,6 +63,8 @@ export function createApp({ runtime, logger, sim, wecom, wecomApp, readiness: gi
   app.use(cleanParams);
 
   app.get("/healthz", (c) => c.json({ ok: true }));
+  // Browsers ask every page's origin for /favicon.ico; without one each page logs a 404 in the console.
+  app.get("/favicon.ico", (c) => c.body(FAVICON, 200, { "content-type": "image/svg+xml", "cache-control": "public, max-age=86400" }));
   app.get("/readyz", async (c) => {
     const checks: Record<string, unknown> = {};
     let ok = true;

@@ -112,4 +112,19 @@ describe("dashboard in Chromium", () => {
     expect(external).toEqual([]);
     await context.close();
   });
+  it("loads the simulator and the sign-in page without a failed request (the tab's icon included)", async () => {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: "zh-CN" });
+    const errors: string[] = [];
+    const page = await context.newPage();
+    // Chromium fetches the tab's icon outside the page's own requests; a missing one shows as a console error.
+    page.on("console", (m) => {
+      if (m.type() === "error") errors.push(`${page.url()}: ${m.text()}`);
+    });
+    for (const p of ["/", "/dashboard/login"]) await page.goto(`${base}${p}`, { waitUntil: "networkidle" });
+    const icon = await context.request.get(`${base}/favicon.ico`);
+    expect(icon.status()).toBe(200);
+    expect(icon.headers()["content-type"]).toBe("image/svg+xml");
+    expect(errors).toEqual([]);
+    await context.close();
+  });
 });
