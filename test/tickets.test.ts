@@ -54,6 +54,13 @@ describe("report → claim → resolve → rate", () => {
     expect(rate.text).toContain("已关闭");
     expect(await ticket(id)).toMatchObject({ status: "closed", rating: "satisfied" });
     expect(await eventsOf(id)).toEqual(["opened", "claimed", "replied", "resolved", "rated"]);
+
+    // Rating again after it closed: told it is closed (not "not resolved yet"), and nothing changes.
+    const again = await h.say("c1", "r1", `不满意 #${id} 又松了`);
+    expect(again.text).toContain(`工单 #${id} 已关闭`);
+    expect(again.text).not.toContain("还没有办结");
+    expect(await ticket(id)).toMatchObject({ status: "closed", rating: "satisfied" });
+    expect(await eventsOf(id)).toEqual(["opened", "claimed", "replied", "resolved", "rated"]);
   });
 
   it("不满意 reopens the ticket and restarts the answer clock", async () => {
@@ -118,6 +125,8 @@ describe("status, todo, help", () => {
     const leader = await h.say("c1", "nl1", "@好邻");
     expect(resident.text).toContain("报事");
     expect(resident.text).not.toContain("办结");
+    expect(resident.text).not.toContain("我负责"); // a resident's 待办 is their own reports
+    expect(resident.text).toContain("待办");
     expect(leader.text).toContain("办结");
     expect(leader.text).toContain("代");
   });

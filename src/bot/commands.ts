@@ -190,7 +190,7 @@ export const COMMANDS: Readonly<Record<CommandIntent, Command>> = {
     words: [{ simplified: ["待办", "我的工单"], traditional: ["待辦", "我的工單"] }],
     shape: "bare",
     needsText: false,
-    usage: "待办（查看我负责的工单）",
+    usage: "待办（查看我的工单：负责人看手上的，居民看自己报的）",
     permission: { who: "anyone", where: "anywhere" },
     menu: ["resident", "leader"],
     run: ({ ctx, actor }) => todoInChat(ctx, actor),

@@ -65,7 +65,10 @@ export const replies = {
       case "taken":
         return say(`工单 #${r.ticket.id} 已由 ${r.by ? r.by.name : "其他负责人"} 认领，正在处理中。`);
       case "not_resolved":
-        return say(`工单 #${r.ticket.id} 还没有办结，办结后才能评价。`);
+        // A closed ticket was already rated (or closed for good): "not yet resolved" would tell its reporter to wait.
+        return r.ticket.status === "closed"
+          ? say(`工单 #${r.ticket.id} 已关闭，不能再评价；问题还在的话请重新报事。`)
+          : say(`工单 #${r.ticket.id} 还没有办结，办结后才能评价。`);
       case "at_top":
         return say(`工单 #${r.ticket.id} 已在${LEVEL_ZH[r.ticket.level]}级，不能再往上报了，请直接办理或联系镇里。`);
     }
