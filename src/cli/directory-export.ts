@@ -7,23 +7,23 @@ import { EnvError, loadEnv } from "../env.js";
 import { runCli, withDatabase } from "./run.js";
 
 async function main(args: string[]): Promise<number> {
-	const [file, ...extra] = args;
-	if (!file || extra.length > 0 || !/\.xlsx$/i.test(file)) {
-		console.error("用法：npm run directory:export -- <目录文件.xlsx>");
-		return 2;
-	}
-	loadEnv();
-	return withDatabase(async (db) => {
-		const counts = await exportDirectory(db, file);
-		const summary = Object.entries(counts)
-			.map(([sheet, rows]) => `${sheet} ${rows}`)
-			.join("，");
-		console.log(`已导出到 ${file}：${summary}`);
-		return 0;
-	});
+  const [file, ...extra] = args;
+  if (!file || extra.length > 0 || !/\.xlsx$/i.test(file)) {
+    console.error("用法：npm run directory:export -- <目录文件.xlsx>");
+    return 2;
+  }
+  loadEnv();
+  return withDatabase(async (db) => {
+    const counts = await exportDirectory(db, file);
+    const summary = Object.entries(counts)
+      .map(([sheet, rows]) => `${sheet} ${rows}`)
+      .join("，");
+    console.log(`已导出到 ${file}：${summary}`);
+    return 0;
+  });
 }
 
 runCli(
-	() => main(process.argv.slice(2)),
-	(err) => (err instanceof EnvError ? err.message : null),
+  () => main(process.argv.slice(2)),
+  (err) => (err instanceof EnvError ? err.message : null),
 );

@@ -8,26 +8,22 @@
  * updates rows in place instead of duplicating them.
  */
 import type { Db } from "./client.js";
-import {
-	type Directory,
-	type ImportSummary,
-	Issues,
-} from "./directory/model.js";
+import { type Directory, type ImportSummary, Issues } from "./directory/model.js";
 import { validateDirectory } from "./directory/validate.js";
 import { writeDirectory } from "./directory/write.js";
 import { readXlsxSources } from "./directory/xlsx-read.js";
 import { readYamlSources } from "./directory/yaml.js";
 
 export type {
-	ChatRow,
-	Directory,
-	DirectoryIssue,
-	HouseholdRow,
-	IdentityRow,
-	ImportCounts,
-	ImportSummary,
-	PersonRow,
-	UnitRow,
+  ChatRow,
+  Directory,
+  DirectoryIssue,
+  HouseholdRow,
+  IdentityRow,
+  ImportCounts,
+  ImportSummary,
+  PersonRow,
+  UnitRow,
 } from "./directory/model.js";
 export { DirectoryError } from "./directory/model.js";
 export { describeSummary, writeDirectory } from "./directory/write.js";
@@ -36,17 +32,12 @@ const isWorkbook = (file: string) => /\.xlsx$/i.test(file);
 
 /** Reads and validates a directory file of any supported format. Pure: never touches the database. */
 export async function parseDirectoryFile(file: string): Promise<Directory> {
-	const issues = new Issues();
-	const sources = isWorkbook(file)
-		? await readXlsxSources(file, issues)
-		: await readYamlSources(file, issues);
-	return validateDirectory(sources, issues);
+  const issues = new Issues();
+  const sources = isWorkbook(file) ? await readXlsxSources(file, issues) : await readYamlSources(file, issues);
+  return validateDirectory(sources, issues);
 }
 
 /** Validates `file` and, only if it is entirely valid, writes it. */
-export async function importDirectory(
-	db: Db,
-	file: string,
-): Promise<ImportSummary> {
-	return writeDirectory(db, await parseDirectoryFile(file));
+export async function importDirectory(db: Db, file: string): Promise<ImportSummary> {
+  return writeDirectory(db, await parseDirectoryFile(file));
 }

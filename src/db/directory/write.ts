@@ -6,13 +6,7 @@ import { getTableColumns, type SQL, sql } from "drizzle-orm";
 import { toSnakeCase } from "drizzle-orm/casing";
 import type { PgTable } from "drizzle-orm/pg-core";
 import type { Db } from "../client.js";
-import {
-	chats,
-	households,
-	identities,
-	people,
-	units,
-} from "../schema/index.js";
+import { chats, households, identities, people, units } from "../schema/index.js";
 import type { Directory, ImportCounts, ImportSummary } from "./model.js";
 
 /** Rows per INSERT: well under PostgreSQL's 65,535 bind parameters for the widest table. */
@@ -25,151 +19,127 @@ const insertedFlag = { inserted: sql<boolean>`(xmax = 0)` };
  * ON CONFLICT clause that overwrites `keys` with the incoming values, but only when one of them differs, so
  * unchanged rows keep their updated_at and are counted as unchanged.
  */
-function overwrite<T extends PgTable>(
-	table: T,
-	keys: readonly (keyof T["_"]["columns"] & string)[],
-) {
-	const columns = getTableColumns(table);
-	const incoming = (key: string) =>
-		sql`excluded.${sql.identifier(toSnakeCase(key))}`;
-	const set: Record<string, SQL> = Object.fromEntries(
-		keys.map((key) => [key, incoming(key)]),
-	);
-	if ("updatedAt" in columns) set.updatedAt = sql`now()`;
-	const current = sql.join(
-		keys.map((key) => columns[key]),
-		sql`, `,
-	);
-	const next = sql.join(keys.map(incoming), sql`, `);
-	return { set, setWhere: sql`(${current}) is distinct from (${next})` };
+function overwrite<T extends PgTable>(table: T, keys: readonly (keyof T["_"]["columns"] & string)[]) {
+  const columns = getTableColumns(table);
+  const incoming = (key: string) => sql`excluded.${sql.identifier(toSnakeCase(key))}`;
+  const set: Record<string, SQL> = Object.fromEntries(keys.map((key) => [key, incoming(key)]));
+  if ("updatedAt" in columns) set.updatedAt = sql`now()`;
+  const current = sql.join(
+    keys.map((key) => columns[key]),
+    sql`, `,
+  );
+  const next = sql.join(keys.map(incoming), sql`, `);
+  return { set, setWhere: sql`(${current}) is distinct from (${next})` };
 }
 
-async function upsertInBatches<R>(
-	rows: readonly R[],
-	write: (batch: R[]) => Promise<{ inserted: boolean }[]>,
-) {
-	const counts: ImportCounts = { inserted: 0, updated: 0, unchanged: 0 };
-	for (let start = 0; start < rows.length; start += BATCH_SIZE) {
-		const batch = rows.slice(start, start + BATCH_SIZE);
-		const written = await write(batch);
-		const inserted = written.filter((r) => r.inserted).length;
-		counts.inserted += inserted;
-		counts.updated += written.length - inserted;
-		counts.unchanged += batch.length - written.length;
-	}
-	return counts;
+async function upsertInBatches<R>(rows: readonly R[], write: (batch: R[]) => Promise<{ inserted: boolean }[]>) {
+  const counts: ImportCounts = { inserted: 0, updated: 0, unchanged: 0 };
+  for (let start = 0; start < rows.length; start += BATCH_SIZE) {
+    const batch = rows.slice(start, start + BATCH_SIZE);
+    const written = await write(batch);
+    const inserted = written.filter((r) => r.inserted).length;
+    counts.inserted += inserted;
+    counts.updated += written.length - inserted;
+    counts.unchanged += batch.length - written.length;
+  }
+  return counts;
 }
 
 /** Upserts a validated directory in one transaction, in dependency order. Rows not in the file are kept. */
-export async function writeDirectory(
-	db: Db,
-	dir: Directory,
-): Promise<ImportSummary> {
-	return db.transaction(async (tx) => {
-		const unitCounts = await upsertInBatches(dir.units, (batch) =>
-			tx
-				.insert(units)
-				.values(batch)
-				.onConflictDoUpdate({
-					target: units.id,
-					...overwrite(units, ["parentId", "kind", "name", "settings"]),
-				})
-				.returning(insertedFlag),
-		);
-		const householdCounts = await upsertInBatches(dir.households, (batch) =>
-			tx
-				.insert(households)
-				.values(batch)
-				.onConflictDoUpdate({
-					target: households.id,
-					...overwrite(households, [
-						"unitId",
-						"headName",
-						"members",
-						"tags",
-						"careLevel",
-						"houseNo",
-						"nickname",
-						"address",
-						"phone",
-					]),
-				})
-				.returning(insertedFlag),
-		);
-		const peopleCounts = await upsertInBatches(dir.people, (batch) =>
-			tx
-				.insert(people)
-				.values(batch)
-				.onConflictDoUpdate({
-					target: people.id,
-					...overwrite(people, [
-						"name",
-						"role",
-						"unitId",
-						"householdId",
-						"phone",
-					]),
-				})
-				.returning(insertedFlag),
-		);
-		const identityCounts = await upsertInBatches(dir.identities, (batch) =>
-			tx
-				.insert(identities)
-				.values(batch)
-				.onConflictDoUpdate({
-					target: [identities.platform, identities.externalId],
-					...overwrite(identities, ["personId"]),
-				})
-				.returning(insertedFlag),
-		);
-		// Chat status (active/dead) is the bot's own observation, so re-import leaves it alone. A webhook bound with
-		// `npm run wecom:bind` is kept when the file names none (the file need not carry that secret).
-		const chatFields = overwrite(chats, [
-			"platform",
-			"externalId",
-			"unitId",
-			"name",
-			"meta",
-		]);
-		const chatCounts = await upsertInBatches(dir.chats, (batch) =>
-			tx
-				.insert(chats)
-				.values(batch)
-				.onConflictDoUpdate({
-					target: chats.id,
-					set: {
-						...chatFields.set,
-						webhookUrl: sql`coalesce(excluded.webhook_url, ${chats.webhookUrl})`,
-					},
-					setWhere: sql`${chatFields.setWhere} or (excluded.webhook_url is not null and excluded.webhook_url is distinct from ${chats.webhookUrl})`,
-				})
-				.returning(insertedFlag),
-		);
-		return {
-			units: unitCounts,
-			households: householdCounts,
-			people: peopleCounts,
-			identities: identityCounts,
-			chats: chatCounts,
-		};
-	});
+export async function writeDirectory(db: Db, dir: Directory): Promise<ImportSummary> {
+  return db.transaction(async (tx) => {
+    const unitCounts = await upsertInBatches(dir.units, (batch) =>
+      tx
+        .insert(units)
+        .values(batch)
+        .onConflictDoUpdate({
+          target: units.id,
+          ...overwrite(units, ["parentId", "kind", "name", "settings"]),
+        })
+        .returning(insertedFlag),
+    );
+    const householdCounts = await upsertInBatches(dir.households, (batch) =>
+      tx
+        .insert(households)
+        .values(batch)
+        .onConflictDoUpdate({
+          target: households.id,
+          ...overwrite(households, [
+            "unitId",
+            "headName",
+            "members",
+            "tags",
+            "careLevel",
+            "houseNo",
+            "nickname",
+            "address",
+            "phone",
+          ]),
+        })
+        .returning(insertedFlag),
+    );
+    const peopleCounts = await upsertInBatches(dir.people, (batch) =>
+      tx
+        .insert(people)
+        .values(batch)
+        .onConflictDoUpdate({
+          target: people.id,
+          ...overwrite(people, ["name", "role", "unitId", "householdId", "phone"]),
+        })
+        .returning(insertedFlag),
+    );
+    const identityCounts = await upsertInBatches(dir.identities, (batch) =>
+      tx
+        .insert(identities)
+        .values(batch)
+        .onConflictDoUpdate({
+          target: [identities.platform, identities.externalId],
+          ...overwrite(identities, ["personId"]),
+        })
+        .returning(insertedFlag),
+    );
+    // Chat status (active/dead) is the bot's own observation, so re-import leaves it alone. A webhook bound with
+    // `npm run wecom:bind` is kept when the file names none (the file need not carry that secret).
+    const chatFields = overwrite(chats, ["platform", "externalId", "unitId", "name", "meta"]);
+    const chatCounts = await upsertInBatches(dir.chats, (batch) =>
+      tx
+        .insert(chats)
+        .values(batch)
+        .onConflictDoUpdate({
+          target: chats.id,
+          set: {
+            ...chatFields.set,
+            webhookUrl: sql`coalesce(excluded.webhook_url, ${chats.webhookUrl})`,
+          },
+          setWhere: sql`${chatFields.setWhere} or (excluded.webhook_url is not null and excluded.webhook_url is distinct from ${chats.webhookUrl})`,
+        })
+        .returning(insertedFlag),
+    );
+    return {
+      units: unitCounts,
+      households: householdCounts,
+      people: peopleCounts,
+      identities: identityCounts,
+      chats: chatCounts,
+    };
+  });
 }
 
 const ENTITY_LABEL: Record<keyof ImportSummary, string> = {
-	units: "单位",
-	households: "住户",
-	people: "人员",
-	identities: "账号",
-	chats: "群",
+  units: "单位",
+  households: "住户",
+  people: "人员",
+  identities: "账号",
+  chats: "群",
 };
 
 /** `单位 12（新增 12，更新 0，未变 0），住户 …` for the CLI and logs. */
 export function describeSummary(summary: ImportSummary): string {
-	return (Object.keys(ENTITY_LABEL) as (keyof ImportSummary)[])
-		.map((key) => {
-			const { inserted, updated, unchanged } = summary[key];
-			const total = inserted + updated + unchanged;
-			return `${ENTITY_LABEL[key]} ${total}（新增 ${inserted}，更新 ${updated}，未变 ${unchanged}）`;
-		})
-		.join("，");
+  return (Object.keys(ENTITY_LABEL) as (keyof ImportSummary)[])
+    .map((key) => {
+      const { inserted, updated, unchanged } = summary[key];
+      const total = inserted + updated + unchanged;
+      return `${ENTITY_LABEL[key]} ${total}（新增 ${inserted}，更新 ${updated}，未变 ${unchanged}）`;
+    })
+    .join("，");
 }
