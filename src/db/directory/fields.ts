@@ -2,7 +2,15 @@
 import { z } from "zod";
 import { townSettingsSchema } from "../../workflows/policy.js";
 import { LEADER_ROLE, ROLE_ZH } from "../../workflows/roles.js";
-import { type Platform, platforms, type Role, roles, type UnitKind, unitKinds } from "../schema/index.js";
+import {
+  type IdentityKind,
+  type Platform,
+  platforms,
+  type Role,
+  roles,
+  type UnitKind,
+  unitKinds,
+} from "../schema/index.js";
 
 export const KIND_LABEL: Record<UnitKind, string> = {
   town: "镇",
@@ -140,7 +148,9 @@ export const identitiesSchema = record({
   wecom: optional(text),
   dingtalk: optional(text),
   sim: optional(text),
-} satisfies Record<Platform, unknown>);
+  /** A WeChat user's external_userid as WeCom gives it (外部联系人): stored as a WeCom identity of that kind. */
+  wecom_external: optional(text),
+} satisfies Record<Platform | "wecom_external", unknown>);
 
 export const personSchema = record({
   id,
@@ -176,11 +186,7 @@ export type TownSettings = z.output<typeof townSettingsSchema>;
 export type HouseholdInput = z.output<typeof householdSchema>;
 export type PersonInput = z.output<typeof personSchema>;
 export type ChatInput = z.output<typeof chatSchema>;
-export type IdentityInput = {
-  platform: Platform;
-  externalId: string;
-  personId: string;
-};
+export type IdentityInput = { platform: Platform; externalId: string; personId: string; kind: IdentityKind };
 
 /** Generic messages (e.g. "too small") in Chinese too; the schemas above override the common ones. */
 export const zhErrors = z.locales.zhCN().localeError;

@@ -20,7 +20,7 @@ export type HouseholdRow = Row<
   "id" | "unitId" | "headName" | "members" | "tags" | "careLevel" | "houseNo" | "nickname" | "address" | "phone"
 >;
 export type PersonRow = Row<typeof people, "id" | "name" | "role" | "unitId" | "householdId" | "phone">;
-export type IdentityRow = Row<typeof identities, "platform" | "externalId" | "personId">;
+export type IdentityRow = Row<typeof identities, "platform" | "externalId" | "personId" | "kind">;
 export type ChatRow = Row<typeof chats, "id" | "platform" | "externalId" | "unitId" | "name" | "webhookUrl" | "meta">;
 
 /** A validated directory, ready to write. Units are ordered parents first. */

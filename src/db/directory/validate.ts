@@ -154,7 +154,7 @@ function checkChats(entries: readonly Entry<ChatInput>[], unitsById: UnitIndex, 
 
 /** One identity per platform account; WeCom userids are case-insensitive, so they are stored lower-cased. */
 function identitiesOf({ value: person, at }: Entry<PersonInput>): Entry<IdentityInput>[] {
-  return platforms.flatMap((platform) => {
+  const own = platforms.flatMap((platform) => {
     const externalId = person.identities?.[platform];
     if (externalId === undefined) return [];
     return [
@@ -163,11 +163,23 @@ function identitiesOf({ value: person, at }: Entry<PersonInput>): Entry<Identity
           platform,
           externalId: platform === "wecom" ? externalId.toLowerCase() : externalId,
           personId: person.id,
+          kind: "userid" as const,
         },
         at: () => at("identities", platform),
       },
     ];
   });
+  // A person on personal WeChat may be known to WeCom by an external_userid only, or by both: that one is kept as is.
+  const wechat = person.identities?.wecom_external;
+  return wechat === undefined
+    ? own
+    : [
+        ...own,
+        {
+          value: { platform: "wecom", externalId: wechat, personId: person.id, kind: "external_userid" },
+          at: () => at("identities", "wecom_external"),
+        },
+      ];
 }
 
 const toUnitRow = (u: UnitInput): UnitRow => ({

@@ -94,7 +94,7 @@ export async function writeDirectory(db: Db, dir: Directory): Promise<ImportSumm
         .values(batch)
         .onConflictDoUpdate({
           target: [identities.platform, identities.externalId],
-          ...overwrite(identities, ["personId"]),
+          ...overwrite(identities, ["personId", "kind"]),
         })
         .returning(insertedFlag),
     );

@@ -3,7 +3,7 @@
  * nothing). On an empty database the same code gives the empty template: headers, drop-downs, frozen header rows.
  */
 
-import { asc, eq } from "drizzle-orm";
+import { asc, inArray } from "drizzle-orm";
 import ExcelJS from "exceljs";
 import type { Db } from "../client.js";
 import { chats, households, identities, people, units } from "../schema/index.js";
@@ -25,18 +25,18 @@ async function loadCells(db: Db): Promise<Record<SheetKey, Cells[]>> {
   );
   const householdRows = await db.select().from(households).orderBy(asc(households.id));
   const personRows = await db.select().from(people).orderBy(asc(people.id));
-  // Accounts the bot learnt itself (open_userid and the like) are not the clerk's to edit.
+  // Accounts the bot learnt itself (open_userid) are not the clerk's to edit; those the directory gives are.
   const identityRows = await db
     .select()
     .from(identities)
-    .where(eq(identities.kind, "userid"))
+    .where(inArray(identities.kind, ["userid", "external_userid"]))
     .orderBy(asc(identities.externalId));
   const chatRows = await db.select().from(chats).orderBy(asc(chats.id));
 
   const accounts = new Map<string, Cells>();
-  for (const { personId, platform, externalId } of identityRows) {
+  for (const { personId, platform, externalId, kind } of identityRows) {
     const own = accounts.get(personId) ?? {};
-    own[`identities.${platform}`] ??= externalId; // one account per platform and person fits a row
+    own[kind === "external_userid" ? "identities.wecom_external" : `identities.${platform}`] ??= externalId; // one account per platform and person fits a row
     accounts.set(personId, own);
   }
   return {

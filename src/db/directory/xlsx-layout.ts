@@ -51,6 +51,7 @@ export const SHEETS: readonly SheetLayout[] = [
       { header: "企业微信账号", field: "identities.wecom", width: 18 },
       { header: "钉钉账号", field: "identities.dingtalk", width: 18 },
       { header: "模拟器账号", field: "identities.sim", width: 18 },
+      { header: "微信外部联系人", field: "identities.wecom_external", width: 24 },
     ],
   },
   {
