@@ -17,9 +17,10 @@ async function harness(opts: Parameters<typeof createHarness>[0]) {
   open.push(h);
   return h;
 }
+// Closing a dozen replicas (workers, queues, their Redis keys) takes minutes on a loaded machine, not 60 s.
 afterAll(async () => {
   for (const h of open.reverse()) await h.close();
-});
+}, 300_000);
 
 const ticketNo = (text: string) => Number(/#(\d+)/.exec(text)?.[1]);
 const getTicket = async (h: Harness, id: number) => (await h.db.select().from(tickets).where(eq(tickets.id, id)))[0];
