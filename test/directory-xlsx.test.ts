@@ -116,10 +116,22 @@ describe("the directory as an Excel workbook", () => {
     row.getCell(2).value = "新户主";
     row.getCell(10).value = 13800001111; // Excel turns a typed phone into a number
     households.spliceRows(spare, 1); // a row removed from the sheet is kept in the database
+    const peopleSheet = wb.getWorksheet("人员") as ExcelJS.Worksheet;
+    expect(peopleSheet.getCell("J1").value).toBe("微信外部联系人");
+    peopleSheet.getCell("J2").value = "wmEXTERNAL01"; // an external_userid is kept as WeCom gives it, not lower-cased
     await wb.xlsx.writeFile(file("edited.xlsx"));
 
     const summary = await importDirectory(t.db, file("edited.xlsx"));
     expect(summary.households).toEqual({ inserted: 0, updated: 1, unchanged: 61 });
+    expect(summary.identities).toEqual({ inserted: 1, updated: 0, unchanged: 102 });
+    const [account] = await queryRows<{ platform: string; kind: string }>(
+      t.db,
+      sql`select platform, kind from identities where external_id = 'wmEXTERNAL01'`,
+    );
+    expect(account).toEqual({ platform: "wecom", kind: "external_userid" });
+    await exportDirectory(t.db, file("again.xlsx"));
+    const again = (await readWorkbook("again.xlsx")).getWorksheet("人员") as ExcelJS.Worksheet;
+    expect(again.getRow(2).getCell(10).value).toBe("wmEXTERNAL01");
     const [saved] = await queryRows<{ head_name: string; phone: string }>(
       t.db,
       sql`select head_name, phone from households where id = ${id}`,
