@@ -16,6 +16,12 @@ export type BullSchedulerOptions = { url: string; prefix?: string; concurrency: 
  * A reply waits for its timers, so this bounds what a hung Redis can add to it; a Redis that is down fails at once.
  */
 const PRODUCER_TIMEOUT_MS = 1000;
+/**
+ * The same for calls no reply waits on (registering the periodic tasks at boot and from the reconciler). BullMQ's
+ * first call on a queue also loads its scripts, which took over a second on a loaded CI machine; a longer limit there
+ * costs no one a reply, and a call that still fails is redone by the reconciler's next pass.
+ */
+const BACKGROUND_TIMEOUT_MS = 10_000;
 /** The producer's connect timeout, and how long a call made before the first connection waits for it. */
 const FIRST_CONNECT_MS = 2000;
 
@@ -78,12 +84,12 @@ export class BullScheduler implements Scheduler {
    * a connection that is not ready (a queue first used during an outage waited until Redis came back), so that case
    * is refused here before BullMQ sees it.
    */
-  private async produce<T>(what: string, call: () => Promise<T>): Promise<T> {
+  private async produce<T>(what: string, call: () => Promise<T>, limitMs = PRODUCER_TIMEOUT_MS): Promise<T> {
     if (this.producer.status !== "ready" && !this.lost) await this.firstConnection();
     if (this.producer.status !== "ready") throw new RedisUnavailable(`redis is ${this.producer.status}; ${what} not done`);
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new RedisUnavailable(`redis did not answer within ${PRODUCER_TIMEOUT_MS} ms; ${what} not done`)), PRODUCER_TIMEOUT_MS);
+      timer = setTimeout(() => reject(new RedisUnavailable(`redis did not answer within ${limitMs} ms; ${what} not done`)), limitMs);
     });
     const work = call();
     work.catch(() => {}); // a late failure after the timeout is not an unhandled rejection
@@ -170,14 +176,16 @@ export class BullScheduler implements Scheduler {
   async repeat<P>(schedulerId: string, pattern: string, payload: P): Promise<void> {
     const queue = this.queue("periodic");
     try {
-      await this.produce(`upserting job scheduler ${schedulerId}`, () =>
-        queue.upsertJobScheduler(schedulerId, { pattern, tz: "Asia/Shanghai" }, { name: schedulerId, data: payload }),
+      await this.produce(
+        `upserting job scheduler ${schedulerId}`,
+        () => queue.upsertJobScheduler(schedulerId, { pattern, tz: "Asia/Shanghai" }, { name: schedulerId, data: payload }),
+        BACKGROUND_TIMEOUT_MS,
       );
     } catch (err) {
       // Two replicas starting together: the other one's upsert has just created this tick's job, so BullMQ refuses to
       // create it again ("Cannot create job scheduler iteration …"). The scheduler is there; that is all we wanted.
       const raced = /^Cannot create job scheduler iteration/.test((err as Error).message);
-      if (!raced || !(await this.produce("reading a job scheduler", () => queue.getJobScheduler(schedulerId)))) throw err;
+      if (!raced || !(await this.produce("reading a job scheduler", () => queue.getJobScheduler(schedulerId), BACKGROUND_TIMEOUT_MS))) throw err;
     }
   }
 
