@@ -15,6 +15,7 @@ import { createApp } from "../src/app.js";
 import { groupText, newMsgId } from "./fakes/wecom.js";
 import { BOT_ID, CHATID, startWecomBot } from "./fakes/wecom-bot.js";
 import { silent } from "./helpers/harness.js";
+import { metricValue } from "./helpers/metrics.js";
 
 type Bot = Awaited<ReturnType<typeof startWecomBot>>;
 let bot: Bot;
@@ -28,11 +29,7 @@ afterAll(async () => {
 type StreamReply = { stream: { content: string } };
 const content = (r: { reply: Record<string, unknown> | null }) => (r.reply as StreamReply | null)?.stream.content ?? "";
 
-async function metric(sample: string): Promise<number> {
-  const text = await (await fetch(new URL("/metrics", bot.fake.botUrl))).text();
-  const line = text.split("\n").find((l) => l.startsWith(`${sample} `));
-  return line ? Number(line.slice(sample.length + 1)) : 0;
-}
+const metric = (sample: string) => metricValue(bot.fake.botUrl, sample);
 
 describe("poison characters at the adapter boundary", () => {
   it("a NUL and a lone surrogate in text, userid and msgid: one attempt, one answer, a ticket", async () => {

@@ -10,6 +10,7 @@ import { openCiphertext, signatureMatches } from "../src/bot/wecom/crypto.js";
 import { inboundMessages, outbox, tickets } from "../src/db/schema/index.js";
 import { type CallbackOptions, groupText, randomAESKey, wxDecrypt, wxEncrypt, wxSign } from "./fakes/wecom.js";
 import { BOT_ID, CHATID, startWecomBot } from "./fakes/wecom-bot.js";
+import { metricValue } from "./helpers/metrics.js";
 
 type Bot = Awaited<ReturnType<typeof startWecomBot>>;
 let bot: Bot;
@@ -63,12 +64,7 @@ const cases: [string, number, () => Promise<{ status: number }>][] = [
   ["missing timestamp", 400, () => bot.fake.callback(valid(), { omit: ["timestamp"] })],
 ];
 
-/** A sample's value in the bot's /metrics, fetched over HTTP (0 when absent). */
-async function metric(sample: string): Promise<number> {
-  const text = await (await fetch(new URL("/metrics", bot.fake.botUrl))).text();
-  const line = text.split("\n").find((l) => l.startsWith(`${sample} `));
-  return line ? Number(line.slice(sample.length + 1)) : 0;
-}
+const metric = (sample: string) => metricValue(bot.fake.botUrl, sample);
 
 describe("WeCom callback security", () => {
   it("counts rejections by status in /metrics, for an operator to alert on", async () => {
