@@ -6,7 +6,8 @@
  *
  * Prints throughput at concurrency 1 / 8 / 32, latency p50 / p99 at a fixed 200 callbacks/s, the bot's RSS and
  * CPU, and — in the same run, with the same clients — the baseline (a bare single-row INSERT plus a BullMQ
- * delayed add) and the ratio. Targets: ≥ 50% of the baseline at concurrency 32, p99 ≤ 50 ms at 200/s, RSS ≤ 250 MB.
+ * delayed add) and the ratio. The verdict guards against regressions (issue 20 retired issue 8's ≥ 50% target): see
+ * GUARD below and docs/performance.md for where each limit comes from.
  *
  * Env: BENCH_SECONDS (per phase, default 10), BENCH_RATE (default 200), BENCH_RATE_SECONDS (default 15).
  * Only loopback; everything started here is stopped at the end (also on error and Ctrl-C).
@@ -24,6 +25,22 @@ const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const RATE = Number(process.env.BENCH_RATE ?? 200);
 const RATE_SECONDS = Number(process.env.BENCH_RATE_SECONDS ?? 15);
 const POOL = 10; // DATABASE_POOL_SIZE default: the bot and the baseline use the same pool size
+
+/**
+ * Regression guards, from the runs recorded in docs/performance.md (fourth and fifth sessions, quiet and loaded
+ * machines). A ratio to the same-run baseline moves less than a rate between runs, so throughput is judged by it: the
+ * recorded WeCom ratios at concurrency 32 were 20–25% (DingTalk 17–20%); a floor about a fifth below the lowest
+ * leaves room for noise and still catches a lost batching step (which costs far more). Latency and memory have no
+ * baseline of their own: p99 at 200/s was 12 ms on a quiet machine and up to ~50 ms on a loaded one (DingTalk 37–58
+ * ms), peak RSS 132–142 MB.
+ */
+const GUARD = {
+  wecomRatio: 0.18,
+  dingtalkRatio: 0.14,
+  wecomP99Ms: 50,
+  dingtalkP99Ms: 75,
+  peakRssMb: 200,
+} as const;
 
 type Usage = { cpuPct: number; peakRssMb: number };
 /** CPU per message (µs) of each process on the machine, over the measured window only. */
@@ -229,15 +246,16 @@ async function main() {
   const failures = [...Object.values(ours), fixed, ...Object.values(dt), dtFixed].reduce((n, o) => n + o.failed + o.badReplies, 0);
   const d32 = dt[32] as LoadResult;
   const dtRatio32 = d32.perSecond / b32.perSecond;
+  const pctOf = (x: number) => `${Math.round(x * 100)}%`;
   const targets = [
-    [`ratio at 32 = ${Math.round(ratio32 * 100)}% (target ≥ 50%)`, ratio32 >= 0.5],
-    [`p99 at ${RATE}/s = ${fixed.p99} ms (target ≤ 50 ms)`, fixed.p99 <= 50],
-    [`DingTalk: ratio at 32 = ${Math.round(dtRatio32 * 100)}% (target ≥ 50%)`, dtRatio32 >= 0.5],
-    [`DingTalk: p99 at ${RATE}/s = ${dtFixed.p99} ms (target ≤ 50 ms)`, dtFixed.p99 <= 50],
-    [`peak RSS = ${peakRss} MB (target ≤ 250 MB)`, peakRss <= 250],
-    [`failed or bad replies = ${failures}`, failures === 0],
+    [`WeCom ratio at 32 = ${pctOf(ratio32)} of the same-run baseline (guard ≥ ${pctOf(GUARD.wecomRatio)}; issue 8's retired 50% shown for reference only)`, ratio32 >= GUARD.wecomRatio],
+    [`WeCom p99 at ${RATE}/s = ${fixed.p99} ms (guard ≤ ${GUARD.wecomP99Ms} ms)`, fixed.p99 <= GUARD.wecomP99Ms],
+    [`DingTalk ratio at 32 = ${pctOf(dtRatio32)} (guard ≥ ${pctOf(GUARD.dingtalkRatio)})`, dtRatio32 >= GUARD.dingtalkRatio],
+    [`DingTalk p99 at ${RATE}/s = ${dtFixed.p99} ms (guard ≤ ${GUARD.dingtalkP99Ms} ms)`, dtFixed.p99 <= GUARD.dingtalkP99Ms],
+    [`peak RSS = ${peakRss} MB (guard ≤ ${GUARD.peakRssMb} MB)`, peakRss <= GUARD.peakRssMb],
+    [`failed or bad replies = ${failures} (guard 0)`, failures === 0],
   ] as const;
-  console.log("\nTargets");
+  console.log("\nRegression guards");
   for (const [text, ok] of targets) console.log(`  ${ok ? "met   " : "MISSED"}  ${text}`);
   const pass = targets.every(([, ok]) => ok);
   await stopAll();
