@@ -30,6 +30,7 @@ import type { Sender } from "./workflows/delivery.js";
 import type { MediaFetcher } from "./workflows/media/job.js";
 import { digestTasks } from "./workflows/digests/tasks.js";
 import { visitTasks } from "./workflows/visits/tasks.js";
+import { meetingTasks } from "./workflows/meetings/tasks.js";
 
 const DEMO_FILE = fileURLToPath(new URL("../demo/directory.yaml", import.meta.url));
 
@@ -105,7 +106,8 @@ async function main() {
   runtime.start();
   await runtime.reconcile().catch(() => {});
   // 走访 reminders (daily 09:00), weekly digests (default Friday 08:00) and monthly reports (the 28th): exactly once each.
-  for (const task of [...visitTasks, ...digestTasks]) await runtime.addPeriodic(task);
+  // The 25th: groups without a 民情恳谈会 this month are named to their 组长.
+  for (const task of [...visitTasks, ...digestTasks, ...meetingTasks]) await runtime.addPeriodic(task);
   // The dashboard: ADMIN_TOKEN signs in; in embedded mode without one, a one-off token is made and printed.
   const adminToken = env.ADMIN_TOKEN ?? (isEmbedded(env) ? randomBytes(18).toString("base64url") : undefined);
   const dashboard =

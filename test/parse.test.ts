@@ -376,10 +376,28 @@ describe("USAGE", () => {
       "rate",
       "todo",
       "digest",
+      "talkMeeting",
+      "analysisMeeting",
+      "minutes",
+      "decision",
       "help",
     ];
     expect(Object.keys(USAGE).sort()).toEqual([...intents].sort());
     for (const intent of intents) expect(USAGE[intent]).toMatch(/\p{Script=Han}/u);
+  });
+});
+
+describe("meeting commands", () => {
+  it("open with a separator, in either script, and leave chat about meetings alone", () => {
+    expect(parseCommand("@好邻 恳谈会 12月20日 19:00 村部会议室")).toMatchObject({ intent: "talkMeeting", body: "12月20日 19:00 村部会议室" });
+    expect(parseCommand("懇談會：12月20日 19:00 村部")).toMatchObject({ intent: "talkMeeting" });
+    expect(parseCommand("民情分析會 周五 15:00 村委")).toMatchObject({ intent: "analysisMeeting", body: "周五 15:00 村委" });
+    expect(parseCommand("紀要 到会 12 人")).toMatchObject({ intent: "minutes", body: "到会 12 人" });
+    expect(parseCommand("議定：清理水渠")).toMatchObject({ intent: "decision", body: "清理水渠" });
+    expect(parseCommand("【纪要】到会 12 人")).toMatchObject({ intent: "minutes" });
+    for (const chat of ["恳谈会几点开呀", "纪要写好了吗", "议定事项都办了", "分析会开完了"]) expect(parseCommand(chat).intent, chat).toBe("none");
+    expect(parseCommand("恳谈会 ")).toMatchObject({ intent: "invalid", hint: expect.stringContaining("用法：恳谈会 日期 时间 地点") });
+    expect(parseCommand("议定：")).toMatchObject({ intent: "invalid", hint: expect.stringContaining("用法：议定 事项") });
   });
 });
 

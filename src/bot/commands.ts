@@ -26,6 +26,7 @@ import type { CommandIntent, ParsedCommand } from "./parse.js";
 import { replies } from "./replies.js";
 import type { Reply } from "./types.js";
 import { dueCommand, onBehalfCommand, pickCommand, visitCommand } from "./visit-dispatch.js";
+import { decisionCommand, MEETING_USAGE, meetingCommand, minutesCommand } from "./meeting-dispatch.js";
 
 /**
  * How a command word relates to the text after it:
@@ -237,6 +238,46 @@ export const COMMANDS: Readonly<Record<CommandIntent, Command>> = {
     permission: { who: "anyone", where: "group", elsewhere: "请在村、组群里发「周报」，查看本群所在单位近 7 天的统计。" },
     menu: ["leader"],
     run: async ({ ctx, actor }) => (actor.chat ? one({ text: await digestForChat(ctx, actor.chat), mentions: [] }) : []),
+  },
+  talkMeeting: {
+    words: [{ simplified: ["恳谈会", "民情恳谈会"], traditional: ["懇談會", "民情懇談會"], spaced: true }],
+    shape: "text",
+    needsText: true,
+    usage: MEETING_USAGE.talk,
+    permission: { who: "leader", where: "group", elsewhere: "请在本组的群里安排民情恳谈会，通知会发在群里。" },
+    refused: "民情恳谈会由组长及以上的负责人安排。有想在会上说的事，可以先发「报事 问题描述」。",
+    menu: ["leader"],
+    run: ({ ctx, actor, cmd }) => meetingCommand(ctx, actor, "talk", cmd.body ?? ""),
+  },
+  analysisMeeting: {
+    words: [{ simplified: ["分析会", "民情分析会"], traditional: ["分析會", "民情分析會"], spaced: true }],
+    shape: "text",
+    needsText: true,
+    usage: MEETING_USAGE.analysis,
+    permission: { who: "leader", where: "group", elsewhere: "请在村（社区）的群里安排民情分析会，通知会发在群里。" },
+    refused: "民情分析会由村干部及以上的负责人安排。",
+    menu: ["leader"],
+    run: ({ ctx, actor, cmd }) => meetingCommand(ctx, actor, "analysis", cmd.body ?? ""),
+  },
+  minutes: {
+    words: [{ simplified: ["纪要", "会议纪要"], traditional: ["紀要", "會議紀要"], spaced: true }],
+    shape: "text",
+    needsText: true,
+    usage: "纪要 会议内容，例如：纪要 到会 12 人，大家反映二组水渠淤堵、路灯不亮",
+    permission: { who: "leader", where: "group", elsewhere: "请在开会的群里发「纪要 …」，会记到这次会议上。" },
+    refused: "会议纪要由召开会议的负责人记录。",
+    menu: ["leader"],
+    run: ({ ctx, actor, cmd }) => minutesCommand(ctx, actor, cmd.body ?? ""),
+  },
+  decision: {
+    words: [{ simplified: ["议定", "议定事项"], traditional: ["議定", "議定事項"], spaced: true }],
+    shape: "text",
+    needsText: true,
+    usage: "议定 事项（可写负责人和期限），例如：议定 清理二组水渠，王秀英负责，12月31日前完成（只备案不立工单：议定 备案 …）",
+    permission: { who: "leader", where: "group", elsewhere: "请在开会的群里发「议定 …」，会记到这次会议上。" },
+    refused: "议定事项由召开会议的负责人记录。",
+    menu: ["leader"],
+    run: ({ ctx, actor, cmd }) => decisionCommand(ctx, actor, cmd.body ?? ""),
   },
   help: {
     words: [{ simplified: ["帮助", "菜单", "选单", "help", "?", "？"], traditional: ["幫助", "菜單", "選單"] }],

@@ -27,6 +27,10 @@ export type Intent =
   | "rate"
   | "todo"
   | "digest"
+  | "talkMeeting"
+  | "analysisMeeting"
+  | "minutes"
+  | "decision"
   | "help"
   | "none"
   | "invalid";

@@ -98,7 +98,8 @@ export async function deliverOutbox(deps: DeliveryDeps, id: number): Promise<Del
   const { db, logger } = deps;
   const now = deps.clock();
   const [row] = await db.select().from(outbox).where(eq(outbox.id, id));
-  if (!row || row.status === "sent" || row.status === "failed" || row.status === "skipped") return "gone";
+  if (!row || row.status === "sent" || row.status === "failed" || row.status === "skipped" || row.status === "cancelled")
+    return "gone";
   if (row.notBefore.getTime() > now.getTime()) throw new RetryAt(row.notBefore);
 
   const dest = await resolveDestination(deps, row);

@@ -33,6 +33,10 @@ export type Policy = {
   categories: readonly CategoryRow[];
 };
 
+/** The category of a ticket a 恳谈会 / 分析会 decided (议定事项), and its default resolution clock (30 days). */
+export const DECISION_CATEGORY = "议定事项";
+export const DECISION_RESOLVE_MS = 30 * 86_400_000;
+
 export type PolicyOverrides = { answerMs?: number; resolveMs?: number };
 
 export const DEFAULT_LADDER: UnitKind[] = ["neighborhood", "group", "village", "town"];
@@ -134,7 +138,11 @@ function computePolicy(settings: unknown, overrides: PolicyOverrides): Policy {
     resolveMs: overrides.resolveMs ?? dur(s.resolveDeadline, 72 * 3_600_000),
     resolveByCategory: overrides.resolveMs
       ? {}
-      : Object.fromEntries(Object.entries(s.resolveDeadlineByCategory ?? {}).map(([k, v]) => [k, dur(v, 0)])),
+      : {
+          // A meeting's decision without a date of its own has until about the next month's meeting.
+          [DECISION_CATEGORY]: DECISION_RESOLVE_MS,
+          ...Object.fromEntries(Object.entries(s.resolveDeadlineByCategory ?? {}).map(([k, v]) => [k, dur(v, 0)])),
+        },
     ladder,
     repingMs: overrides.answerMs ?? dur(s.repingInterval, 4 * 3_600_000),
     quietHours,

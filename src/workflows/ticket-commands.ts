@@ -14,7 +14,7 @@ import { canLead, type Chat, getHousehold, getPerson, type Household, type Leade
 import { escalate } from "./escalation.js";
 import { reopenedNotice, reporterUpdate } from "./notices.js";
 import { isRequester, requestersOf } from "./requesters.js";
-import { resolveMsFor } from "./policy.js";
+import { DECISION_CATEGORY, resolveMsFor } from "./policy.js";
 import {
   getTicket,
   getTicketToChange,
@@ -74,6 +74,12 @@ async function done(ctx: Ctx, t: Ticket, ladder: Ladder, actor: Person | null): 
 }
 
 /**
+ * A meeting's decision to be carried out (议定事项): opened at `unitId` (the meeting's unit, or the 邻 of the leader it
+ * names), held by `assigneeId` when that leader holds the level, with a resolution deadline of its own when it gave one.
+ */
+export type Decision = { meetingId: number; unitId: string; resolveBy: Date | null; assigneeId?: string };
+
+/**
  * Opens a ticket. `opts.household`: a leader opens it on behalf of that household (代报, or a request found on a
  * visit), the caller having matched the household within the leader's reach; `opts.requester` is the name the
  * leader gave (a head's or member's). Same routing, clocks and ladder as any report; the text is used as written.
@@ -82,11 +88,12 @@ export async function openTicket(
   ctx: Ctx,
   actor: Actor,
   text: string,
-  opts: { household?: Household; requester?: string | null } = {},
+  opts: { household?: Household; requester?: string | null; decision?: Decision } = {},
 ): Promise<Done> {
   let household: Household | null = opts.household ?? null;
   const onBehalf = household !== null;
-  if (household) {
+  const decision = opts.decision;
+  if (household || decision) {
     // Given by the caller, who has checked the actor may act for it.
   } else if (actor.household !== undefined) {
     household = actor.household;
@@ -94,16 +101,17 @@ export async function openTicket(
     household = await getHousehold(ctx.db, actor.person.householdId);
   }
 
-  const unitId = household?.unitId ?? actor.chat?.unitId ?? actor.person?.unitId;
+  const unitId = decision?.unitId ?? household?.unitId ?? actor.chat?.unitId ?? actor.person?.unitId;
   if (!unitId) throw new Error("openTicket: no unit to route to");
   const ladder = await loadLadder(ctx, unitId);
   const origin = ladder.path[0];
   if (!origin) throw new Error(`openTicket: unknown unit ${unitId}`);
   const place = nextPlacement(ladder, null);
-  const classified = classify(text, ladder.policy.categories);
+  const classified = decision ? { category: DECISION_CATEGORY, urgent: false } : classify(text, ladder.policy.categories);
   const { category } = classified;
   // Urgent is decided once, here: by its words or by a category the town marks urgent.
   const urgent = classified.urgent || ladder.policy.urgentCategories.includes(category);
+  const named = decision?.assigneeId ? place?.leaders.find((p) => p.id === decision.assigneeId) : undefined;
 
   const row = {
     reporter_id: actor.person?.id ?? null,
@@ -118,14 +126,21 @@ export async function openTicket(
     category,
     urgency: urgent ? "urgent" : "normal",
     text,
+    kind: decision ? "decision" : "report",
+    meeting_id: decision?.meetingId ?? null,
+    resolve_by: decision?.resolveBy ?? null,
     status: "open",
-    assignee_id: place?.leaders[0]?.id ?? null,
+    assignee_id: named?.id ?? place?.leaders[0]?.id ?? null,
     answer_due_at: new Date(ctx.now.getTime() + ladder.policy.answerMs),
     created_at: ctx.now,
     updated_at: ctx.now,
   };
   // The answer clock this ticket was given, in its 台账: scorecards judge it by this, not by today's policy.
-  const data = { answerDueAt: row.answer_due_at.toISOString(), ...(household ? { householdId: household.id, onBehalf } : {}) };
+  const data = {
+    answerDueAt: row.answer_due_at.toISOString(),
+    ...(household ? { householdId: household.id, onBehalf } : {}),
+    ...(decision ? { meetingId: decision.meetingId, resolveBy: decision.resolveBy?.toISOString() ?? null } : {}),
+  };
   const t = await insertTicket(ctx.db, row, data);
   rescheduleTimer(ctx, null, t);
   return done(ctx, t, ladder, actor.person);
@@ -157,7 +172,11 @@ function answerChange(ctx: Ctx, t: Ticket, ladder: Ladder, assigneeId: string) {
     answeredAt: ctx.now,
     firstAnsweredAt: t.firstAnsweredAt ?? ctx.now,
     answerDueAt: null,
-    resolveDueAt: new Date(ctx.now.getTime() + resolveMsFor(ladder.policy, t.category, urgent)),
+    // A deadline fixed when it was opened (a meeting's 议定 … 12月31日前) holds while it is still ahead.
+    resolveDueAt:
+      t.resolveBy && t.resolveBy.getTime() > ctx.now.getTime()
+        ? t.resolveBy
+        : new Date(ctx.now.getTime() + resolveMsFor(ladder.policy, t.category, urgent)),
   };
 }
 

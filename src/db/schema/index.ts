@@ -3,3 +3,4 @@ export * from "./messaging.js";
 export * from "./tickets.js";
 export * from "./visits.js";
 export * from "./media.js";
+export * from "./meetings.js";

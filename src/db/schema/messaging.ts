@@ -41,8 +41,11 @@ export const outbox = pgTable(
     personId: text(),
     kind: text().$type<"ping" | "notice" | "reminder" | "digest" | "report">().notNull(),
     payload: jsonb().$type<OutboxPayload>().notNull(),
-    /** "skipped": the destination has no channel on the configured platforms (e.g. a direct message on WeCom). */
-    status: text().$type<"pending" | "sending" | "sent" | "failed" | "skipped">().notNull().default("pending"),
+    /**
+     * "skipped": the destination has no channel on the configured platforms (e.g. a direct message on WeCom).
+     * "cancelled": its cause went away before it was due (a meeting's reminder after 改期 / 取消).
+     */
+    status: text().$type<"pending" | "sending" | "sent" | "failed" | "skipped" | "cancelled">().notNull().default("pending"),
     attempts: integer().notNull().default(0),
     /** Of a message the platform takes in parts (a long WeCom digest), how many have gone: a retry sends the rest. */
     partsSent: integer().notNull().default(0),

@@ -2,6 +2,10 @@
 import { bigserial, boolean, index, integer, jsonb, pgTable, serial, text, timestamp } from "drizzle-orm/pg-core";
 import type { UnitKind } from "./directory.js";
 import { chats, households, people, units } from "./directory.js";
+import { meetings } from "./meetings.js";
+
+/** report — a 报事 (or 代报); decision — a 议定事项 a 恳谈会 / 分析会 decided, with its own resolution deadline. */
+export type TicketKind = "report" | "decision";
 
 /**
  * open      — waiting for a first answer at the current level (answer clock running)
@@ -43,6 +47,11 @@ export const tickets = pgTable(
     category: text().notNull(),
     urgency: text().$type<Urgency>().notNull().default("normal"),
     text: text().notNull(),
+    kind: text().$type<TicketKind>().notNull().default("report"),
+    /** The meeting that decided it (kind decision). */
+    meetingId: integer().references(() => meetings.id),
+    /** A deadline fixed when it was opened (议定 … 12月31日前): the resolution clock runs to it, not the policy's. */
+    resolveBy: timestamp({ withTimezone: true }),
     status: text().$type<TicketStatus>().notNull().default("open"),
     assigneeId: text().references(() => people.id),
     answerDueAt: timestamp({ withTimezone: true }),

@@ -87,6 +87,12 @@ export function formatMonthlyReport(m: MonthlyFigures, unitName: string, answerM
       ? `- 上报到镇：${m.reachedTown.length} 件（${m.reachedTown.slice(0, 10).map((t) => `#${t.id} ${t.category}`).join("、")}${m.reachedTown.length > 10 ? " 等" : ""}）`
       : "- 上报到镇：无",
   );
+  const mt = m.meetings;
+  if (mt.groups > 0) {
+    const missing = mt.missing.length ? `；未开：${mt.missing.slice(0, 10).map((g) => g.name).join("、")}${mt.missing.length > 10 ? " 等" : ""}` : "";
+    lines.push(`- 民情恳谈会（本月）：${mt.groups - mt.missing.length}/${mt.groups} 个组已开或已安排，共 ${mt.talks} 次${missing}`);
+  }
+  lines.push(`- 民情分析会（本月）：${mt.analyses} 次`);
   lines.push("", "**邻长履职评议**");
   if (m.scorecards.length === 0) lines.push("- 暂无邻长");
   for (const c of [...m.scorecards].sort((a, b) => (b.score ?? -1) - (a.score ?? -1))) lines.push(`- ${scorecardLine(c, answerMs)}`);

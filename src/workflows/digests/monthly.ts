@@ -16,7 +16,8 @@ import { type Db, queryRows, sql } from "../../db/client.js";
 import { subtreeCte, withRecursive } from "../../db/unit-tree.js";
 import { givenAnswerDue } from "./clock.js";
 import { coverageByUnit } from "./coverage.js";
-import type { Window } from "./period.js";
+import { meetingCounts, type MeetingCounts } from "../meetings/missing.js";
+import { monthOf, type Window } from "./period.js";
 
 const ts = (d: Date) => sql`${d.toISOString()}::timestamptz`;
 const ms = (n: number) => sql`(${Math.round(n)}::bigint * interval '1 millisecond')`;
@@ -130,6 +131,27 @@ export async function scorecards(
   });
 }
 
+export type Repeated = { unitId: string; name: string; category: string; count: number };
+
+/**
+ * Problems that came back: the same category twice or more from the same origin unit (邻) in the window. The monthly
+ * report and a meeting's agenda (恳谈会, 分析会) both list these.
+ */
+export async function repeatedProblems(db: Db, root: string, window: Window): Promise<Repeated[]> {
+  const rows = await queryRows<Record<string, unknown>>(
+    db,
+    sql`${subtree(root)}
+      select o.id, o.name, t.category, count(*) as n
+      from tickets t join sub on sub.unit_id = t.unit_id join units o on o.id = t.unit_id
+      where t.created_at >= ${ts(window.from)} and t.created_at < ${ts(window.to)}
+      group by o.id, o.name, t.category
+      having count(*) >= 2
+      order by n desc, o.id, t.category
+      limit 8`,
+  );
+  return rows.map((r) => ({ unitId: String(r.id), name: String(r.name), category: String(r.category), count: num(r.n) }));
+}
+
 export type MonthlyFigures = {
   rootId: string;
   window: Window;
@@ -138,9 +160,11 @@ export type MonthlyFigures = {
   previousTotal: number;
   categories: { category: string; count: number; previous: number }[];
   hotGroups: { unitId: string; name: string; count: number }[];
-  repeated: { unitId: string; name: string; category: string; count: number }[];
+  repeated: Repeated[];
   reachedTown: { id: number; category: string; at: Date }[];
   scorecards: Scorecard[];
+  /** 恳谈会 and 分析会 in the report's calendar month; the groups that had none. */
+  meetings: MeetingCounts;
 };
 
 /** The 民情分析 figures of `root`'s subtree (a village or the town). */
@@ -173,17 +197,6 @@ export async function monthlyFigures(
       order by n desc, g.id
       limit 5`,
   );
-  const repeated = await queryRows<Record<string, unknown>>(
-    db,
-    sql`${subtree(root)}
-      select o.id, o.name, t.category, count(*) as n
-      from tickets t join sub on sub.unit_id = t.unit_id join units o on o.id = t.unit_id
-      where ${cur}
-      group by o.id, o.name, t.category
-      having count(*) >= 2
-      order by n desc, o.id, t.category
-      limit 8`,
-  );
   const town = await queryRows<Record<string, unknown>>(
     db,
     sql`${subtree(root)}
@@ -202,8 +215,9 @@ export async function monthlyFigures(
     previousTotal: cats.reduce((a, c) => a + c.previous, 0),
     categories: cats.filter((c) => c.count > 0 || c.previous > 0),
     hotGroups: groups.map((r) => ({ unitId: String(r.id), name: String(r.name), count: num(r.n) })),
-    repeated: repeated.map((r) => ({ unitId: String(r.id), name: String(r.name), category: String(r.category), count: num(r.n) })),
+    repeated: await repeatedProblems(db, root, p.window),
     reachedTown: town.map((r) => ({ id: num(r.id), category: String(r.category), at: new Date(r.at as string) })),
     scorecards: await scorecards(db, root, p),
+    meetings: await meetingCounts(db, root, monthOf(p.asOf).window),
   };
 }
