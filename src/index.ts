@@ -31,8 +31,11 @@ import type { MediaFetcher } from "./workflows/media/job.js";
 import { digestTasks } from "./workflows/digests/tasks.js";
 import { visitTasks } from "./workflows/visits/tasks.js";
 import { meetingTasks } from "./workflows/meetings/tasks.js";
+import { loadDemoGoodNeighbors } from "./workflows/good-neighbors.js";
+import { Effects } from "./workflows/effects.js";
 
 const DEMO_FILE = fileURLToPath(new URL("../demo/directory.yaml", import.meta.url));
+const DEMO_GOOD_NEIGHBORS = fileURLToPath(new URL("../demo/good-neighbors.yaml", import.meta.url));
 
 async function main() {
   let env: ReturnType<typeof loadEnv>;
@@ -63,6 +66,10 @@ async function main() {
     if (!row?.n) {
       const summary = await importDirectory(database.db, DEMO_FILE);
       logger.info({ summary }, "demo directory loaded");
+      const lists = await database.db.transaction((db) =>
+        loadDemoGoodNeighbors({ db, now: new Date(), effects: new Effects(), overrides: {} }, DEMO_GOOD_NEIGHBORS),
+      );
+      logger.info({ lists }, "demo 好邻 lists loaded");
     }
   }
 

@@ -64,6 +64,15 @@ describe("start-up", { timeout: 240_000 }, () => {
       body: JSON.stringify({ chatId: dir.chats[0]?.id, userId: resident?.id, text: "报事 测试启动" }),
     });
     expect(res.status).toBe(200);
+    // The demo's 好邻 list of last month was loaded with the directory: 好邻榜 in the village chat shows it.
+    const good = await fetch(`${base}/sim/messages`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ chatId: "c-lx", userId: "p-lds", text: "好邻榜" }),
+    });
+    const goodText = ((await good.json()) as { replies: { text: string }[] }).replies[0]?.text ?? "";
+    expect(goodText).toContain("🏅 柳溪村 ·");
+    expect(goodText).toContain("1. 王秀英（柳溪村一组一邻）综合 96 分");
     bot.child.kill("SIGTERM");
     expect(await bot.exited).toBe(0);
     // The logs were written at info (the start-up and shutdown lines are there), and the message text is not.

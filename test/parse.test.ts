@@ -380,6 +380,7 @@ describe("USAGE", () => {
       "analysisMeeting",
       "minutes",
       "decision",
+      "goodNeighbors",
       "help",
     ];
     expect(Object.keys(USAGE).sort()).toEqual([...intents].sort());

@@ -7,6 +7,7 @@
 import type { Role } from "../db/schema/index.js";
 import type { Ctx } from "../workflows/context.js";
 import { digestForChat } from "../workflows/digests/index.js";
+import { latestGoodNeighbors } from "../workflows/good-neighbors.js";
 import type { Person } from "../workflows/directory.js";
 import { isLeader } from "../workflows/roles.js";
 import {
@@ -278,6 +279,20 @@ export const COMMANDS: Readonly<Record<CommandIntent, Command>> = {
     refused: "议定事项由召开会议的负责人记录。",
     menu: ["leader"],
     run: ({ ctx, actor, cmd }) => decisionCommand(ctx, actor, cmd.body ?? ""),
+  },
+  goodNeighbors: {
+    words: [{ simplified: ["好邻榜", "好邻标兵"], traditional: ["好鄰榜", "好鄰標兵"] }],
+    shape: "bare",
+    needsText: false,
+    usage: "好邻榜（查看本村最近一次评出的好邻）",
+    permission: { who: "anyone", where: "group", elsewhere: "请在村、组群里发「好邻榜」，查看本村的好邻。" },
+    menu: ["resident", "leader"],
+    run: async ({ ctx, actor }) => {
+      if (!actor.chat) return [];
+      const r = await latestGoodNeighbors(ctx, actor.chat);
+      const none = `${r.villageName}还没有评出好邻。每月 28 日按邻长履职评议自动评出，发到村群里。`;
+      return one({ text: r.text ?? none, mentions: [] });
+    },
   },
   help: {
     words: [{ simplified: ["帮助", "菜单", "选单", "help", "?", "？"], traditional: ["幫助", "菜單", "選單"] }],

@@ -58,7 +58,7 @@ function refusal(r: Exclude<MeetingResult, { ok: true }> | RecordRefusal): Reply
       return say(`请写上开会地点。用法：${MEETING_USAGE[r.kind]}`);
     case "no_meeting":
       return say(
-        `本群还没有开过${MEETING_ZH[r.kind]}（或已过去一个多月），先发「${MEETING_WORD[r.kind]} 日期 时间 地点」安排一次，开会当天起就可以记录纪要和议定事项。`,
+        `本群还没有安排${MEETING_ZH[r.kind]}（或上次已过去一个多月），先发「${MEETING_WORD[r.kind]} 日期 时间 地点」安排一次，再记录纪要和议定事项。`,
       );
   }
 }

@@ -31,6 +31,7 @@ export type Intent =
   | "analysisMeeting"
   | "minutes"
   | "decision"
+  | "goodNeighbors"
   | "help"
   | "none"
   | "invalid";

@@ -18,6 +18,7 @@ import { exportRoutes } from "./pages/export.js";
 import { linksPage } from "./pages/links.js";
 import { loginPage } from "./pages/login.js";
 import { mediaRoute } from "./pages/media.js";
+import { meetingsPage } from "./pages/meetings.js";
 import { overviewPage } from "./pages/overview.js";
 import { scorecardsPage } from "./pages/scorecards.js";
 import { ticketPage } from "./pages/ticket.js";
@@ -44,6 +45,7 @@ const PAGES: DashboardPage[] = [
   mediaRoute,
   scorecardsPage,
   visitsPage,
+  meetingsPage,
   linksPage,
   exportRoutes,
 ];

@@ -51,6 +51,9 @@ export class UnitTree {
   towns(): UnitRow[] {
     return [...this.byId.values()].filter((u) => u.kind === "town");
   }
+  children(id: string): UnitRow[] {
+    return [...this.byId.values()].filter((u) => u.parentId === id).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  }
   policy(id: string, overrides: PolicyOverrides): Policy {
     return policyFor(this.townOf(id)?.settings, overrides);
   }

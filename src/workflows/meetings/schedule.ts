@@ -63,9 +63,14 @@ async function upcoming(ctx: Ctx, kind: MeetingKind, unitId: string): Promise<Me
 
 /**
  * The meeting a 纪要 / 议定 is about: the unit's latest meeting of this kind that is not cancelled and has begun, or is
- * today; one more than 31 days old is over (a new meeting is needed).
+ * today; one more than 31 days old is over (a new meeting is needed). With none, the next scheduled one (a recorder
+ * may write up what was agreed beforehand; the reply names the meeting's date).
  */
 export async function currentMeeting(ctx: Ctx, kind: MeetingKind, unitId: string): Promise<Meeting | null> {
+  return (await latestBegun(ctx, kind, unitId)) ?? (await upcoming(ctx, kind, unitId));
+}
+
+async function latestBegun(ctx: Ctx, kind: MeetingKind, unitId: string): Promise<Meeting | null> {
   const endOfToday = new Date(localMidnight(ctx.now).getTime() + DAY_MS);
   const [m] = await ctx.db
     .select()
