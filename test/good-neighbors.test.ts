@@ -85,7 +85,7 @@ describe("好邻 of the month and the meetings on the dashboard", () => {
     expect(rows.map((r) => [r.dedupeKey, r.chatId])).toEqual([["good-cv-2025-12", "cv"]]);
     expect(await deliverOutbox(h.runtime.delivery, rows[0]?.id as number)).toBe("sent");
     expect(await deliverOutbox(h.runtime.delivery, rows[0]?.id as number)).toBe("gone");
-    const posted = (await h.chatLog("cv")).filter((m) => m.from === "bot").map((m) => m.text);
+    const posted = (await h.chatLog("cv")).filter((m) => m.from === "bot" && m.text.startsWith("🏅")).map((m) => m.text);
     expect(posted).toHaveLength(1);
     expect(posted[0]).toContain("🏅 东村 · 12月好邻（11月28日—12月27日）");
     expect(posted[0]).toContain("1. 王邻长（一邻）综合 100 分 · 4小时内答复 2/2 · 满意 1/1 · 走访按时 2/2");
