@@ -299,6 +299,11 @@ describe("the 25th: groups without a 恳谈会 this month", () => {
 
   it("names the group to its 组长 privately once, and the monthly report counts it", async () => {
     expect((await h.say("c1", "gl1", "恳谈会 12月20日 19:00 村部会议室")).text).toContain("民情恳谈会通知");
+    // Written up before the day: both go to the coming meeting, which stays scheduled (it can still be moved).
+    expect((await h.say("c1", "gl1", "纪要 会前收集意见：路灯、水渠")).text).toContain("已记入 12月20日（周六）19:00 民情恳谈会的纪要（第 1 段）");
+    expect((await h.say("c1", "gl1", "议定 备案 会上先议路灯")).text).toContain("已记录 12月20日（周六）19:00 民情恳谈会的第 1 项议定事项（备案");
+    expect((await meetingRows(h))[0]?.status).toBe("scheduled");
+    expect((await h.say("c1", "gl1", "恳谈会 12月27日 19:00 村部")).text).toContain("已经安排了 12月20日");
     // 二组 schedules one and calls it off: a cancelled meeting does not count.
     expect((await h.say("c2", "gl2", "恳谈会 12月27日 19:00 祠堂")).text).toContain("民情恳谈会通知");
     expect((await h.say("c2", "gl2", "恳谈会 取消")).text).toContain("取消了");

@@ -8,7 +8,7 @@ import { and, eq, ne, sql } from "drizzle-orm";
 import { queryRows } from "../../db/client.js";
 import { meetings, type MeetingKind } from "../../db/schema/index.js";
 import { subtreeCte, withRecursive } from "../../db/unit-tree.js";
-import { localDayStart, localParts } from "../../lib/time.js";
+import { localDayStart, localMidnight, localParts } from "../../lib/time.js";
 import { parseWhenZh } from "../../lib/when-zh.js";
 import type { Ctx } from "../context.js";
 import type { Chat, Person } from "../directory.js";
@@ -42,12 +42,13 @@ const countOf = async (ctx: Ctx, m: Meeting, kind: "minutes" | "decided") => {
   return Number(row?.n ?? 0);
 };
 
-/** Held once something is recorded of it. */
+/** Held once something is recorded of it on or after its day (before, it stays scheduled: still to be moved or called off). */
 async function markHeld(ctx: Ctx, m: Meeting, minutes?: string): Promise<Meeting> {
+  const begun = m.startsAt.getTime() < localMidnight(ctx.now).getTime() + 86_400_000;
   const [row] = (await ctx.db
     .update(meetings)
     .set({
-      status: "held",
+      status: begun ? "held" : m.status,
       version: m.version + 1,
       updatedAt: ctx.now,
       ...(minutes === undefined ? {} : { minutes: sql`coalesce(${meetings.minutes} || E'\\n\\n', '') || ${minutes}` }),

@@ -67,7 +67,19 @@ async function upcoming(ctx: Ctx, kind: MeetingKind, unitId: string): Promise<Me
  * may write up what was agreed beforehand; the reply names the meeting's date).
  */
 export async function currentMeeting(ctx: Ctx, kind: MeetingKind, unitId: string): Promise<Meeting | null> {
-  return (await latestBegun(ctx, kind, unitId)) ?? (await upcoming(ctx, kind, unitId));
+  return (await latestBegun(ctx, kind, unitId)) ?? (await nextNotCancelled(ctx, kind, unitId));
+}
+
+/** The unit's next meeting of this kind, whether something was recorded of it already or not. */
+async function nextNotCancelled(ctx: Ctx, kind: MeetingKind, unitId: string): Promise<Meeting | null> {
+  const [m] = await ctx.db
+    .select()
+    .from(meetings)
+    .where(and(eq(meetings.kind, kind), eq(meetings.unitId, unitId), ne(meetings.status, "cancelled"), gt(meetings.startsAt, ctx.now)))
+    .orderBy(meetings.startsAt)
+    .limit(1)
+    .for("update");
+  return m ?? null;
 }
 
 async function latestBegun(ctx: Ctx, kind: MeetingKind, unitId: string): Promise<Meeting | null> {
