@@ -33,6 +33,7 @@ import { visitTasks } from "./workflows/visits/tasks.js";
 import { meetingTasks } from "./workflows/meetings/tasks.js";
 import { loadDemoGoodNeighbors } from "./workflows/good-neighbors.js";
 import { Effects } from "./workflows/effects.js";
+import { circularTasks } from "./workflows/circulars/tasks.js";
 
 const DEMO_FILE = fileURLToPath(new URL("../demo/directory.yaml", import.meta.url));
 const DEMO_GOOD_NEIGHBORS = fileURLToPath(new URL("../demo/good-neighbors.yaml", import.meta.url));
@@ -115,6 +116,8 @@ async function main() {
   // 走访 reminders (daily 09:00), weekly digests (default Friday 08:00) and monthly reports (the 28th): exactly once each.
   // The 25th: groups without a 民情恳谈会 this month are named to their 组长.
   for (const task of [...visitTasks, ...digestTasks, ...meetingTasks]) await runtime.addPeriodic(task);
+  // 通知: the one reminder three days on, to whoever has not confirmed passing it on.
+  for (const task of circularTasks) await runtime.addPeriodic(task);
   // The dashboard: ADMIN_TOKEN signs in; in embedded mode without one, a one-off token is made and printed.
   const adminToken = env.ADMIN_TOKEN ?? (isEmbedded(env) ? randomBytes(18).toString("base64url") : undefined);
   const dashboard =

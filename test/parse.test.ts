@@ -381,6 +381,8 @@ describe("USAGE", () => {
       "minutes",
       "decision",
       "goodNeighbors",
+      "circular",
+      "relayed",
       "help",
     ];
     expect(Object.keys(USAGE).sort()).toEqual([...intents].sort());

@@ -9,7 +9,7 @@ import type { Ctx } from "../workflows/context.js";
 import { digestForChat } from "../workflows/digests/index.js";
 import { latestGoodNeighbors } from "../workflows/good-neighbors.js";
 import type { Person } from "../workflows/directory.js";
-import { isLeader } from "../workflows/roles.js";
+import { isLeader, isOfficial } from "../workflows/roles.js";
 import {
   type Actor,
   claimTicket,
@@ -28,6 +28,7 @@ import { replies } from "./replies.js";
 import type { Reply } from "./types.js";
 import { dueCommand, onBehalfCommand, pickCommand, visitCommand } from "./visit-dispatch.js";
 import { decisionCommand, MEETING_USAGE, meetingCommand, minutesCommand } from "./meeting-dispatch.js";
+import { circularCommand, relayedCommand } from "./circular-commands.js";
 
 /**
  * How a command word relates to the text after it:
@@ -35,9 +36,10 @@ import { decisionCommand, MEETING_USAGE, meetingCommand, minutesCommand } from "
  * - ticket: needs a ticket first, and must not be glued to ordinary words,
  *   because 进度 / 完成 / 查看 are everyday words (进度很快啊 is chat);
  * - ticketOrText: 上报 escalates a ticket, but 上报 + description is a report;
- * - bare: no argument; only whitespace or punctuation may follow (待办？).
+ * - bare: no argument; only whitespace or punctuation may follow (待办？);
+ * - number: like ticket, for a notice's or a case's number (已传达 #3), never filled in from a quoted ticket.
  */
-export type Shape = "text" | "ticket" | "ticketOrText" | "bare";
+export type Shape = "text" | "ticket" | "ticketOrText" | "bare" | "number";
 
 /**
  * One group of words for a command. `spaced`: the words are everyday words too (联系), so they open the command
@@ -56,7 +58,7 @@ export type Words = {
  * refusal names it; `visit-leader` likewise (the visit workflow knows the leader's households).
  */
 export type Permission = {
-  who: "anyone" | "leader" | "ticket-leader" | "reporter" | "visit-leader";
+  who: "anyone" | "leader" | "official" | "ticket-leader" | "reporter" | "visit-leader";
   /** `group`: only in a registered group chat; the refusal explains where to send it. */
   where: "group" | "anywhere";
   /** The answer when `where` is not met. */
@@ -76,8 +78,8 @@ export type Command = {
   permission: Permission;
   /** The answer to someone `who` does not allow (a hint at what they can do instead). */
   refused?: string;
-  /** Listed in the help menu for these audiences, in table order. */
-  menu: readonly ("resident" | "leader")[];
+  /** Listed in the help menu for these audiences, in table order (officials see the leaders' lines too). */
+  menu: readonly ("resident" | "leader" | "official")[];
   run: Handler;
 };
 
@@ -294,6 +296,26 @@ export const COMMANDS: Readonly<Record<CommandIntent, Command>> = {
       return one({ text: r.text ?? none, mentions: [] });
     },
   },
+  circular: {
+    // 通知 is an everyday word too: it opens the command only when a separator follows (通知 秋季防火…).
+    words: [{ simplified: ["通知"], spaced: true }, { simplified: ["发通知", "政策通知"], traditional: ["發通知"] }],
+    shape: "text",
+    needsText: true,
+    usage: "通知 标题（换行写正文）：发到你管辖范围内的每个群，例如：通知 秋季森林防火 即日起禁止野外用火",
+    permission: { who: "official", where: "anywhere" },
+    refused: "通知由村、镇干部发布。有要传达的事，请告诉村干部。",
+    menu: ["official"],
+    run: ({ ctx, actor, cmd }) => circularCommand(ctx, me(actor), actor.chat, cmd.body ?? ""),
+  },
+  relayed: {
+    words: [{ simplified: ["已传达"], traditional: ["已傳達"] }],
+    shape: "number",
+    needsText: false,
+    usage: "已传达 #通知号（把通知转告联系户后确认），例如：已传达 #3",
+    permission: { who: "leader", where: "anywhere" },
+    menu: ["leader"],
+    run: ({ ctx, actor, cmd }) => relayedCommand(ctx, me(actor), cmd.ticket as number),
+  },
   help: {
     words: [{ simplified: ["帮助", "菜单", "选单", "help", "?", "？"], traditional: ["幫助", "菜單", "選單"] }],
     shape: "bare",
@@ -307,10 +329,9 @@ export const COMMANDS: Readonly<Record<CommandIntent, Command>> = {
 
 /** The help menu for a person of this role (null: not in the directory): the table's usage lines, in order. */
 export function helpReply(role: Role | null): Reply {
-  const leader = Boolean(role && isLeader(role));
-  const audience = leader ? "leader" : "resident";
+  const audiences = !role || !isLeader(role) ? ["resident"] : isOfficial(role) ? ["leader", "official"] : ["leader"];
   const usage = Object.values(COMMANDS)
-    .filter((c) => c.menu.includes(audience))
+    .filter((c) => c.menu.some((a) => audiences.includes(a)))
     .map((c) => c.usage);
   return replies.help(usage);
 }
@@ -355,6 +376,9 @@ export function runCommand(intent: CommandIntent, call: CommandCall): Promise<Re
   }
   if (permission.who === "leader" && !(call.actor.person && isLeader(call.actor.person.role))) {
     return Promise.resolve([replies.invalid(command.refused ?? "只有邻长、组长等负责人可以用这个指令。")]);
+  }
+  if (permission.who === "official" && !(call.actor.person && isOfficial(call.actor.person.role))) {
+    return Promise.resolve([replies.invalid(command.refused ?? "只有村、镇干部可以用这个指令。")]);
   }
   return command.run(call);
 }

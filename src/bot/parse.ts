@@ -32,6 +32,8 @@ export type Intent =
   | "minutes"
   | "decision"
   | "goodNeighbors"
+  | "circular"
+  | "relayed"
   | "help"
   | "none"
   | "invalid";
@@ -170,7 +172,7 @@ function textCommand(intent: CommandIntent, rest: string): ParsedCommand {
 function ticketCommand(rule: Rule, token: TicketToken | null): ParsedCommand {
   const usage = USAGE[rule.intent];
   if (token === null) return invalid(usage);
-  if (token.ticket === null) return invalid(usage, "单号无效，请填写正确的工单编号。");
+  if (token.ticket === null) return invalid(usage, rule.shape === "number" ? "编号无效，请核对后再发。" : "单号无效，请填写正确的工单编号。");
   const body = cleanBody(token.rest);
   if (meaningful(body) === null && rule.needsText) return invalid(usage);
   const parsed: ParsedCommand = { intent: rule.intent, ticket: token.ticket, body };
@@ -199,13 +201,16 @@ function parseArguments(rule: Rule, word: string, rest: string, bracketed: boole
       const token = readTicket(args, true);
       return token ? ticketCommand(rule, token) : freeText("report", word, rest, bracketed);
     }
-    case "ticket": {
+    case "ticket":
+    case "number": {
       const token = readTicket(args, rule.needsText);
       // Glued to ordinary words (进度很快啊) means chat, not a malformed command.
       const glued = !bracketed && rest !== "" && !SEPARATOR.test(rest);
       if (glued && token === null) return none();
-      // No number typed, but the message quotes one ticket: 认领 / 办结 已修好 under the bot's ping.
-      return ticketCommand(rule, token ?? (quotedTicket ? { ticket: quotedTicket, rest: args } : null));
+      // No number typed, but the message quotes one ticket: 认领 / 办结 已修好 under the bot's ping. A notice's or a
+      // case's number is never taken from a quote: a quoted ticket number is not theirs.
+      const quoted = rule.shape === "ticket" && quotedTicket ? { ticket: quotedTicket, rest: args } : null;
+      return ticketCommand(rule, token ?? quoted);
     }
   }
 }

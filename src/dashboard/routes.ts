@@ -14,6 +14,7 @@ import type { Runtime } from "../runtime.js";
 import { LINK_TTL_MS, Signer } from "./auth.js";
 import type { DashboardDeps, DashboardEnv, DashboardPage } from "./context.js";
 import type { LoginLimits } from "./login-limit.js";
+import { circularsPage } from "./pages/circulars.js";
 import { exportRoutes } from "./pages/export.js";
 import { linksPage } from "./pages/links.js";
 import { loginPage } from "./pages/login.js";
@@ -46,6 +47,7 @@ const PAGES: DashboardPage[] = [
   scorecardsPage,
   visitsPage,
   meetingsPage,
+  circularsPage,
   linksPage,
   exportRoutes,
 ];

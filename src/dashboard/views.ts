@@ -44,7 +44,7 @@ export const statusPill = (s: string) => h`<span class="pill s-${s}">${STATUS_ZH
 
 export function page(title: string, body: Raw, who: string | null): string {
   const nav = who
-    ? h`<a href="/dashboard">概览</a><a href="/dashboard/tickets">工单台账</a><a href="/dashboard/scorecards">履职评议</a><a href="/dashboard/visits">走访核对</a><a href="/dashboard/meetings">会议</a><a href="/dashboard/good-neighbors">好邻</a>
+    ? h`<a href="/dashboard">概览</a><a href="/dashboard/tickets">工单台账</a><a href="/dashboard/scorecards">履职评议</a><a href="/dashboard/visits">走访核对</a><a href="/dashboard/meetings">会议</a><a href="/dashboard/good-neighbors">好邻</a><a href="/dashboard/circulars">通知传达</a>
         <span class="who">${who}</span><form method="post" action="/dashboard/logout"><button type="submit">退出</button></form>`
     : h``;
   return `<!doctype html><html lang="zh-CN"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">

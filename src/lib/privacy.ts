@@ -63,6 +63,8 @@ export const GROUP_CUTS = {
   update: 80,
   /** A leader's 回复 / 办结 words echoed in the chat they were typed in. */
   words: 300,
+  /** The text of an official's 通知 (its line breaks kept). */
+  notice: 1000,
 } as const;
 
 const LABEL = {
@@ -207,10 +209,11 @@ function personalSpans(n: string, tags: readonly string[] | undefined): Span[] {
 /** The text as pieces: plain runs and labels, so a cut can keep a label whole. */
 type Piece = { text: string; label: boolean };
 
-function maskedPieces(text: string, tags: readonly string[] | undefined): Piece[] {
+/** `seen`: the text as the patterns read it, the same length as `text` (line breaks read as spaces, say). */
+function maskedPieces(text: string, tags: readonly string[] | undefined, seen = text): Piece[] {
   const pieces: Piece[] = [];
   let at = 0;
-  for (const s of personalSpans(halfWidth(text), tags)) {
+  for (const s of personalSpans(halfWidth(seen), tags)) {
     if (s.start > at) pieces.push({ text: text.slice(at, s.start), label: false });
     pieces.push({ text: s.label, label: true });
     at = s.end;
@@ -258,15 +261,19 @@ function inert(text: string): string {
 
 /**
  * The one way person-typed text goes into a group message: masked, then cut to at most `max` code points (plus
- * "…") without splitting a label, then made inert for markdown and cards. Whitespace is folded to single spaces.
+ * "…") without splitting a label, then made inert for markdown and cards. Whitespace is folded to single spaces;
+ * with `lines` (a notice's paragraphs) line breaks are kept, one per run, and the masking reads each as a space, so
+ * a number written across two lines is still seen whole.
  * `tags`: the town's extra sensitive words (Policy.sensitiveTags).
  */
-export function forGroup(raw: string | null | undefined, max: number, tags?: readonly string[]): GroupText {
-  const flat = (raw ?? "").replace(/\s+/g, " ").trim();
+export function forGroup(raw: string | null | undefined, max: number, tags?: readonly string[], opts?: { lines?: boolean }): GroupText {
+  const flat = opts?.lines
+    ? (raw ?? "").replace(/[^\S\n]+/g, " ").replace(/ ?\n\s*/g, "\n").trim()
+    : (raw ?? "").replace(/\s+/g, " ").trim();
   const out: string[] = [];
   let left = max;
   let cut = false;
-  for (const p of maskedPieces(flat, tags)) {
+  for (const p of maskedPieces(flat, tags, flat.replace(/\n/g, " "))) {
     const chars = [...p.text];
     if (chars.length <= left) {
       out.push(p.label ? p.text : inert(p.text));

@@ -29,6 +29,9 @@ export const LEVEL_ZH: Record<UnitKind, string> = {
 
 export const isLeader = (role: Role) => role !== "resident";
 
+/** A village or town official (or an admin): who may send a 通知 down to every group below them. */
+export const isOfficial = (role: Role) => role === "village_official" || role === "town_official" || role === "admin";
+
 /** A ticket's status in words: replies, cards and the dashboard say it the same way. */
 export const STATUS_ZH: Record<TicketStatus, string> = {
   open: "待答复",

@@ -4,3 +4,4 @@ export * from "./tickets.js";
 export * from "./visits.js";
 export * from "./media.js";
 export * from "./meetings.js";
+export * from "./circulars.js";
