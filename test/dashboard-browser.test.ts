@@ -73,9 +73,18 @@ describe("dashboard in Chromium", () => {
     await page.waitForURL(`${base}/dashboard`);
 
     for (const id of ["chart-volume", "chart-answer", "chart-funnel", "chart-coverage"]) expect(await page.locator(`#${id}`).isVisible()).toBe(true);
-    expect(await page.locator("#chart-volume svg rect").count()).toBe(12);
-    expect(await page.locator("#chart-answer svg line[stroke-dasharray]").count()).toBe(1); // the 4-hour line
-    expect(await page.locator("#chart-funnel").textContent()).toContain("到组级");
+    // ECharts' SSR marks each data shape with its series and index; the first series of the weekly chart is 新增.
+    const bars = page.locator('#chart-volume svg [ecmeta_ssr_type="chart"][ecmeta_series_index="0"]');
+    expect(await bars.count()).toBe(12);
+    // Weeks are named by their dates (Monday "M/D"), never "W38"; each bar's tooltip names the week's days.
+    const volume = (await page.locator("#chart-volume svg").textContent()) ?? "";
+    expect(volume).not.toMatch(/W\d/);
+    expect(volume).toMatch(/\b\d{1,2}\/\d{1,2}\b/);
+    expect(await bars.last().locator("title").textContent()).toMatch(/^\d+月\d+日—\d+月\d+日：新增 4 件，已办结 1 件$/);
+    expect(await page.locator("#chart-volume svg").textContent()).toContain("已办结"); // the legend
+    expect(await page.locator("#chart-answer svg").textContent()).toContain("超过 4 小时"); // the late buckets
+    // The escalated one and 二邻's (no 邻长: it starts at the 组) reached the 组.
+    expect(await page.locator("#chart-funnel svg title").allTextContents()).toContain("到组级：2 件，占 50%");
     await page.screenshot({ path: `${SHOTS}/overview.png`, fullPage: true });
 
     const count = async () => (await page.locator("#count").textContent()) ?? "";

@@ -3,10 +3,11 @@ import { eq, sql } from "drizzle-orm";
 import ExcelJS from "exceljs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createApp } from "../src/app.js";
-import { visits } from "../src/db/schema/index.js";
+import { tickets, visits } from "../src/db/schema/index.js";
 import { Signer } from "../src/dashboard/auth.js";
 import { scoreOf } from "../src/workflows/digests/monthly.js";
 import { createHarness, type Harness, silent } from "./helpers/harness.js";
+import { leaks } from "./helpers/personal-oracle.js";
 
 const TOKEN = "test-admin-token-0123456789";
 let h: Harness;
@@ -39,6 +40,9 @@ async function login(token = TOKEN, on = app) {
   return { res, cookie: (res.headers.get("set-cookie") ?? "").split(";")[0] as string };
 }
 const get = (path: string, cookie: string) => app.request(path, { headers: { cookie } });
+/** One admin session for the tests that only read (sign-ins are limited to ten a quarter hour per address). */
+let admin: string | undefined;
+const adminCookie = async () => (admin ??= (await login()).cookie);
 
 describe("sign-in", () => {
   it("refuses a wrong token and pages without a session; accepts the admin token", async () => {
@@ -155,6 +159,45 @@ describe("tickets, timeline and exports", () => {
     expect(xrow?.getCell(names.indexOf("诉求户")).value).toBe("李一（1号）");
     expect(xrow?.getCell(names.indexOf("经办人")).value).toBe("王邻长");
     expect(xrow?.getCell(names.indexOf("负责人")).value).toBe("张组长");
+  });
+
+  it("the table shows 事项 as a group would see it (the ticket's own page keeps the whole text)", async () => {
+    const cookie = await adminCookie();
+    const list = await (await get("/dashboard/tickets", cookie)).text();
+    const head = /<thead>(.*?)<\/thead>/su.exec(list)?.[1] ?? "";
+    expect(head).toContain("<th>事项</th>");
+    const row = new RegExp(`<tr><td><a href="/dashboard/tickets/${ids.lamp}">.*?</tr>`, "su").exec(list)?.[0] ?? "";
+    const item = /<td class="item">(.*?)<\/td>/su.exec(row)?.[1] ?? "";
+    expect(item).toContain("村口路灯坏了");
+    expect(leaks(item, [{ kind: "number", value: "19900000101" }])).toEqual([]);
+    expect(await (await get(`/dashboard/tickets/${ids.lamp}`, cookie)).text()).toContain("电话19900000101");
+  });
+
+  it("the workbook's times are date cells holding Asia/Shanghai wall time", async () => {
+    const cookie = await adminCookie();
+    const wb = new ExcelJS.Workbook();
+    await wb.xlsx.load(await (await get("/dashboard/export.xlsx", cookie)).arrayBuffer());
+    const sheet = wb.getWorksheet("工单台账");
+    const names = ((sheet?.getRow(1).values ?? []) as unknown[]).map(String);
+    const row = [...Array(sheet?.rowCount ?? 0).keys()].map((i) => sheet?.getRow(i + 1)).find((r) => r?.getCell(1).value === ids.lamp);
+    const [t] = await h.db.select().from(tickets).where(eq(tickets.id, ids.lamp as number));
+    // A spreadsheet has no time zone: the cell's date and time are what a clock in Shanghai showed.
+    const wall = (d: Date) => new Intl.DateTimeFormat("sv-SE", { timeZone: "Asia/Shanghai", dateStyle: "short", timeStyle: "short" }).format(d);
+    for (const [name, when] of [["报事时间", t?.createdAt], ["办结", t?.resolvedAt], ["关闭", t?.closedAt]] as const) {
+      const cell = row?.getCell(names.indexOf(name));
+      expect(cell?.value).toBeInstanceOf(Date);
+      expect(cell?.numFmt).toBe("yyyy-mm-dd hh:mm");
+      expect((cell?.value as Date).toISOString().slice(0, 16).replace("T", " ")).toBe(wall(when as Date));
+    }
+    expect(row?.getCell(names.indexOf("首次答复")).value).toBeInstanceOf(Date);
+    const events = wb.getWorksheet("事件记录");
+    expect(events?.getRow(2).getCell(2).value).toBeInstanceOf(Date);
+    expect(events?.getRow(2).getCell(2).numFmt).toBe("yyyy-mm-dd hh:mm");
+    // The CSV keeps the same times as text.
+    const csv = (await (await get("/dashboard/export.csv", cookie)).text()).split("\r\n");
+    const header = (csv[0] ?? "").split(",").map((c) => c.replaceAll('"', ""));
+    const line = (csv.find((l) => l.startsWith(`"${ids.lamp}"`)) ?? "").split(",").map((c) => c.replaceAll('"', ""));
+    expect(line[header.indexOf("报事时间")]).toBe(wall(t?.createdAt as Date));
   });
 
   it("shows the scorecards with their formula", async () => {

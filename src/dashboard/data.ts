@@ -46,6 +46,8 @@ export type TicketRow = {
   urgency: string;
   status: TicketStatus;
   level: UnitKind;
+  /** The 邻 (or unit) the matter arose in: its town's rules apply to the ticket. */
+  unit_id: string;
   unit_name: string;
   holder_name: string;
   /** 负责人: who is responsible (the claimer once claimed). */
@@ -72,7 +74,7 @@ export type TicketRow = {
 const toDate = (v: unknown) => (v === null || v === undefined ? null : new Date(v as string));
 
 /** The ticket columns both queries select, from a raw row (drivers differ in how they return dates and numbers). */
-const TICKET_COLUMNS = sql`t.id, t.created_at, t.category, t.urgency, t.status, t.level, o.name as unit_name,
+const TICKET_COLUMNS = sql`t.id, t.created_at, t.category, t.urgency, t.status, t.level, t.unit_id, o.name as unit_name,
   hu.name as holder_name, a.name as assignee, r.name as reporter,
   case when hh.id is null then null when hh.house_no is null then hh.head_name else hh.head_name || '（' || hh.house_no || '）' end as household,
   case when t.on_behalf then coalesce(t.requester_name, hh.head_name) else r.name end as requester,
@@ -213,17 +215,18 @@ export async function householdsUnder(db: Db, unitIds: string[]): Promise<Map<st
   return out;
 }
 
-/** Tickets opened per ISO week (Asia/Shanghai) since `from`. */
-export async function weeklyVolume(db: Db, scope: Scope, from: Date): Promise<{ week: Date; n: number }[]> {
+/** Tickets opened per ISO week (Asia/Shanghai) since `from`, and how many of them are resolved or closed now. */
+export async function weeklyVolume(db: Db, scope: Scope, from: Date): Promise<{ week: Date; n: number; done: number }[]> {
   const rows = await queryRows<Record<string, unknown>>(
     db,
     sql`${scopeCte(scope)}
-      select date_trunc('week', t.created_at at time zone 'Asia/Shanghai') as week, count(*) as n
+      select to_char(date_trunc('week', t.created_at at time zone 'Asia/Shanghai'), 'YYYY-MM-DD') as week, count(*) as n,
+        count(*) filter (where t.status in ('resolved', 'closed')) as done
       from tickets t join sub on sub.unit_id = t.unit_id
       where t.created_at >= ${ts(from)}
       group by 1 order by 1`,
   );
-  return rows.map((r) => ({ week: new Date(`${String(r.week).slice(0, 10)}T00:00:00+08:00`), n: Number(r.n) }));
+  return rows.map((r) => ({ week: new Date(`${String(r.week)}T00:00:00+08:00`), n: Number(r.n), done: Number(r.done) }));
 }
 
 /** First-answer times in buckets (hours) of tickets opened since `from`; the last bucket is "not answered". */

@@ -1,6 +1,6 @@
 /**
  * The leaders' dashboard (/dashboard): sign-in with the admin token or a leader's signed login link, then one module
- * per page under pages/ (overview, tickets, a ticket's timeline, photos, scorecards, 走访核对, login links, exports).
+ * per page under pages/ (overview, the per-unit table, tickets, a ticket's timeline, photos, scorecards, 走访核对, login links, exports).
  * A leader sees their own unit's subtree; the admin sees everything. Sessions are HMAC-signed cookies (HttpOnly,
  * SameSite=Strict).
  *
@@ -24,6 +24,7 @@ import { overviewPage } from "./pages/overview.js";
 import { scorecardsPage } from "./pages/scorecards.js";
 import { ticketPage } from "./pages/ticket.js";
 import { ticketsPage } from "./pages/tickets.js";
+import { unitsPage } from "./pages/units.js";
 import { visitsPage } from "./pages/visits.js";
 import { viewerOf } from "./session.js";
 
@@ -41,6 +42,7 @@ export type DashboardOptions = {
 /** The pages behind the sign-in, in the order their routes are matched. */
 const PAGES: DashboardPage[] = [
   overviewPage,
+  unitsPage,
   ticketsPage,
   ticketPage,
   mediaRoute,

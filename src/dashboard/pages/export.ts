@@ -1,22 +1,30 @@
 /** /dashboard/export.csv and /dashboard/export.xlsx: the 台账 of the filtered tickets, streamed a page at a time. */
 import { PassThrough, Readable } from "node:stream";
+import type ExcelJS from "exceljs";
 import { Hono } from "hono";
-import type { TicketStatus, UnitKind } from "../../db/schema/index.js";
+import { type TicketStatus, type UnitKind, unitKinds } from "../../db/schema/index.js";
 import { errInfo } from "../../lib/errors.js";
 import { LEVEL_ZH, STATUS_ZH } from "../../workflows/roles.js";
 import type { DashboardDeps, DashboardEnv } from "../context.js";
 import { exportEventPage, exportTicketPage, type TicketFilter, type TicketRow } from "../data.js";
 import { EVENT_ZH, fmt, parseFilter } from "../format.js";
+import { parsePeriod } from "../period.js";
+import { clockRoots } from "../queries/clocks.js";
+import { unitRates } from "../queries/unit-rates.js";
 import type { Viewer } from "../session.js";
+import { isRatio, parseUnitSort, shareOf, sortUnits, UNIT_COLUMNS } from "../unit-table.js";
 
 const EXPORT_LIMIT = 100_000;
 /** Tickets per page of an export, and tickets whose events are read at once. */
 const EXPORT_PAGE = 250;
 
+/** A cell: times are Dates (a date cell in the workbook, "2026-03-05 14:30" in the CSV), absent ones null. */
+type Cell = string | number | Date | null;
+
 /** The export's columns; `base` (the dashboard's origin) makes the photo links absolute. */
-const exportColumns = (base: string): [string, (t: TicketRow) => string | number][] => [
+const exportColumns = (base: string): [string, (t: TicketRow) => Cell][] => [
   ["工单号", (t) => t.id],
-  ["报事时间", (t) => fmt(t.created_at)],
+  ["报事时间", (t) => t.created_at],
   ["类别", (t) => t.category],
   ["紧急", (t) => (t.urgency === "urgent" ? "是" : "")],
   ["状态", (t) => STATUS_ZH[t.status as TicketStatus] ?? t.status],
@@ -27,9 +35,9 @@ const exportColumns = (base: string): [string, (t: TicketRow) => string | number
   ["诉求户", (t) => t.household ?? ""],
   ["诉求人", (t) => t.requester ?? ""],
   ["经办人", (t) => t.relayed_by ?? ""],
-  ["首次答复", (t) => fmt(t.first_answered_at)],
-  ["办结", (t) => fmt(t.resolved_at)],
-  ["关闭", (t) => fmt(t.closed_at)],
+  ["首次答复", (t) => t.first_answered_at],
+  ["办结", (t) => t.resolved_at],
+  ["关闭", (t) => t.closed_at],
   ["评价", (t) => (t.rating === "satisfied" ? "满意" : t.rating === "unsatisfied" ? "不满意" : "")],
   ["重开次数", (t) => t.reopen_count],
   ["上报次数", (t) => t.escalation_count],
@@ -39,10 +47,25 @@ const exportColumns = (base: string): [string, (t: TicketRow) => string | number
 ];
 
 /** CSV cell: quoted, and a leading = + - @ neutralised so a spreadsheet never runs it as a formula. */
-const csvCell = (v: string | number) => {
-  const s = typeof v === "number" ? String(v) : /^[=+\-@\t\r]/.test(v) ? `'${v}` : v;
+const csvCell = (v: Cell) => {
+  const s = v === null ? "" : v instanceof Date ? fmt(v) : typeof v === "number" ? String(v) : /^[=+\-@\t\r]/.test(v) ? `'${v}` : v;
   return `"${s.replaceAll('"', '""')}"`;
 };
+
+/**
+ * A workbook cell: a time becomes a date cell showing Asia/Shanghai wall time (a spreadsheet has no time zones:
+ * the serial number is the local date and time, as the dashboard shows it).
+ */
+const XLSX_TIME = "yyyy-mm-dd hh:mm";
+const SHANGHAI_MS = 8 * 3_600_000;
+const xlsxCell = (v: Cell) => (v instanceof Date ? new Date(v.getTime() + SHANGHAI_MS) : v);
+function addRow(sheet: ExcelJS.Worksheet, values: Cell[]) {
+  const row = sheet.addRow(values.map(xlsxCell));
+  values.forEach((v, i) => {
+    if (v instanceof Date) row.getCell(i + 1).numFmt = XLSX_TIME;
+  });
+  row.commit();
+}
 
 export function exportRoutes({ db, runtime, now }: DashboardDeps) {
   const app = new Hono<DashboardEnv>();
@@ -69,12 +92,45 @@ export function exportRoutes({ db, runtime, now }: DashboardDeps) {
   const filename = (f: TicketFilter, ext: string) =>
     `taizhang-${f.from ? fmt(f.from).slice(0, 10) : "all"}-${f.to ? fmt(new Date(f.to.getTime() - 1)).slice(0, 10) : fmt(now()).slice(0, 10)}.${ext}`;
 
+  /** The per-unit table of the page /dashboard/units, for the export's period (its dates; without any, all time). */
+  async function unitSheet(sheet: ExcelJS.Worksheet, v: Viewer, q: Record<string, string>) {
+    const { tree, roots } = await clockRoots(db, v.scope, runtime.pipeline.overrides);
+    const first = roots[0];
+    // A share is three columns: the percentage (a number formatted 0%), what met it, and what it is out of.
+    const ratioKeys = new Set(UNIT_COLUMNS.filter((col) => col.ratio).map((col) => col.key));
+    const headers = ["单位", "层级", ...UNIT_COLUMNS.flatMap((col) => (ratioKeys.has(col.key) ? [col.header, `${col.header}（达标）`, `${col.header}（基数）`] : [col.header]))];
+    const percentAt = new Set(headers.flatMap((hd, i) => (UNIT_COLUMNS.some((col) => col.header === hd && ratioKeys.has(col.key)) ? [i + 1] : [])));
+    sheet.columns = headers.map((header) => ({ header, width: header === "单位" ? 20 : 12 }));
+    sheet.getRow(1).font = { bold: true };
+    if (!first) return sheet.commit();
+    const all = !q.period && !q.from && !q.to;
+    const period = parsePeriod(q, now(), first.policy, "custom");
+    const level = (unitKinds as readonly string[]).includes(q.rows ?? "") ? (q.rows as UnitKind) : undefined;
+    const rows = sortUnits(await unitRates(db, tree, roots, level, period), parseUnitSort(q));
+    for (const r of rows) {
+      const row = sheet.addRow([
+        r.name,
+        LEVEL_ZH[r.kind] ?? r.kind,
+        ...UNIT_COLUMNS.flatMap((col) => {
+          const val = col.value(r);
+          return isRatio(val) ? [shareOf(val), val.n, val.d] : [val];
+        }),
+      ]);
+      for (const i of percentAt) row.getCell(i).numFmt = "0%";
+      row.commit();
+    }
+    sheet.addRow([]).commit();
+    const span = all ? "全部工单" : `${fmt(period.window.from).slice(0, 10)} 至 ${fmt(new Date(period.window.to.getTime() - 1)).slice(0, 10)}`;
+    sheet.addRow([`统计期：${span}；逾期与走访覆盖截至 ${fmt(period.asOf)}；口径与周报相同。`]).commit();
+    sheet.commit();
+  }
+
   app.get("/dashboard/export.csv", (c) => {
     const f = parseFilter(c.req.query());
     const pages = exportPages(c.get("viewer"), f);
     const EXPORT_COLUMNS = exportColumns(new URL(c.req.url).origin);
     const utf8 = new TextEncoder();
-    const line = (cells: (string | number)[]) => `${cells.map(csvCell).join(",")}\r\n`;
+    const line = (cells: Cell[]) => `${cells.map(csvCell).join(",")}\r\n`;
     const body = new ReadableStream<Uint8Array>({
       start: (out) => out.enqueue(utf8.encode(`\uFEFF${line(EXPORT_COLUMNS.map(([k]) => k))}`)),
       pull: async (out) => {
@@ -111,7 +167,7 @@ export function exportRoutes({ db, runtime, now }: DashboardDeps) {
       const ids: number[] = [];
       for await (const rows of exportPages(v, f)) {
         for (const t of rows) {
-          sheet.addRow(EXPORT_COLUMNS.map(([, get]) => get(t))).commit();
+          addRow(sheet, EXPORT_COLUMNS.map(([, get]) => get(t)));
           ids.push(t.id);
         }
       }
@@ -123,18 +179,19 @@ export function exportRoutes({ db, runtime, now }: DashboardDeps) {
       let left = EXPORT_LIMIT * 5;
       for (let i = 0; i < ids.length && left > 0; i += EXPORT_PAGE) {
         for (const e of (await exportEventPage(db, ids.slice(i, i + EXPORT_PAGE))).slice(0, left)) {
-          ev.addRow([
+          addRow(ev, [
             Number(e.ticket_id),
-            fmt(new Date(e.at as string)),
-            EVENT_ZH[String(e.kind)] ?? e.kind,
-            e.level ? (LEVEL_ZH[e.level as UnitKind] ?? e.level) : "",
+            new Date(e.at as string),
+            EVENT_ZH[String(e.kind)] ?? String(e.kind),
+            e.level ? (LEVEL_ZH[e.level as UnitKind] ?? String(e.level)) : "",
             (e.actor as string) ?? "",
             (e.text as string) ?? "",
-          ]).commit();
+          ]);
           left -= 1;
         }
       }
       ev.commit();
+      await unitSheet(wb.addWorksheet("单位三率"), v, c.req.query());
       await wb.commit();
     };
     write().catch((err: unknown) => {

@@ -2,6 +2,8 @@
 import { Hono } from "hono";
 import { ticketStatuses } from "../../db/schema/index.js";
 import { formatDurationZh } from "../../lib/duration.js";
+import { forGroup, GROUP_CUTS } from "../../lib/privacy.js";
+import { UnitTree } from "../../workflows/digests/index.js";
 import { LEVEL_ZH, STATUS_ZH } from "../../workflows/roles.js";
 import type { DashboardDeps, DashboardEnv } from "../context.js";
 import { render } from "../context.js";
@@ -11,18 +13,21 @@ import { h, raw, statusPill } from "../views.js";
 
 const PAGE_SIZE = 50;
 
-export function ticketsPage({ db }: DashboardDeps) {
+export function ticketsPage({ db, runtime }: DashboardDeps) {
   const app = new Hono<DashboardEnv>();
   app.get("/dashboard/tickets", async (c) => {
     const v = c.get("viewer");
     const q = c.req.query();
     const f = parseFilter(q);
     const pageNo = Math.max(1, Math.min(10_000, Number(q.page) || 1));
-    const [list, unitsList, cats] = await Promise.all([
+    const [list, unitsList, cats, tree] = await Promise.all([
       listTickets(db, v.scope, f, PAGE_SIZE, (pageNo - 1) * PAGE_SIZE),
       unitOptions(db, v.scope),
       categoryOptions(db, v.scope),
+      UnitTree.load(db),
     ]);
+    // The list is often on a shared screen: 事项 masked exactly as a group sees it (the ticket's page has it whole).
+    const item = (t: (typeof list.rows)[number]) => forGroup(t.text, GROUP_CUTS.item, tree.policy(t.unit_id, runtime.pipeline.overrides).sensitiveTags);
     const keep = new URLSearchParams(Object.entries(q).filter(([k, val]) => k !== "page" && val));
     const opt = (value: string, label: string, cur: string | undefined) => h`<option value="${value}"${raw(cur === value ? " selected" : "")}>${label}</option>`;
     const pages = Math.max(1, Math.ceil(list.total / PAGE_SIZE));
@@ -43,14 +48,14 @@ export function ticketsPage({ db }: DashboardDeps) {
           <a class="button" id="export-xlsx" href="/dashboard/export.xlsx?${keep.toString()}">导出 Excel</a>
         </form>
         <p class="muted" id="count">共 ${list.total} 件${pages > 1 ? `，第 ${pageNo}/${pages} 页` : ""}</p>
-        <table id="tickets"><thead><tr><th>单号</th><th>报事时间</th><th>类别</th><th>状态</th><th>层级</th><th>来源</th><th>责任单位</th><th>负责人</th><th>诉求户</th><th>经办人</th><th>首次答复</th><th>评价</th></tr></thead><tbody>
+        <div class="scroll"><table id="tickets"><thead><tr><th>单号</th><th>报事时间</th><th>类别</th><th>事项</th><th>状态</th><th>层级</th><th>来源</th><th>责任单位</th><th>负责人</th><th>诉求户</th><th>经办人</th><th>首次答复</th><th>评价</th></tr></thead><tbody>
         ${list.rows.map(
-          (t) => h`<tr><td><a href="/dashboard/tickets/${t.id}">#${t.id}</a></td><td>${fmt(t.created_at)}</td><td>${t.category}${t.urgency === "urgent" ? " 🚨" : ""}</td>
+          (t) => h`<tr><td><a href="/dashboard/tickets/${t.id}">#${t.id}</a></td><td>${fmt(t.created_at)}</td><td>${t.category}${t.urgency === "urgent" ? " 🚨" : ""}</td><td class="item">${item(t)}</td>
             <td>${statusPill(t.status)}</td><td>${LEVEL_ZH[t.level]}</td><td>${t.unit_name}</td><td>${t.holder_name}</td><td>${t.assignee ?? ""}</td><td>${t.household ?? ""}</td><td>${t.relayed_by ?? ""}</td>
             <td>${t.first_answered_at ? formatDurationZh(t.first_answered_at.getTime() - t.created_at.getTime()) : "—"}</td>
             <td>${t.rating === "satisfied" ? "满意" : t.rating === "unsatisfied" ? "不满意" : ""}</td></tr>`,
         )}
-        </tbody></table>
+        </tbody></table></div>
         <p>${pageNo > 1 ? h`<a href="?${keep.toString()}&page=${pageNo - 1}">上一页</a> ` : ""}${pageNo < pages ? h`<a href="?${keep.toString()}&page=${pageNo + 1}">下一页</a>` : ""}</p>`,
       ),
     );

@@ -9,3 +9,19 @@ import { sql } from "../../db/client.js";
 export const givenAnswerDue = (answer: SQL): SQL =>
   sql`coalesce((select (o.data ->> 'answerDueAt')::timestamptz from ticket_events o
     where o.ticket_id = t.id and o.kind = 'opened' order by o.id limit 1), t.created_at + ${answer})`;
+
+/** A duration as an SQL interval. */
+export const msInterval = (n: number): SQL => sql`(${Math.round(n)}::bigint * interval '1 millisecond')`;
+
+/**
+ * 逾期 at `asOf`, over a `tickets t` row: not resolved, and either unanswered longer than the answer clock since it
+ * was opened or answered longer than the resolution clock ago. One rule for the weekly digest and the dashboard.
+ */
+export const overdueAt = (asOf: SQL, answer: SQL, resolve: SQL): SQL =>
+  sql`(t.status in ('open', 'answered') and t.created_at < ${asOf}
+    and ((t.first_answered_at is null and t.created_at + ${answer} <= ${asOf})
+      or (t.first_answered_at is not null and t.first_answered_at + ${resolve} <= ${asOf})))`;
+
+/** When a ticket became (or becomes) overdue under `overdueAt`. */
+export const overdueSince = (answer: SQL, resolve: SQL): SQL =>
+  sql`(case when t.first_answered_at is null then t.created_at + ${answer} else t.first_answered_at + ${resolve} end)`;

@@ -14,13 +14,12 @@
 import type { SQL } from "drizzle-orm";
 import { type Db, queryRows, sql } from "../../db/client.js";
 import { subtreeCte, withRecursive } from "../../db/unit-tree.js";
-import { givenAnswerDue } from "./clock.js";
+import { givenAnswerDue, msInterval as ms } from "./clock.js";
 import { coverageByUnit } from "./coverage.js";
 import { meetingCounts, type MeetingCounts } from "../meetings/missing.js";
 import { monthOf, type Window } from "./period.js";
 
 const ts = (d: Date) => sql`${d.toISOString()}::timestamptz`;
-const ms = (n: number) => sql`(${Math.round(n)}::bigint * interval '1 millisecond')`;
 const num = (v: unknown) => Number(v ?? 0);
 
 const subtree = (root: string): SQL => withRecursive(subtreeCte("sub", root));

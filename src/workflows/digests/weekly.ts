@@ -21,7 +21,7 @@ import { type Db, queryRows, sql } from "../../db/client.js";
 import type { Role, UnitKind } from "../../db/schema/index.js";
 import { subtreeCte, withRecursive } from "../../db/unit-tree.js";
 import { leaderRoleSql } from "../directory.js";
-import { givenAnswerDue } from "./clock.js";
+import { givenAnswerDue, msInterval as ms, overdueAt } from "./clock.js";
 import type { UnitCoverage } from "./coverage.js";
 import type { Window } from "./period.js";
 
@@ -65,7 +65,6 @@ const OVERDUE_SHOWN = 5;
 const STARS_SHOWN = 3;
 
 const ts = (d: Date) => sql`${d.toISOString()}::timestamptz`;
-const ms = (n: number) => sql`(${Math.round(n)}::bigint * interval '1 millisecond')`;
 
 /** Each chat with every unit of its unit's subtree. */
 function scopeCte(scopes: DigestScope[]): SQL {
@@ -190,9 +189,7 @@ async function batch(db: Db, scopes: DigestScope[], p: FigureParams, out: Map<st
           count(*) over (partition by s.chat_id) as total,
           row_number() over (partition by s.chat_id order by t.created_at, t.id) as rn
         from tickets t join scope s on s.unit_id = t.unit_id
-        where t.status in ('open', 'answered') and t.created_at < ${asOf}
-          and ((t.first_answered_at is null and t.created_at + ${answer} <= ${asOf})
-            or (t.first_answered_at is not null and t.first_answered_at + ${ms(p.resolveMs)} <= ${asOf}))
+        where ${overdueAt(asOf, answer, ms(p.resolveMs))}
       )
       select l.chat_id, l.id, l.level, l.category, l.total,
         (extract(epoch from (${asOf} - l.created_at)) * 1000)::bigint as age_ms,

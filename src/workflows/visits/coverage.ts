@@ -13,17 +13,72 @@
  * the week (e.g. Friday 08:00 Asia/Shanghai) as `asOf`. Rules are the town's (settings.visits).
  */
 import { type Db, queryRows, sql } from "../../db/client.js";
+import { fromRow } from "../../db/rows.js";
+import { households } from "../../db/schema/index.js";
 import { subtreeCte, withRecursive } from "../../db/unit-tree.js";
-import { careStatus, visitRulesFor } from "./rules.js";
+import type { Household } from "../directory.js";
+import { careStatus, type VisitRules, visitRulesFor } from "./rules.js";
 import { historiesOf, householdsIn, subtreeUnitIds, townOf } from "./scope.js";
 
 export type CoverageCounts = { due: number; covered: number; overdue: number };
 export type Coverage = { special: CoverageCounts; all: CoverageCounts };
 export type CoverageScope = { unitIds: string[] } | { root: string };
 
+const emptyCoverage = (): Coverage => ({ special: { due: 0, covered: 0, overdue: 0 }, all: { due: 0, covered: 0, overdue: 0 } });
+
+function count(out: Coverage, h: Household, history: Parameters<typeof careStatus>[1], rules: VisitRules, asOf: Date) {
+  const { status } = careStatus(h.careLevel, history, rules, asOf);
+  for (const b of h.careLevel === "special" ? [out.special, out.all] : [out.all]) {
+    b.due += 1;
+    if (status === "covered") b.covered += 1;
+    if (status === "overdue") b.overdue += 1;
+  }
+}
+
+/**
+ * Coverage of many subtrees at once (a table of units): one query for all their households, one history read per
+ * 1,000 households, each household judged once by its town's rules (`rulesOf` its root). The roots must not nest
+ * (a household counts under the one root above it that was given; nested roots would each count it).
+ */
+export async function visitCoverageOfRoots(
+  db: Db,
+  roots: string[],
+  asOf: Date,
+  rulesOf: (root: string) => VisitRules,
+): Promise<Map<string, Coverage>> {
+  const out = new Map(roots.map((r) => [r, emptyCoverage()]));
+  if (roots.length === 0) return out;
+  const rows = await queryRows<Record<string, unknown>>(
+    db,
+    sql`${withRecursive(subtreeCte("w", sql`select id, id from units where id in (${sql.join(roots.map((r) => sql`${r}`), sql`, `)})`, ["root"]))}
+      select w.root, h.* from w join households h on h.unit_id = w.unit_id order by h.id`,
+  );
+  const byRules = new Map<VisitRules, { root: string; h: Household }[]>();
+  for (const r of rows) {
+    const root = String(r.root);
+    const rules = rulesOf(root);
+    const group = byRules.get(rules) ?? [];
+    group.push({ root, h: fromRow(households, r) });
+    byRules.set(rules, group);
+  }
+  for (const [rules, group] of byRules) {
+    const histories = await historiesOf(
+      db,
+      group.map((g) => g.h),
+      rules,
+      asOf,
+    );
+    for (const { root, h } of group) {
+      const history = histories.get(h.id);
+      if (history) count(out.get(root) as Coverage, h, history, rules, asOf);
+    }
+  }
+  return out;
+}
+
 export async function visitCoverage(db: Db, scope: CoverageScope, asOf: Date): Promise<Coverage> {
   const unitIds = "root" in scope ? await subtreeUnitIds(db, scope.root) : scope.unitIds;
-  const out: Coverage = { special: { due: 0, covered: 0, overdue: 0 }, all: { due: 0, covered: 0, overdue: 0 } };
+  const out = emptyCoverage();
   const list = await householdsIn(db, unitIds);
   if (list.length === 0) return out;
   // Households of several towns: each under its own town's rules.
@@ -41,14 +96,7 @@ export async function visitCoverage(db: Db, scope: CoverageScope, asOf: Date): P
     const histories = await historiesOf(db, group, rules, asOf);
     for (const h of group) {
       const history = histories.get(h.id);
-      if (!history) continue;
-      const { status } = careStatus(h.careLevel, history, rules, asOf);
-      const buckets = h.careLevel === "special" ? [out.special, out.all] : [out.all];
-      for (const b of buckets) {
-        b.due += 1;
-        if (status === "covered") b.covered += 1;
-        if (status === "overdue") b.overdue += 1;
-      }
+      if (history) count(out, h, history, rules, asOf);
     }
   }
   return out;

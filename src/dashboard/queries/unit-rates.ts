@@ -1,0 +1,111 @@
+/**
+ * The per-unit table (红黑榜): for each unit of one level in the viewer's scope, over a period, the weekly digest's
+ * figures — 新增, 响应率, 解决率, 满意率 — with 逾期 at the period's end and visit coverage. The definitions are the
+ * digest's (src/workflows/digests/weekly.ts, README); this is its own grouped SQL (one statement for every row of a
+ * town, each row's whole subtree), so a test can hold the two against each other.
+ */
+import type { SQL } from "drizzle-orm";
+import { type Db, queryRows, sql } from "../../db/client.js";
+import type { UnitKind } from "../../db/schema/index.js";
+import { subtreeCte, withRecursive } from "../../db/unit-tree.js";
+import { givenAnswerDue, msInterval, overdueAt } from "../../workflows/digests/clock.js";
+import type { UnitTree } from "../../workflows/digests/index.js";
+import type { Window } from "../../workflows/digests/period.js";
+import { type Coverage, visitCoverageOfRoots } from "../../workflows/visits/coverage.js";
+import { visitRulesFor } from "../../workflows/visits/rules.js";
+import type { ClockRoot } from "./clocks.js";
+
+export type UnitRates = {
+  unitId: string;
+  name: string;
+  kind: UnitKind;
+  /** New tickets in the window. */
+  created: number;
+  /** 响应率: answered within the answer clock, of those whose clock is decided at `asOf`. */
+  answeredInTime: number;
+  answerDecided: number;
+  /** 解决率: of the window's new tickets, resolved or closed at `asOf`. */
+  resolvedOfNew: number;
+  /** 满意率: 满意 of the ratings given in the window. */
+  satisfied: number;
+  rated: number;
+  /** 逾期 at `asOf`. */
+  overdue: number;
+  coverage: Coverage;
+};
+
+/** `asOf`: when the figures are taken — now for a running period, the digest's slot for a past digest week. */
+export type RatePeriod = { window: Window; asOf: Date };
+
+const ts = (d: Date) => sql`${d.toISOString()}::timestamptz`;
+const num = (v: unknown) => Number(v ?? 0);
+
+/**
+ * The rows' units inside one town's part of the scope: units of `level` in the subtree, or without a level the
+ * root's direct children (the root itself when it has none, e.g. a 邻长's own 邻).
+ */
+function rowUnits(root: string, level: UnitKind | undefined): SQL {
+  return level
+    ? sql`select u.id, u.name, u.kind from units u join sub on sub.unit_id = u.id where u.kind = ${level}`
+    : sql`select u.id, u.name, u.kind from units u where u.parent_id = ${root}
+        union all select u.id, u.name, u.kind from units u where u.id = ${root} and not exists (select 1 from units c where c.parent_id = ${root})`;
+}
+
+async function oneTown(db: Db, r: ClockRoot, level: UnitKind | undefined, p: RatePeriod): Promise<Omit<UnitRates, "coverage">[]> {
+  const { from, to } = p.window;
+  const asOf = ts(p.asOf);
+  const answer = msInterval(r.policy.answerMs);
+  const rows = await queryRows<Record<string, unknown>>(
+    db,
+    sql`${withRecursive(subtreeCte("sub", r.root))}, row_units as (${rowUnits(r.root, level)}),
+      ${subtreeCte("rs", sql`select id, id from row_units`, ["row_id"])},
+      created as (
+        select rs.row_id, count(*) as created,
+          count(*) filter (where t.first_answered_at is not null or ${givenAnswerDue(answer)} <= ${asOf}) as decided,
+          count(*) filter (where t.first_answered_at <= ${givenAnswerDue(answer)}) as in_time,
+          count(*) filter (where t.status in ('resolved', 'closed')) as resolved_of_new
+        from rs join tickets t on t.unit_id = rs.unit_id
+        where t.created_at >= ${ts(from)} and t.created_at < ${ts(to)}
+        group by rs.row_id
+      ), ratings as (
+        select rs.row_id, count(*) filter (where e.kind = 'rated') as satisfied, count(*) as rated
+        from ticket_events e join tickets t on t.id = e.ticket_id join rs on rs.unit_id = t.unit_id
+        where e.kind in ('rated', 'reopened') and e.at >= ${ts(from)} and e.at < ${ts(to)}
+        group by rs.row_id
+      ), late as (
+        select rs.row_id, count(*) as overdue
+        from rs join tickets t on t.unit_id = rs.unit_id
+        where ${overdueAt(asOf, answer, msInterval(r.policy.resolveMs))}
+        group by rs.row_id
+      )
+      select u.id, u.name, u.kind, c.created, c.decided, c.in_time, c.resolved_of_new, g.satisfied, g.rated, l.overdue
+      from row_units u left join created c on c.row_id = u.id left join ratings g on g.row_id = u.id left join late l on l.row_id = u.id
+      order by u.id`,
+  );
+  return rows.map((x) => ({
+    unitId: String(x.id),
+    name: String(x.name),
+    kind: x.kind as UnitKind,
+    created: num(x.created),
+    answerDecided: num(x.decided),
+    answeredInTime: num(x.in_time),
+    resolvedOfNew: num(x.resolved_of_new),
+    satisfied: num(x.satisfied),
+    rated: num(x.rated),
+    overdue: num(x.overdue),
+  }));
+}
+
+/** The table for every town of the scope (each under its own clocks), with visit coverage at `asOf`. */
+export async function unitRates(db: Db, tree: UnitTree, roots: ClockRoot[], level: UnitKind | undefined, p: RatePeriod): Promise<UnitRates[]> {
+  const rows = (await Promise.all(roots.map((r) => oneTown(db, r, level, p)))).flat();
+  const rulesByTown = new Map(roots.map((r) => [r.townId, visitRulesFor(tree.get(r.townId)?.settings)]));
+  const fallback = visitRulesFor(undefined);
+  const coverage = await visitCoverageOfRoots(
+    db,
+    rows.map((x) => x.unitId),
+    p.asOf,
+    (root) => rulesByTown.get(tree.townOf(root)?.id ?? "") ?? fallback,
+  );
+  return rows.map((x) => ({ ...x, coverage: coverage.get(x.unitId) as Coverage }));
+}
