@@ -185,9 +185,10 @@ describe("tickets, timeline and exports", () => {
     const wall = (d: Date) => new Intl.DateTimeFormat("sv-SE", { timeZone: "Asia/Shanghai", dateStyle: "short", timeStyle: "short" }).format(d);
     for (const [name, when] of [["报事时间", t?.createdAt], ["办结", t?.resolvedAt], ["关闭", t?.closedAt]] as const) {
       const cell = row?.getCell(names.indexOf(name));
-      expect(cell?.value).toBeInstanceOf(Date);
+      const value = cell?.value as Date;
+      expect(value).toBeInstanceOf(Date);
       expect(cell?.numFmt).toBe("yyyy-mm-dd hh:mm");
-      expect((cell?.value as Date).toISOString().slice(0, 16).replace("T", " ")).toBe(wall(when as Date));
+      expect(value.toISOString().slice(0, 16).replace("T", " ")).toBe(wall(when as Date));
     }
     expect(row?.getCell(names.indexOf("首次答复")).value).toBeInstanceOf(Date);
     const events = wb.getWorksheet("事件记录");
