@@ -10,10 +10,10 @@ export type GroupCommitOptions = {
   maxInFlight: number;
   maxBatch: number;
   /**
-   * A batch still running after this long fails (its items reject) and frees its slot. The database driver can leave
-   * a transaction's promise unsettled when its connection is killed under it (see docs/next-steps.md); without this,
-   * a few such batches would stop the pipeline for good. Safe because each item is idempotent: if the batch does
-   * commit later, a redelivery gets the stored answer.
+   * A batch still running after this long fails (its items reject) and frees its slot: a net for a transaction that
+   * never settles (postgres.js left one unsettled when its connection was killed under it, fixed in patches/, see
+   * docs/stability.md); without it, a few such batches would stop the pipeline for good. Safe because each item is
+   * idempotent: if the batch does commit later, a redelivery gets the stored answer.
    */
   timeoutMs?: number;
 };
