@@ -27,7 +27,17 @@ describe("weekly digest fan-out under replicas", () => {
     expect((await q.getJobSchedulers()).map((s) => s.key).sort()).toEqual(["digest-weekly", "report-monthly"]);
 
     const digests = async () => (await a.db.select().from(simMessages).where(eq(simMessages.fromId, "bot"))).filter((m) => m.text.includes("· 周报"));
-    await waitFor(async () => (await digests()).length >= 3, 15_000);
+    const deliveries = new Queue("outbox", { connection: { url: REDIS_URL }, prefix: a.prefix });
+    // Nothing more can be sent once every digest row is sent and no delivery job is left: a row gets a job only while
+    // it is pending (when it is written, and from the reconciler), so this is the point after which a duplicate would
+    // have had to come.
+    const settled = async (n: number) => {
+      const rows = await a.db.select().from(outbox).where(eq(outbox.kind, "digest"));
+      if (rows.length < n || !rows.every((r) => r.status === "sent")) return false;
+      const left = await deliveries.getJobCounts("waiting", "active", "delayed", "prioritized");
+      return Object.values(left).every((k) => k === 0);
+    };
+    await waitFor(async () => (await digests()).length >= 3);
     // More ticks, explicit retries on both replicas at once, then a replica dies and a new one starts.
     const weekly = digestTasks[0];
     if (!weekly) throw new Error("no weekly task");
@@ -38,7 +48,7 @@ describe("weekly digest fan-out under replicas", () => {
     open.push(c);
     await weekly.run(c.runtime);
     await c.runtime.reconcile();
-    await new Promise((r) => setTimeout(r, 2500));
+    await waitFor(() => settled(3));
     await q.close();
 
     const rows = await a.db.select().from(outbox).where(eq(outbox.kind, "digest"));
@@ -50,9 +60,9 @@ describe("weekly digest fan-out under replicas", () => {
     // The next week brings exactly one more each.
     now = new Date("2026-03-13T00:01:00Z");
     await Promise.all([weekly.run(a.runtime), weekly.run(c.runtime)]);
-    await waitFor(async () => (await digests()).length >= 6, 10_000);
-    await new Promise((r) => setTimeout(r, 1500));
+    await waitFor(() => settled(6));
     expect((await digests()).length).toBe(6);
+    await deliveries.close();
     for (const h of [a, c]) await h.runtime.stop();
   });
 });

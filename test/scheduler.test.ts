@@ -1,7 +1,7 @@
 /** The Scheduler contract on both implementations: delays, dedupe by job id, cancel, retries, repeating jobs. */
 import { randomUUID } from "node:crypto";
 import { Queue } from "bullmq";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { BullScheduler } from "../src/scheduler/bullmq.js";
 import { MemoryScheduler } from "../src/scheduler/memory.js";
 import { RetryAt, type Scheduler } from "../src/scheduler/types.js";
@@ -78,6 +78,67 @@ describe("repeating jobs", () => {
     const seconds = ticks.map((t) => t.second);
     expect(seconds.every((ms) => Number.isInteger(ms) && ms % 1000 === 0)).toBe(true);
     expect(new Set(seconds).size).toBe(seconds.length);
+  });
+
+  it("a registration computed just before a tick and reaching Redis after it does not run that tick again", async () => {
+    // BullMQ computes a scheduler's next time on the client (Date.now()) and then, in Redis, replaces the next
+    // iteration with it. On a loaded machine a replica's upsert (at boot, or the reconciler's every 30 s) can be
+    // computed before a tick and reach Redis after that tick has run: BullMQ then makes the tick that has just run
+    // again. Here the delay is made exact: the upsert's clock reads 1 ms before the tick that replica A has run.
+    const prefix = `r${randomUUID().slice(0, 8)}`;
+    const a = new BullScheduler({ url: REDIS_URL, prefix, concurrency: 5, logger: silent });
+    const b = new BullScheduler({ url: REDIS_URL, prefix, concurrency: 5, logger: silent });
+    const ticks: { replica: string; jobId: string }[] = [];
+    const queue = new Queue("periodic", { connection: { url: REDIS_URL }, prefix });
+    try {
+      a.process<{ task: string }>("periodic", async (_p, ctx) => {
+        ticks.push({ replica: "a", jobId: ctx.jobId });
+      });
+      await a.repeat("every-second", "* * * * * *", { task: "x" });
+      await waitFor(async () => ticks.length >= 1);
+      const first = ticks[0]?.jobId ?? "";
+      const ran = Number(/:(\d+)$/.exec(first)?.[1]);
+      // A has made the next iteration (the scheduler's next time has moved past the tick it ran); then A stops.
+      await waitFor(async () => ((await queue.getJobScheduler("every-second"))?.next ?? 0) > ran);
+      await a.close();
+      const seen = ticks.length;
+      const now = vi.spyOn(Date, "now").mockReturnValue(ran - 1);
+      try {
+        await b.repeat("every-second", "* * * * * *", { task: "x" });
+      } finally {
+        now.mockRestore();
+      }
+      b.process<{ task: string }>("periodic", async (_p, ctx) => {
+        ticks.push({ replica: "b", jobId: ctx.jobId });
+      });
+      // The marker: B runs a tick after the one A ran; the repeated one was due before it.
+      await waitFor(async () => ticks.slice(seen).some((t) => Number(/:(\d+)$/.exec(t.jobId)?.[1]) > ran));
+      const ids = ticks.map((t) => t.jobId);
+      expect(new Set(ids).size).toBe(ids.length);
+    } finally {
+      await queue.close();
+      await a.close();
+      await b.close();
+      await dropPrefix(prefix);
+    }
+  });
+
+  it("a periodic tick that fails is retried and runs again (the claim is its own)", async () => {
+    const prefix = `r${randomUUID().slice(0, 8)}`;
+    const s = new BullScheduler({ url: REDIS_URL, prefix, concurrency: 5, logger: silent });
+    const runs: { jobId: string; attempt: number }[] = [];
+    try {
+      s.process<{ task: string }>("periodic", async (_p, ctx) => {
+        runs.push({ jobId: ctx.jobId, attempt: ctx.attempt });
+        if (ctx.attempt === 1 && runs.length === 1) throw new Error("transient");
+      });
+      await s.repeat("every-second", "* * * * * *", { task: "x" });
+      const first = await waitFor(async () => runs[0]?.jobId);
+      await waitFor(async () => runs.some((r) => r.jobId === first && r.attempt === 2));
+    } finally {
+      await s.close();
+      await dropPrefix(prefix);
+    }
   });
 
   it("two replicas starting at the same moment both register the same scheduler without an error", async () => {

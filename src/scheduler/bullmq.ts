@@ -22,6 +22,11 @@ const PRODUCER_TIMEOUT_MS = 1000;
  * costs no one a reply, and a call that still fails is redone by the reconciler's next pass.
  */
 const BACKGROUND_TIMEOUT_MS = 10_000;
+/**
+ * How long a periodic tick's claim is kept: far longer than the window in which BullMQ can make a tick that has run
+ * again (see `claimTick`).
+ */
+const TICK_CLAIM_MS = 86_400_000;
 /** The producer's connect timeout, and how long a call made before the first connection waits for it. */
 const FIRST_CONNECT_MS = 2000;
 
@@ -110,8 +115,8 @@ export class BullScheduler implements Scheduler {
           attempts: MAX_ATTEMPTS,
           backoff: { type: "custom" },
           // Finished jobs are removed so the reconciler can add a deterministic id again (failures are logged). A
-          // periodic tick is kept for a day instead: while its job id exists, a replica upserting the scheduler (at
-          // boot, or the reconciler every 30 s) cannot create the tick that has just run a second time.
+          // periodic tick is kept for a day instead: while its job id exists, most upserts of its scheduler refuse to
+          // make it again (the rest are caught by `claimTick`).
           removeOnComplete: name === "periodic" ? { age: 86_400 } : true,
           removeOnFail: true,
         },
@@ -147,6 +152,7 @@ export class BullScheduler implements Scheduler {
     const worker = new Worker(
       queue,
       async (job: BullJob, token?: string) => {
+        if (queue === "periodic" && job.repeatJobKey && !(await this.claimTick(job))) return; // a copy of a tick that ran
         try {
           await handler(job.data as P, { jobId: job.id ?? "", attempt: job.attemptsMade + 1 });
         } catch (err) {
@@ -171,6 +177,24 @@ export class BullScheduler implements Scheduler {
         this.opts.logger.error({ queue, jobId: job.id, ...errInfo(err) }, "job failed for good");
     });
     this.workers.push(worker);
+  }
+
+  /**
+   * Once per tick, whatever BullMQ does. BullMQ computes a scheduler's next time on the client and then, in Redis,
+   * replaces the next iteration with it; an upsert (each replica's boot, and the reconciler every 30 s) computed just
+   * before a tick and reaching Redis after that tick has run makes the same tick (the same job id) again, even while
+   * the finished one is kept (test/scheduler.test.ts makes it happen). So the first job to run a tick claims its id in
+   * Redis with its own creation time: its retries (same job) go on, a copy made later (a new creation time) is skipped.
+   */
+  private async claimTick(job: BullJob): Promise<boolean> {
+    const key = `${this.prefix}:periodic-ticks:${job.id}`;
+    const mine = String(job.timestamp);
+    const owner = await this.produce(
+      "claiming a periodic tick",
+      () => this.producer.set(key, mine, "PX", TICK_CLAIM_MS, "NX", "GET"),
+      BACKGROUND_TIMEOUT_MS,
+    );
+    return owner === null || owner === mine;
   }
 
   async repeat<P>(schedulerId: string, pattern: string, payload: P): Promise<void> {
