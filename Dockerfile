@@ -9,7 +9,10 @@ COPY tsconfig.json drizzle.config.ts ./
 COPY src ./src
 # Then only the production dependencies stay: the runtime stage takes this tree (patches applied) rather than
 # downloading everything a second time.
-RUN npm run build && npm prune --omit=dev --no-audit --no-fund
+RUN npm run build && npm prune --omit=dev --no-audit --no-fund \
+  # The 好邻 poster draws with two of the font package's five weights (src/lib/poster.ts): the other three (25 MB) go.
+  && rm -f node_modules/@embedpdf/fonts-sc/fonts/NotoSansHans-Light.otf node_modules/@embedpdf/fonts-sc/fonts/NotoSansHans-DemiLight.otf \
+    node_modules/@embedpdf/fonts-sc/fonts/NotoSansHans-Medium.otf
 
 FROM node:20-bookworm-slim AS runtime
 ENV NODE_ENV=production

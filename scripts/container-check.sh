@@ -187,6 +187,23 @@ pm run -d --name "$NAME-embedded" --network host --health-interval disable -e PO
 wait_ready "$NAME-embedded" "$PORT_E"
 check_running "$NAME-embedded" "$PORT_E"
 say "embedded: 报事 answered: $(sim_message "$PORT_E" "报事 容器检查：路灯不亮")"
+# The 好邻 poster is drawn inside the image with the font the project installs (no system font): Chinese text must
+# put ink on the picture (a missing font draws nothing at all).
+poster="$(pm exec "$NAME-embedded" node --input-type=module -e '
+  const { renderPoster } = await import("/app/dist/lib/poster.js");
+  const sharp = (await import("sharp")).default;
+  const ink = async (title) => {
+    const png = renderPoster({ title, subtitle: "", footer: "", people: [] });
+    const { data } = await sharp(png).removeAlpha().raw().toBuffer({ resolveWithObject: true });
+    let n = 0;
+    for (let i = 0; i < data.length; i += 3) if (data[i + 1] > 150) n++;
+    return { n, bytes: png.length };
+  };
+  const [blank, text] = [await ink(""), await ink("柳溪村好邻")];
+  if (text.n - blank.n < 500) { console.error("no glyphs drawn", blank.n, text.n); process.exit(1); }
+  console.log(`${text.bytes} bytes, ${text.n - blank.n} px of CJK text`);
+' 2>&1)" || fail "embedded: the poster cannot be drawn in the image: $poster"
+say "embedded: 好邻 poster drawn in the image ($poster)"
 stop_cleanly "$NAME-embedded"
 pm start "$NAME-embedded" >/dev/null
 wait_ready "$NAME-embedded" "$PORT_E"

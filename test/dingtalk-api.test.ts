@@ -7,6 +7,7 @@ import { decodeOutTrackId, encodeOutTrackId } from "../src/bot/dingtalk/cards.js
 import { parseCardTap, robotText, robotToIncoming, tapCommand, tapMessageId } from "../src/bot/dingtalk/parse.js";
 import { outboxError } from "../src/bot/dingtalk/sender.js";
 import { StreamConnection } from "../src/bot/dingtalk/stream.js";
+import { renderPoster } from "../src/lib/poster.js";
 import { Permanent, RetryAt } from "../src/scheduler/types.js";
 import { FakeDingTalk, fakeConfig } from "./fakes/dingtalk.js";
 import { silent, waitFor } from "./helpers/harness.js";
@@ -58,6 +59,19 @@ describe("access token", () => {
 });
 
 describe("sending", () => {
+  it("a poster: uploaded for a media_id (multipart, the app token), then posted as sampleImageMsg", async () => {
+    const api = new DingTalkApi(fakeConfig(fake), silent);
+    const png = renderPoster({ title: "东村 · 12月好邻", subtitle: "测试", footer: "测试", people: [{ name: "王邻长", unit: "一邻", score: 96, lines: [] }] });
+    const id = await api.uploadImage(png, "image/png");
+    expect(fake.mediaIds.get(id)?.bytes.equals(png)).toBe(true);
+    await api.sendGroup("cid-poster", { msgKey: "sampleImageMsg", msgParam: JSON.stringify({ photoURL: id }) });
+    const sent = fake.calls("/v1.0/robot/groupMessages/send").at(-1);
+    expect(sent?.body).toMatchObject({ msgKey: "sampleImageMsg", msgParam: JSON.stringify({ photoURL: id }) });
+    // Something that is not a picture is refused by the upload, and a made-up media_id by the send.
+    await expect(api.uploadImage(Buffer.from("not an image"), "image/png")).rejects.toMatchObject({ kind: "permanent", code: "40004" });
+    await expect(api.sendGroup("cid-poster", { msgKey: "sampleImageMsg", msgParam: JSON.stringify({ photoURL: "@made-up" }) })).rejects.toBeInstanceOf(DingTalkError);
+  });
+
   it("splits direct messages into calls of at most 20 users", async () => {
     const api = new DingTalkApi(fakeConfig(fake), silent);
     const before = fake.calls("/v1.0/robot/oToMessages/batchSend").length;

@@ -7,7 +7,12 @@ import { eq, like } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createApp } from "../src/app.js";
 import { Signer } from "../src/dashboard/auth.js";
-import { goodNeighborLists, outbox } from "../src/db/schema/index.js";
+import { DingTalkBot } from "../src/bot/dingtalk/index.js";
+import { chats, goodNeighborLists, media, outbox } from "../src/db/schema/index.js";
+import { renderPoster } from "../src/lib/poster.js";
+import { cleanImage } from "../src/workflows/media/image.js";
+import { queueMessage } from "../src/workflows/outbox.js";
+import { FakeDingTalk, fakeConfig } from "./fakes/dingtalk.js";
 import { deliverOutbox } from "../src/workflows/delivery.js";
 import { fanOutGoodNeighbors } from "../src/workflows/good-neighbors.js";
 import { createHarness, type Harness, silent } from "./helpers/harness.js";
@@ -70,18 +75,18 @@ describe("好邻 of the month and the meetings on the dashboard", () => {
     await h.say("c1", "nl1", "走访 李一 一切都好");
 
     now = sh("2025-12-28T07:59:00");
-    expect(await h.runtime.transact((ctx) => fanOutGoodNeighbors(ctx))).toEqual({ villages: 0, made: 0, queued: 0, existing: 0 });
+    expect(await h.runtime.transact((ctx) => fanOutGoodNeighbors(ctx))).toEqual({ villages: 0, made: 0, queued: 0, existing: 0, posters: 0 });
     now = sh("2025-12-28T08:00:00");
-    expect(await h.runtime.transact((ctx) => fanOutGoodNeighbors(ctx))).toEqual({ villages: 1, made: 1, queued: 1, existing: 0 });
+    expect(await h.runtime.transact((ctx) => fanOutGoodNeighbors(ctx))).toEqual({ villages: 1, made: 1, queued: 1, existing: 0, posters: 1 });
     now = sh("2025-12-28T08:05:00");
-    expect(await h.runtime.transact((ctx) => fanOutGoodNeighbors(ctx))).toEqual({ villages: 1, made: 0, queued: 0, existing: 1 });
+    expect(await h.runtime.transact((ctx) => fanOutGoodNeighbors(ctx))).toEqual({ villages: 1, made: 0, queued: 0, existing: 1, posters: 0 });
 
     const [list] = await h.db.select().from(goodNeighborLists);
     expect(list).toMatchObject({ month: "2025-12", villageId: "v" });
     expect(list?.entries.map((e) => [e.personId, e.name, e.unitName])).toEqual([["nl1", "王邻长", "一邻"]]);
     expect(list?.entries[0]).toMatchObject({ score: 100, tickets: 2, answeredInTime: 2, answerDecided: 2, satisfied: 1, rated: 1, visited: 2, visitsDue: 2 });
 
-    const rows = await h.db.select().from(outbox).where(like(outbox.dedupeKey, "good-%"));
+    const rows = await h.db.select().from(outbox).where(like(outbox.dedupeKey, "good-cv-%"));
     expect(rows.map((r) => [r.dedupeKey, r.chatId])).toEqual([["good-cv-2025-12", "cv"]]);
     expect(await deliverOutbox(h.runtime.delivery, rows[0]?.id as number)).toBe("sent");
     expect(await deliverOutbox(h.runtime.delivery, rows[0]?.id as number)).toBe("gone");
@@ -91,6 +96,22 @@ describe("好邻 of the month and the meetings on the dashboard", () => {
     expect(posted[0]).toContain("1. 王邻长（一邻）综合 100 分 · 4小时内答复 2/2 · 满意 1/1 · 走访按时 2/2");
     expect(posted[0]).not.toContain("吴邻长");
     expect(personalIn(posted[0] as string)).toEqual([]);
+    // The poster follows as a picture: a PNG drawn with the project's own CJK font, kept once, shown in the simulator.
+    const [posterRow] = await h.db.select().from(outbox).where(eq(outbox.dedupeKey, "good-poster-cv-2025-12"));
+    const sha = posterRow?.payload.image?.sha256 as string;
+    expect(sha).toMatch(/^[0-9a-f]{64}$/);
+    const [img] = await h.db.select().from(media).where(eq(media.sha256, sha));
+    expect(img?.mime).toBe("image/png");
+    expect(img?.width).toBe(750);
+    expect(await deliverOutbox(h.runtime.delivery, posterRow?.id as number)).toBe("sent");
+    const pictures = (await h.chatLog("cv")).filter((m) => m.text.endsWith(`[图片 ${sha}]`));
+    expect(pictures).toHaveLength(1);
+    const served = await app.request(`/sim/media/${sha}`);
+    expect(served.status).toBe(200);
+    expect(served.headers.get("content-type")).toBe("image/png");
+    expect(Buffer.from(await served.arrayBuffer()).subarray(1, 4).toString()).toBe("PNG");
+    // A photo no message posted is not served there.
+    expect((await app.request(`/sim/media/${"0".repeat(64)}`)).status).toBe(404);
     // Asked for in any chat of the village: the same list.
     expect((await h.say("c2", "r3", "好邻榜")).text).toBe(posted[0]);
   });
@@ -122,5 +143,36 @@ describe("好邻 of the month and the meetings on the dashboard", () => {
     expect((await page(`/dashboard/meetings/${id}`, wang)).status).toBe(200);
     const [row] = await h.db.select().from(outbox).where(eq(outbox.dedupeKey, "good-cv-2025-12"));
     expect(row?.status).toBe("sent");
+  });
+});
+
+describe("the poster on DingTalk", () => {
+  let fake: FakeDingTalk;
+  let h: Harness;
+  beforeAll(async () => {
+    fake = await FakeDingTalk.start();
+    const bot = new DingTalkBot(fakeConfig(fake), silent);
+    h = await createHarness({ senders: [bot.sender], start: false });
+    await h.db.insert(chats).values({ id: "dt-v", platform: "dingtalk", externalId: "cidDongCun==", unitId: "v", name: "东村钉钉群", meta: { openConversationId: "cidDongCun==" } });
+  });
+  afterAll(async () => {
+    await h?.close();
+    await fake?.close();
+  });
+
+  it("goes to a village group as an uploaded picture (media/upload, then sampleImageMsg with its media_id)", async () => {
+    const png = renderPoster({ title: "东村 · 12月好邻", subtitle: "测试", footer: "测试", people: [{ name: "王邻长", unit: "一邻", score: 96, lines: ["4小时内答复 2/2"] }] });
+    const clean = await cleanImage(png);
+    if ("rejected" in clean) throw new Error(clean.rejected);
+    await h.db.insert(media).values({ sha256: clean.sha256, mime: clean.mime, width: clean.width, height: clean.height, size: clean.data.length, data: clean.data, thumb: clean.thumb });
+    await h.runtime.transact((ctx) =>
+      queueMessage(ctx, { dedupeKey: "good-poster-dt-v-2025-12", to: { chatId: "dt-v" }, kind: "notice", payload: { text: "🏅 东村 12月好邻海报", mentions: [], image: { sha256: clean.sha256 } } }),
+    );
+    const [row] = await h.db.select().from(outbox).where(eq(outbox.dedupeKey, "good-poster-dt-v-2025-12"));
+    expect(await deliverOutbox(h.runtime.delivery, row?.id as number)).toBe("sent");
+    const sent = fake.calls("/v1.0/robot/groupMessages/send").at(-1);
+    expect(sent?.body).toMatchObject({ openConversationId: "cidDongCun==", msgKey: "sampleImageMsg" });
+    const photo = (JSON.parse(String(sent?.body.msgParam)) as { photoURL: string }).photoURL;
+    expect(fake.mediaIds.get(photo)?.bytes.equals(clean.data)).toBe(true);
   });
 });

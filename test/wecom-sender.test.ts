@@ -7,10 +7,13 @@ import { hostname } from "node:os";
 import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { normalizeWebhook, splitBytes, webhookKey } from "../src/bot/wecom/webhook.js";
-import { chats, outbox } from "../src/db/schema/index.js";
+import { chats, media, outbox } from "../src/db/schema/index.js";
+import { renderPoster } from "../src/lib/poster.js";
+import { cleanImage } from "../src/workflows/media/image.js";
 import { bindChat, BindError } from "../src/workflows/chats.js";
 import type { QueueMessage } from "../src/workflows/outbox.js";
 import { queueMessage } from "../src/workflows/outbox.js";
+import { judgeImage } from "./fakes/wecom.js";
 import { startWecomBot } from "./fakes/wecom-bot.js";
 import { waitFor } from "./helpers/harness.js";
 
@@ -35,6 +38,21 @@ const rowOf = async (id: number) => (await bot.h.db.select().from(outbox).where(
 const settled = (id: number, status: "sent" | "failed") => waitFor(async () => ((await rowOf(id))?.status === status ? rowOf(id) : null), 20_000);
 
 describe("WeCom sender (消息推送 webhook)", () => {
+  it("a poster is an image message: the PNG in base64 with the md5 of its bytes, under 2 MB (99110)", async () => {
+    const png = renderPoster({ title: "东村 · 12月好邻", subtitle: "测试", footer: "测试", people: [{ name: "王邻长", unit: "一邻", score: 96, lines: ["4小时内答复 2/2"] }] });
+    const clean = await cleanImage(png);
+    if ("rejected" in clean) throw new Error(clean.rejected);
+    await bot.h.db.insert(media).values({ sha256: clean.sha256, mime: clean.mime, width: clean.width, height: clean.height, size: clean.data.length, data: clean.data, thumb: clean.thumb });
+    const id = await queue({ text: "🏅 东村 12月好邻海报", mentions: [], image: { sha256: clean.sha256 } }, "notice");
+    await settled(id, "sent");
+    const call = bot.fake.sent(bot.hook.key).at(-1);
+    expect(call?.errcode).toBe(0);
+    const image = call?.body.image as { base64: string; md5: string };
+    expect(call?.body.msgtype).toBe("image");
+    expect(Buffer.from(image.base64, "base64").equals(clean.data)).toBe(true);
+    expect(judgeImage({ base64: image.base64, md5: "0".repeat(32) })).toBe(301019);
+  });
+
   it("pings are text with mentioned_list (userids) and mentioned_mobile_list (phone when no WeCom id)", async () => {
     const id = await queue({ text: "⏫ 工单 #99 已上报到组级\n请 @张组长 认领", mentions: ["gl1", "r1", "vo1"], ticketId: 99 });
     await settled(id, "sent");

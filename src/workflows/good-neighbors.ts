@@ -8,7 +8,9 @@ import { readFile } from "node:fs/promises";
 import { and, desc, eq, inArray } from "drizzle-orm";
 import { parse } from "yaml";
 import { z } from "zod";
-import { chats, type GoodNeighborEntry, goodNeighborLists } from "../db/schema/index.js";
+import { chats, type GoodNeighborEntry, goodNeighborLists, media } from "../db/schema/index.js";
+import { renderPoster } from "../lib/poster.js";
+import { cleanImage } from "./media/image.js";
 import { formatDurationZh } from "../lib/duration.js";
 import { localDayStart } from "../lib/time.js";
 import type { Ctx } from "./context.js";
@@ -62,12 +64,49 @@ export function goodNeighborText(a: { villageName: string; month: string; window
   return lines.join("\n");
 }
 
-export type GoodNeighborFanOut = { villages: number; made: number; queued: number; existing: number };
+export type GoodNeighborFanOut = { villages: number; made: number; queued: number; existing: number; posters: number };
+
+/**
+ * The month's poster, rendered (src/lib/poster.ts) and kept as a `media` row; its sha256, or null when it could not
+ * be drawn (the list still goes out as text).
+ */
+async function storePoster(
+  ctx: Ctx,
+  villageName: string,
+  month: string,
+  window: { from: Date; to: Date },
+  answerMs: number,
+  entries: GoodNeighborEntry[],
+): Promise<string | null> {
+  try {
+    const png = renderPoster({
+      title: `${villageName} · ${Number(month.slice(5))}月好邻`,
+      subtitle: `邻长履职评议 ${windowLabel(window)}`,
+      people: entries.map((e) => ({
+        name: e.name,
+        unit: e.unitName,
+        score: e.score,
+        lines: [
+          `${formatDurationZh(answerMs)}内答复 ${frac(e.answeredInTime, e.answerDecided)} · 满意 ${frac(e.satisfied, e.rated)}`,
+          `走访按时 ${frac(e.visited ?? 0, e.visitsDue)} · 经办工单 ${e.tickets} 件`,
+        ],
+      })),
+      footer: "微事不出邻 · 小事不出组 · 大事不出村 · 难事不出镇",
+    });
+    const clean = await cleanImage(png);
+    if ("rejected" in clean) return null;
+    const { sha256, mime, width, height, data, thumb } = clean;
+    await ctx.db.insert(media).values({ sha256, mime, width, height, size: data.length, data, thumb, createdAt: ctx.now }).onConflictDoNothing();
+    return sha256;
+  } catch {
+    return null;
+  }
+}
 
 /** On each town's report day (and after, until next month's): each village's list once, posted to its chats. */
 export async function fanOutGoodNeighbors(ctx: Ctx): Promise<GoodNeighborFanOut> {
   const tree = await UnitTree.load(ctx.db);
-  const out: GoodNeighborFanOut = { villages: 0, made: 0, queued: 0, existing: 0 };
+  const out: GoodNeighborFanOut = { villages: 0, made: 0, queued: 0, existing: 0, posters: 0 };
   for (const town of tree.towns()) {
     const policy = policyFor(town.settings, ctx.overrides);
     const { month, slot, window } = monthlySlot(ctx.now, policy.digest.monthDay, policy.digest.minutes);
@@ -103,6 +142,8 @@ export async function fanOutGoodNeighbors(ctx: Ctx): Promise<GoodNeighborFanOut>
       if (entries.length === 0) continue;
       const text = goodNeighborText({ villageName: village.name, month, window, answerMs: policy.answerMs, entries });
       const groups = await ctx.db.select().from(chats).where(and(eq(chats.unitId, village.id), eq(chats.status, "active")));
+      const poster = groups.length ? await storePoster(ctx, village.name, month, window, policy.answerMs, entries) : null;
+      if (poster) out.posters += 1;
       for (const chat of groups) {
         const queued = await queueMessage(ctx, {
           dedupeKey: `good-${chat.id}-${month}`,
@@ -111,6 +152,14 @@ export async function fanOutGoodNeighbors(ctx: Ctx): Promise<GoodNeighborFanOut>
           payload: { text, mentions: [] },
         });
         if (queued) out.queued += 1;
+        // The poster follows the list as its own message (a picture on WeCom and DingTalk).
+        if (poster)
+          await queueMessage(ctx, {
+            dedupeKey: `good-poster-${chat.id}-${month}`,
+            to: { chatId: chat.id },
+            kind: "notice",
+            payload: { text: `🏅 ${village.name} ${Number(month.slice(5))}月好邻海报`, mentions: [], image: { sha256: poster } },
+          });
       }
     }
   }

@@ -298,6 +298,39 @@ export class FakeDingTalk {
     this.failures.delete(path);
   }
 
+  /** media_ids handed out by /media/upload, and what was uploaded under each. */
+  readonly mediaIds = new Map<string, { type: string; bytes: Buffer }>();
+
+  /**
+   * The old API's upload (upload-media-files): `POST /media/upload?access_token=…&type=image`, multipart field `media`;
+   * answers `{errcode: 0, errmsg, type, media_id, created_at}` with HTTP 200, errors as errcode ≠ 0. An image must be
+   * JPG/GIF/PNG/BMP; the fake keeps the strictest size reading found (1 MB) and answers 40004 for anything else.
+   */
+  private async mediaUpload(req: IncomingMessage, res: ServerResponse, raw: Buffer) {
+    const u = new URL(req.url ?? "/", this.url);
+    const token = u.searchParams.get("access_token") ?? "";
+    const exp = this.tokens.get(token);
+    this.requests.push({ method: req.method ?? "", path: u.pathname, headers: req.headers, body: { type: u.searchParams.get("type") }, at: Date.now() });
+    if (!exp || exp < Date.now()) return send(res, 200, { errcode: 40014, errmsg: "不合法的access_token" });
+    if (req.method !== "POST" || u.searchParams.get("type") !== "image") return send(res, 200, { errcode: 40004, errmsg: "不合法的媒体文件类型" });
+    let file: Blob | null = null;
+    try {
+      const form = await new Request(`${this.url}${u.pathname}`, { method: "POST", headers: { "content-type": String(req.headers["content-type"] ?? "") }, body: new Uint8Array(raw) }).formData();
+      const media = form.get("media");
+      file = media instanceof Blob ? media : null;
+    } catch {
+      file = null;
+    }
+    if (!file) return send(res, 200, { errcode: 40004, errmsg: "缺少媒体文件 media" });
+    const bytes = Buffer.from(await file.arrayBuffer());
+    const kinds: [string, number[]][] = [["png", [0x89, 0x50, 0x4e, 0x47]], ["jpg", [0xff, 0xd8, 0xff]], ["gif", [0x47, 0x49, 0x46]], ["bmp", [0x42, 0x4d]]];
+    const known = kinds.some(([, sig]) => sig.every((b, i) => bytes[i] === b));
+    if (!known || bytes.length === 0 || bytes.length > 1024 * 1024) return send(res, 200, { errcode: 40004, errmsg: "不合法的媒体文件类型" });
+    const id = `@lA${randomUUID().replaceAll("-", "")}`;
+    this.mediaIds.set(id, { type: "image", bytes });
+    return send(res, 200, { errcode: 0, errmsg: "ok", type: "image", media_id: id, created_at: Date.now() });
+  }
+
   /** Every token issued so far stops working (as after a secret reset). */
   revokeTokens() {
     this.tokens.clear();
@@ -310,6 +343,7 @@ export class FakeDingTalk {
   private async http(req: IncomingMessage, res: ServerResponse) {
     const chunks: Buffer[] = [];
     for await (const c of req) chunks.push(c as Buffer);
+    if ((req.url ?? "").startsWith("/media/upload")) return this.mediaUpload(req, res, Buffer.concat(chunks));
     const raw = Buffer.concat(chunks).toString("utf8");
     let body: Record<string, unknown> = {};
     try {
@@ -364,6 +398,11 @@ export class FakeDingTalk {
       case "POST /v1.0/robot/groupMessages/send":
         if (body.robotCode !== this.clientId) return send(res, 400, { code: "invalidParameter.robotCode.notExsit", message: "机器人不存在" });
         if (typeof body.msgParam !== "string") return send(res, 400, { code: "invalidParameter.msgParam.invalid", message: "msgParam 必须是 JSON 字符串" });
+        if (body.msgKey === "sampleImageMsg") {
+          // photoURL: a picture's URL or the media_id of an upload (robot message types: sampleImageMsg).
+          const photo = String((JSON.parse(body.msgParam) as { photoURL?: unknown }).photoURL ?? "");
+          if (!this.mediaIds.has(photo) && !/^https?:\/\//.test(photo)) return send(res, 400, { code: "invalidParameter.photoURL", message: "photoURL 无效" });
+        }
         return send(res, 200, { processQueryKey: `pqk-${++this.seq}` });
       case "POST /v1.0/robot/oToMessages/batchSend": {
         const ids = (body.userIds as string[] | undefined) ?? [];

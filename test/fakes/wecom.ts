@@ -161,6 +161,7 @@ export class FakeWecom {
     const recent = this.calls.filter((c) => c.key === key && c.errcode === 0 && c.at > minuteAgo).length;
     if (recent >= (this.opts.perMinute ?? 20)) return 45009;
     const type = body.msgtype;
+    if (type === "image") return judgeImage(body.image);
     const content = (body[type as string] as { content?: unknown } | undefined)?.content;
     if ((type !== "text" && type !== "markdown") || typeof content !== "string") return 40008;
     if (Buffer.byteLength(content) > (type === "text" ? 2048 : 4096)) return 40058;
@@ -300,4 +301,20 @@ export function cardClick(botId: string, chatid: string, userid: string, eventKe
     msgtype: "event",
     event: { eventtype: "template_card_event", template_card_event: { card_type: "button_interaction", event_key: eventKey, task_id: taskId } },
   };
+}
+
+/**
+ * An `image` message as 99110 describes it: `base64` of the picture and `md5` of the picture before encoding, at most
+ * 2 MB, JPG or PNG. The document gives no error code for a broken one; the fake answers 301019 for an md5 that does
+ * not match (the code WeCom users report for "media md5 not match") and 40009 (invalid image size) for the rest.
+ */
+export function judgeImage(image: unknown): number {
+  const { base64, md5 } = (image ?? {}) as { base64?: unknown; md5?: unknown };
+  if (typeof base64 !== "string" || typeof md5 !== "string") return 40008;
+  const bytes = Buffer.from(base64, "base64");
+  if (createHash("md5").update(bytes).digest("hex") !== md5) return 301019;
+  const png = bytes.subarray(0, 8).equals(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]));
+  const jpg = bytes[0] === 0xff && bytes[1] === 0xd8 && bytes[2] === 0xff;
+  if (bytes.length === 0 || bytes.length > 2 * 1024 * 1024 || !(png || jpg)) return 40009;
+  return 0;
 }

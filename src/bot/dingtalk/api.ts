@@ -135,14 +135,16 @@ export class DingTalkApi {
     try {
       // The body is read within the same time limit; a connection dropped while reading it is transient too.
       ({ res, text } = await withTimeout(this.config.timeoutMs ?? 10_000, async (signal) => {
+        // A FormData body (a media upload) sets its own multipart content type.
+        const form = payload instanceof FormData;
         const r = await fetch(url, {
           method,
           headers: {
-            "content-type": "application/json",
+            ...(form ? {} : { "content-type": "application/json" }),
             accept: "application/json",
             ...(token ? { "x-acs-dingtalk-access-token": token } : {}),
           },
-          body: JSON.stringify(payload),
+          body: form ? payload : JSON.stringify(payload),
           signal,
         });
         return { res: r, text: await r.text() };
@@ -187,6 +189,31 @@ export class DingTalkApi {
   async replyBySession(url: string, body: unknown): Promise<void> {
     if (!this.sessionWebhookAllowed(url)) throw new DingTalkError("permanent", 0, "untrustedWebhook", "sessionWebhook");
     await this.request(url, "POST", body, "sessionWebhook");
+  }
+
+  /**
+   * Upload a picture (`POST oapi /media/upload?access_token=…&type=image`, multipart field `media`) for a group
+   * message's `sampleImageMsg`; returns its media_id. The app's access token serves the old API too.
+   */
+  async uploadImage(data: Buffer, mime: string): Promise<string> {
+    for (let attempt = 0; ; attempt++) {
+      const token = await this.accessToken();
+      const form = new FormData();
+      form.append("media", new Blob([new Uint8Array(data)], { type: mime }), mime === "image/png" ? "poster.png" : "poster.jpg");
+      try {
+        const url = `${this.config.oapiBase}/media/upload?access_token=${encodeURIComponent(token)}&type=image`;
+        const body = await this.request(url, "POST", form, "media/upload");
+        const id = typeof body.media_id === "string" ? body.media_id : "";
+        if (!id) throw new DingTalkError("transient", 200, "noMediaId", "media/upload");
+        return id;
+      } catch (err) {
+        if (err instanceof DingTalkError && err.kind === "auth" && attempt === 0) {
+          this.invalidateToken(token);
+          continue;
+        }
+        throw err;
+      }
+    }
   }
 
   /** groupMessages/send: the robot posts into a group it is a member of. Cannot @ anyone. */

@@ -6,6 +6,7 @@
 import { and, eq, inArray } from "drizzle-orm";
 import type { Logger } from "pino";
 import type { Db } from "../../db/client.js";
+import { postedImage } from "../../workflows/media/posted.js";
 import { identities, type OutboxPayload, people } from "../../db/schema/index.js";
 import { Permanent, RetryAt } from "../../scheduler/types.js";
 import type { Destination, PartsSent, Sender } from "../../workflows/delivery.js";
@@ -77,6 +78,14 @@ export function createDingTalkSender(opts: DingTalkSenderOptions): Sender {
 
   async function sendToChat(to: Extract<Destination, { kind: "chat" }>, payload: OutboxPayload, db: Db, parts: PartsSent) {
     const conv = openConversationId(to.chat);
+    if (payload.image) {
+      // A picture (the 好邻 poster): uploaded for a media_id, then posted as sampleImageMsg.
+      const img = await postedImage(db, payload.image.sha256);
+      if (!img) throw new Permanent("the image to post is gone");
+      const mediaId = await api.uploadImage(img.data, img.mime);
+      await api.sendGroup(conv, { msgKey: "sampleImageMsg", msgParam: JSON.stringify({ photoURL: mediaId }) });
+      return;
+    }
     if (payload.mentions.length && payload.ticketId && opts.cardTemplateId) {
       const users = await dingtalkUsers(db, payload.mentions);
       const card = await deliverCard(

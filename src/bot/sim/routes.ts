@@ -6,7 +6,9 @@ import { randomUUID } from "node:crypto";
 import { asc, eq, gt, and } from "drizzle-orm";
 import { Hono } from "hono";
 import { z } from "zod";
+import { queryRows, sql } from "../../db/client.js";
 import { chats, people, simMessages, units } from "../../db/schema/index.js";
+import { postedImage } from "../../workflows/media/posted.js";
 import type { Runtime } from "../../runtime.js";
 import { cleanIncoming } from "../clean.js";
 import { handleIncoming } from "../pipeline.js";
@@ -97,6 +99,18 @@ export function simRoutes(runtime: Runtime): Hono {
       ]);
     });
     return c.json({ replies: result.replies.map((r) => ({ text: r.text, mentions: r.mentions })) });
+  });
+
+  // A picture the bot posted (the 好邻 poster), for the page to show: only images some outbox row carried, never a
+  // ticket's photo (those stay behind the dashboard's sign-in).
+  app.get("/sim/media/:sha256", async (c) => {
+    const sha = c.req.param("sha256");
+    if (!/^[0-9a-f]{64}$/.test(sha)) return c.text("not found", 404);
+    const posted = await queryRows(db, sql`select 1 from outbox where payload -> 'image' ->> 'sha256' = ${sha} limit 1`);
+    if (posted.length === 0) return c.text("not found", 404);
+    const img = await postedImage(db, sha);
+    if (!img) return c.text("not found", 404);
+    return c.body(new Uint8Array(img.data), 200, { "content-type": img.mime, "cache-control": "private, max-age=86400" });
   });
 
   app.get("/sim/chats/:chatId/messages", async (c) => {

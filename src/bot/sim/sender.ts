@@ -4,6 +4,8 @@ import { simMessages } from "../../db/schema/index.js";
 import type { Destination, Sender } from "../../workflows/delivery.js";
 
 export const dmChatId = (personId: string) => `dm-${personId}`;
+/** How a posted picture appears in the chat log: the page turns this line into the image. */
+export const simImageLine = (sha256: string) => `[图片 ${sha256}]`;
 
 export const simSender: Sender = {
   platform: "sim",
@@ -12,7 +14,8 @@ export const simSender: Sender = {
     await db.insert(simMessages).values({
       chatId: to.kind === "chat" ? to.chat.id : dmChatId(to.person.id),
       fromId: "bot",
-      text: payload.text,
+      // A picture shows as a line the simulator's page draws as the image (served by /sim/media/<sha256>).
+      text: payload.image ? `${payload.text}\n${simImageLine(payload.image.sha256)}` : payload.text,
       mentions: payload.mentions,
     });
   },

@@ -4,6 +4,7 @@
  * `markdown`. 20 messages a minute per webhook: the outbox spaces sends 3 s apart. HTTP 200 with errcode ≠ 0 is a
  * failure: 45009 / -1 retry with backoff, 93000 means the webhook is gone (the chat is marked dead, admins told).
  */
+import { createHash } from "node:crypto";
 import { hostname } from "node:os";
 import { and, eq, inArray } from "drizzle-orm";
 import type { Logger } from "pino";
@@ -14,6 +15,7 @@ import type { Destination, PartsSent, Sender } from "../../workflows/delivery.js
 import { sendUrl, splitBytes, webhookKey } from "./webhook.js";
 import { withTimeout } from "../../lib/timeout.js";
 import { type AppSenderOptions, createAppDelivery } from "./app-sender.js";
+import { postedImage } from "../../workflows/media/posted.js";
 
 export const TEXT_MAX_BYTES = 2048;
 export const MARKDOWN_MAX_BYTES = 4096;
@@ -71,6 +73,17 @@ export function webhookMessages(payload: OutboxPayload, m: Mentions): object[] {
   }));
 }
 
+/** Largest image a webhook takes (99110: 图片（base64编码前）最大不能超过2M，支持JPG,PNG格式). */
+export const IMAGE_MAX_BYTES = 2 * 1024 * 1024;
+
+/** A posted picture as a webhook `image` message: the bytes in base64 and the md5 of the bytes themselves (99110). */
+async function imageMessage(db: Db, sha256: string): Promise<object> {
+  const img = await postedImage(db, sha256);
+  if (!img) throw new Permanent("the image to post is gone");
+  if (img.data.length > IMAGE_MAX_BYTES || !/^image\/(png|jpeg)$/.test(img.mime)) throw new Permanent("image not postable by a webhook");
+  return { msgtype: "image", image: { base64: img.data.toString("base64"), md5: createHash("md5").update(img.data).digest("hex") } };
+}
+
 export function createWecomSender(opts: WecomSenderOptions): Sender {
   const log = opts.logger.child({ platform: "wecom" });
   const timeoutMs = opts.timeoutMs ?? 10_000;
@@ -118,7 +131,9 @@ export function createWecomSender(opts: WecomSenderOptions): Sender {
       if (chat.status === "dead") throw new Permanent("the chat's webhook is dead; bind it again");
       const key = webhookKey(chat.webhookUrl);
       if (!key) throw new Permanent("no 消息推送 webhook registered for this chat");
-      const messages = webhookMessages(payload, await resolveMentions(db, payload.mentions));
+      const messages = payload.image
+        ? [await imageMessage(db, payload.image.sha256)]
+        : webhookMessages(payload, await resolveMentions(db, payload.mentions));
       // A retry starts after the parts that already reached the group (the same text splits the same way).
       for (const [i, body] of messages.entries()) {
         if (i < parts.sent) continue;

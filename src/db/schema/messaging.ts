@@ -29,6 +29,11 @@ export type OutboxPayload = {
   ticketId?: number;
   /** Interactive actions the platform may render as buttons (认领 / 办结). */
   actions?: ("claim" | "resolve" | "status")[];
+  /**
+   * An image to post instead of the text (the 好邻 poster): a `media` row. The text is its caption where a platform
+   * shows one (the simulator); WeCom and DingTalk groups get the picture alone.
+   */
+  image?: { sha256: string };
 };
 
 export const outbox = pgTable(
