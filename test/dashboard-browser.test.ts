@@ -121,6 +121,51 @@ describe("dashboard in Chromium", () => {
     expect(external).toEqual([]);
     await context.close();
   });
+  it("on a phone: the needs-action lists, charts whose text is readable, the per-unit table; a leader on an admin page", async () => {
+    const phone = { viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true, locale: "zh-CN" };
+    const context = await browser.newContext(phone);
+    const page = await context.newPage();
+    await page.goto(`${base}/dashboard/login`);
+    await page.fill('input[name="token"]', TOKEN);
+    await Promise.all([page.waitForURL(`${base}/dashboard`), page.click('button[type="submit"]')]);
+    // Nothing wider than the screen: the page does not scroll sideways (wide tables scroll inside their box).
+    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+    // Four reports, none older than a day: all four are unanswered-in-24h candidates except the answered ones.
+    expect(await page.locator("#unanswered .count").textContent()).toBe("2");
+    expect(await page.locator("#unanswered li").count()).toBe(2);
+    expect(await page.locator("#overdue .count").textContent()).toBe("0");
+    // Chart text as drawn on the phone's screen, in CSS pixels: the week labels and the legend are at least 12 px tall.
+    const heights = await page.locator("#chart-volume svg text").evaluateAll((els) => els.map((e) => e.getBoundingClientRect().height));
+    expect(heights.length).toBeGreaterThan(5);
+    expect(Math.min(...heights)).toBeGreaterThanOrEqual(12);
+    await page.screenshot({ path: `${SHOTS}/phone-overview.png`, fullPage: true });
+
+    await Promise.all([page.waitForURL(/\/dashboard\/units/), page.click("text=单位三率 >> nth=0")]);
+    expect(await page.locator("#units tbody tr").count()).toBe(1); // the admin: the town's one village
+    await page.selectOption('select[name="rows"]', "neighborhood");
+    await Promise.all([page.waitForURL(/rows=neighborhood/), page.click("text=查看")]);
+    const units = async () => page.locator("#units tbody tr").evaluateAll((rows) => rows.map((r) => r.getAttribute("data-unit")));
+    expect((await units()).sort()).toEqual(["n1", "n2", "n3"]);
+    // 新增: 一邻 2, 二邻 1, 三邻 1; the first click on a header puts the most first.
+    await Promise.all([page.waitForURL(/sort=created/), page.click('#units th >> text=新增')]);
+    expect((await units())[0]).toBe("n1");
+    await page.screenshot({ path: `${SHOTS}/phone-units.png`, fullPage: true });
+
+    const links = await (await context.request.get(`${base}/dashboard/links`)).text();
+    const link = /value="[^"]*(\/dashboard\/login\/link\?k=[^"]+)" [^>]*data-person="nl1"/.exec(links)?.[1]?.replaceAll("&amp;", "&");
+    expect(link).toBeTruthy();
+    const leader = await (await browser.newContext(phone)).newPage();
+    await leader.goto(`${base}${link}`);
+    expect(leader.url()).toBe(`${base}/dashboard`);
+    const refused = await leader.goto(`${base}/dashboard/links`);
+    expect(refused?.status()).toBe(403);
+    expect(await leader.locator("#admin-only h1").textContent()).toBe("这一页只对管理员开放");
+    await leader.screenshot({ path: `${SHOTS}/phone-admin-only.png`, fullPage: true });
+    await Promise.all([leader.waitForURL(`${base}/dashboard`), leader.click("#admin-only a.button")]);
+    await leader.context().close();
+    await context.close();
+  });
+
   it("loads the simulator and the sign-in page without a failed request (the tab's icon included)", async () => {
     const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: "zh-CN" });
     const errors: string[] = [];

@@ -31,7 +31,7 @@ table{border-collapse:collapse;width:100%;background:#fff}th,td{border-bottom:1p
 th{background:#f0f4f8;font-weight:600;white-space:nowrap}tr:hover td{background:#fafcfe}
 form.filters{display:flex;flex-wrap:wrap;gap:8px;align-items:end;background:#fff;border:1px solid #e4e7eb;border-radius:8px;padding:10px;margin-bottom:12px}
 form.filters label{display:flex;flex-direction:column;font-size:12px;color:#52606d}
-input,select,button{font:inherit;padding:4px 6px}button.primary,a.button{background:#1f6f50;color:#fff;border:0;border-radius:4px;padding:6px 12px;text-decoration:none;cursor:pointer}
+input,select,button{font:inherit;padding:4px 6px}a.button{display:inline-block;margin:2px 0}button.primary,a.button{background:#1f6f50;color:#fff;border:0;border-radius:4px;padding:6px 12px;text-decoration:none;cursor:pointer}
 .muted{color:#7b8794}.note{color:#1f6f50}form.resolve{display:flex;gap:6px;margin:0}.pill{display:inline-block;border-radius:10px;padding:0 8px;font-size:12px;background:#e4e7eb}
 .s-open{background:#fde8e8}.s-answered{background:#fef3c7}.s-resolved{background:#dbeafe}.s-closed{background:#d1fae5}
 ol.timeline{list-style:none;padding:0;border-left:3px solid #1f6f50;margin-left:8px}ol.timeline li{margin:0 0 12px 14px;position:relative}
