@@ -34,9 +34,11 @@ import { meetingTasks } from "./workflows/meetings/tasks.js";
 import { loadDemoGoodNeighbors } from "./workflows/good-neighbors.js";
 import { Effects } from "./workflows/effects.js";
 import { circularTasks } from "./workflows/circulars/tasks.js";
+import { loadDemoActivity } from "./workflows/demo-activity.js";
 
 const DEMO_FILE = fileURLToPath(new URL("../demo/directory.yaml", import.meta.url));
 const DEMO_GOOD_NEIGHBORS = fileURLToPath(new URL("../demo/good-neighbors.yaml", import.meta.url));
+const DEMO_ACTIVITY = fileURLToPath(new URL("../demo/notices-and-mediations.yaml", import.meta.url));
 
 async function main() {
   let env: ReturnType<typeof loadEnv>;
@@ -71,6 +73,10 @@ async function main() {
         loadDemoGoodNeighbors({ db, now: new Date(), effects: new Effects(), overrides: {} }, DEMO_GOOD_NEIGHBORS),
       );
       logger.info({ lists }, "demo 好邻 lists loaded");
+      const activity = await database.db.transaction((db) =>
+        loadDemoActivity({ db, now: new Date(), effects: new Effects(), overrides: {} }, DEMO_ACTIVITY),
+      );
+      logger.info(activity, "demo notices and mediation cases loaded");
     }
   }
 

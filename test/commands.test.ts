@@ -8,7 +8,7 @@ const SAMPLE: Record<(typeof COMMANDS)[CommandIntent]["shape"], string> = {
   ticket: " #12 已处理好",
   ticketOrText: " #12 需要村里协调",
   bare: "",
-  number: " #12",
+  number: " #12 已处理好",
 };
 
 describe("the command table", () => {

@@ -383,6 +383,10 @@ describe("USAGE", () => {
       "goodNeighbors",
       "circular",
       "relayed",
+      "mediate",
+      "mediated",
+      "mediationFailed",
+      "mediations",
       "help",
     ];
     expect(Object.keys(USAGE).sort()).toEqual([...intents].sort());

@@ -1,7 +1,7 @@
 /**
  * The one way person-typed text reaches a group is forGroup (src/lib/privacy.ts). This check reads the source: a
  * template literal in the bot or the workflows that interpolates a person's words (`.text`, `.note`, `.reason`,
- * `.body`, `.caption`, `result`, `words`) must do it through forGroup — or be one of the few places listed here with
+ * `.body`, `.caption`, `.summary`, `result`, `words`) must do it through forGroup — or be one of the few places listed here with
  * the reason it is not a group message of person-typed text. A new renderer that forgets fails here, before review.
  */
 import { readdirSync, readFileSync, statSync } from "node:fs";
@@ -18,10 +18,14 @@ const ALLOWED: [RegExp, string][] = [
   [/REASON_ZH\[a\.reason\]/, "a fixed word for an escalation reason, not typed text"],
   [/\ba\.text\.trim\(\)/, "escalationDirect: a private message to the responsible leader, who needs the full text"],
   [/\bheld\.caption\b/, "a photo's caption handed to the command parser as a 报事, not a message"],
+  [
+    /^(?:secret|why)\.(?:summary|result|reason)\b|^short\(secret\.summary\b/,
+    "矛盾调解 words in a private message to the mediating leaders (src/workflows/mediations/words.ts); a group only ever reads IN_GROUP",
+  ],
 ];
 
 const PERSON_TEXT = /\$\{([^{}]*(?:\{[^{}]*\}[^{}]*)*)\}/g;
-const WORDS = /\.(?:text|note|reason|body|caption)\b|\bresult\b|\bwords\b/;
+const WORDS = /\.(?:text|note|reason|body|caption|summary)\b|\bresult\b|\bwords\b/;
 
 function files(dir: string): string[] {
   return readdirSync(dir).flatMap((name) => {

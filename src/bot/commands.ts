@@ -29,6 +29,7 @@ import type { Reply } from "./types.js";
 import { dueCommand, onBehalfCommand, pickCommand, visitCommand } from "./visit-dispatch.js";
 import { decisionCommand, MEETING_USAGE, meetingCommand, minutesCommand } from "./meeting-dispatch.js";
 import { circularCommand, relayedCommand } from "./circular-commands.js";
+import { failCommand, mediateCommand, mediationListCommand, settleCommand } from "./mediation-commands.js";
 
 /**
  * How a command word relates to the text after it:
@@ -315,6 +316,46 @@ export const COMMANDS: Readonly<Record<CommandIntent, Command>> = {
     permission: { who: "leader", where: "anywhere" },
     menu: ["leader"],
     run: ({ ctx, actor, cmd }) => relayedCommand(ctx, me(actor), cmd.ticket as number),
+  },
+  mediate: {
+    words: [{ simplified: ["调解", "登记调解"], traditional: ["調解", "登記調解"] }],
+    shape: "text",
+    needsText: true,
+    usage: "调解 事由（私下登记，群里只显示“已记录一件调解”），例如：调解 两户因宅基地边界起争执",
+    permission: { who: "leader", where: "anywhere" },
+    refused: "调解由邻长等负责人登记。家里有矛盾纠纷，可以私下告诉你的邻长。",
+    menu: ["leader"],
+    run: ({ ctx, actor, cmd }) => mediateCommand(ctx, me(actor), actor.chat, cmd.body ?? ""),
+  },
+  mediated: {
+    words: [{ simplified: ["调解成功", "已调解"], traditional: ["調解成功", "已調解"] }],
+    shape: "number",
+    needsText: true,
+    usage: "调解成功 #编号 结果，例如：调解成功 #3 双方签了调解协议",
+    permission: { who: "leader", where: "anywhere" },
+    refused: "调解由邻长等负责人办理。",
+    menu: ["leader"],
+    run: ({ ctx, actor, cmd }) => settleCommand(ctx, me(actor), actor.chat, cmd.ticket as number, cmd.body ?? ""),
+  },
+  mediationFailed: {
+    words: [{ simplified: ["调解不成", "调解失败"], traditional: ["調解不成", "調解失敗"] }],
+    shape: "number",
+    needsText: true,
+    usage: "调解不成 #编号 原因（上报到上一级继续调解），例如：调解不成 #3 双方分歧大，需要村里出面",
+    permission: { who: "leader", where: "anywhere" },
+    refused: "调解由邻长等负责人办理。",
+    menu: ["leader"],
+    run: ({ ctx, actor, cmd }) => failCommand(ctx, me(actor), actor.chat, cmd.ticket as number, cmd.body ?? ""),
+  },
+  mediations: {
+    words: [{ simplified: ["待调解", "调解清单"], traditional: ["待調解", "調解清單"] }],
+    shape: "bare",
+    needsText: false,
+    usage: "待调解（正在调解的矛盾纠纷，清单私信给你）",
+    permission: { who: "leader", where: "anywhere" },
+    refused: "调解由邻长等负责人办理。",
+    menu: ["leader"],
+    run: ({ ctx, actor }) => mediationListCommand(ctx, me(actor), actor.chat),
   },
   help: {
     words: [{ simplified: ["帮助", "菜单", "选单", "help", "?", "？"], traditional: ["幫助", "菜單", "選單"] }],

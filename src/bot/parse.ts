@@ -34,6 +34,10 @@ export type Intent =
   | "goodNeighbors"
   | "circular"
   | "relayed"
+  | "mediate"
+  | "mediated"
+  | "mediationFailed"
+  | "mediations"
   | "help"
   | "none"
   | "invalid";

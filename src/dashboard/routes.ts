@@ -15,6 +15,7 @@ import { LINK_TTL_MS, Signer } from "./auth.js";
 import type { DashboardDeps, DashboardEnv, DashboardPage } from "./context.js";
 import type { LoginLimits } from "./login-limit.js";
 import { circularsPage } from "./pages/circulars.js";
+import { mediationsPage } from "./pages/mediations.js";
 import { exportRoutes } from "./pages/export.js";
 import { linksPage } from "./pages/links.js";
 import { loginPage } from "./pages/login.js";
@@ -50,6 +51,7 @@ const PAGES: DashboardPage[] = [
   visitsPage,
   meetingsPage,
   circularsPage,
+  mediationsPage,
   linksPage,
   exportRoutes,
 ];

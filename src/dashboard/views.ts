@@ -33,7 +33,7 @@ form.filters{display:flex;flex-wrap:wrap;gap:8px;align-items:end;background:#fff
 form.filters label{display:flex;flex-direction:column;font-size:12px;color:#52606d}
 input,select,button{font:inherit;padding:4px 6px}a.button{display:inline-block;margin:2px 0}button.primary,a.button{background:#1f6f50;color:#fff;border:0;border-radius:4px;padding:6px 12px;text-decoration:none;cursor:pointer}
 .muted{color:#7b8794}.note{color:#1f6f50}form.resolve{display:flex;gap:6px;margin:0}.pill{display:inline-block;border-radius:10px;padding:0 8px;font-size:12px;background:#e4e7eb}
-.s-open{background:#fde8e8}.s-answered{background:#fef3c7}.s-resolved{background:#dbeafe}.s-closed{background:#d1fae5}
+.m-mediating{background:#fef3c7}.m-settled{background:#d1fae5}.m-failed{background:#fde8e8}.s-open{background:#fde8e8}.s-answered{background:#fef3c7}.s-resolved{background:#dbeafe}.s-closed{background:#d1fae5}
 ol.timeline{list-style:none;padding:0;border-left:3px solid #1f6f50;margin-left:8px}ol.timeline li{margin:0 0 12px 14px;position:relative}
 ol.timeline li:before{content:"";position:absolute;left:-22px;top:6px;width:11px;height:11px;border-radius:50%;background:#1f6f50}
 h2.section{font-size:15px;color:#52606d;margin:18px 0 8px}.todo ul{list-style:none;padding:0;margin:0}.todo li{padding:6px 0;border-bottom:1px solid #f0f4f8}
@@ -48,7 +48,7 @@ export const statusPill = (s: string) => h`<span class="pill s-${s}">${STATUS_ZH
 
 export function page(title: string, body: Raw, who: string | null): string {
   const nav = who
-    ? h`<a href="/dashboard">概览</a><a href="/dashboard/units">单位三率</a><a href="/dashboard/tickets">工单台账</a><a href="/dashboard/scorecards">履职评议</a><a href="/dashboard/visits">走访核对</a><a href="/dashboard/meetings">会议</a><a href="/dashboard/good-neighbors">好邻</a><a href="/dashboard/circulars">通知传达</a>
+    ? h`<a href="/dashboard">概览</a><a href="/dashboard/units">单位三率</a><a href="/dashboard/tickets">工单台账</a><a href="/dashboard/scorecards">履职评议</a><a href="/dashboard/visits">走访核对</a><a href="/dashboard/meetings">会议</a><a href="/dashboard/good-neighbors">好邻</a><a href="/dashboard/circulars">通知传达</a><a href="/dashboard/mediations">矛盾调解</a>
         <span class="who">${who}</span><form method="post" action="/dashboard/logout"><button type="submit">退出</button></form>`
     : h``;
   return `<!doctype html><html lang="zh-CN"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">

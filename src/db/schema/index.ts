@@ -5,3 +5,4 @@ export * from "./visits.js";
 export * from "./media.js";
 export * from "./meetings.js";
 export * from "./circulars.js";
+export * from "./mediations.js";

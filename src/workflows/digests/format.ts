@@ -93,6 +93,10 @@ export function formatMonthlyReport(m: MonthlyFigures, unitName: string, answerM
     lines.push(`- 民情恳谈会（本月）：${mt.groups - mt.missing.length}/${mt.groups} 个组已开或已安排，共 ${mt.talks} 次${missing}`);
   }
   lines.push(`- 民情分析会（本月）：${mt.analyses} 次`);
+  const md = m.mediations;
+  lines.push(
+    `- 矛盾调解：新登记 ${md.opened} 件，调解成功 ${md.settled} 件，调解不成 ${md.failed} 件，上报上一级 ${md.escalated} 次，仍在调解 ${md.open} 件`,
+  );
   lines.push("", "**邻长履职评议**");
   if (m.scorecards.length === 0) lines.push("- 暂无邻长");
   for (const c of [...m.scorecards].sort((a, b) => (b.score ?? -1) - (a.score ?? -1))) lines.push(`- ${scorecardLine(c, answerMs)}`);

@@ -17,6 +17,7 @@ import { subtreeCte, withRecursive } from "../../db/unit-tree.js";
 import { givenAnswerDue, msInterval as ms } from "./clock.js";
 import { coverageByUnit } from "./coverage.js";
 import { meetingCounts, type MeetingCounts } from "../meetings/missing.js";
+import { mediationCounts, type MediationCounts } from "../mediations/counts.js";
 import { monthOf, type Window } from "./period.js";
 
 const ts = (d: Date) => sql`${d.toISOString()}::timestamptz`;
@@ -164,6 +165,8 @@ export type MonthlyFigures = {
   scorecards: Scorecard[];
   /** 恳谈会 and 分析会 in the report's calendar month; the groups that had none. */
   meetings: MeetingCounts;
+  /** 矛盾调解 in the window: counts only. */
+  mediations: MediationCounts;
 };
 
 /** The 民情分析 figures of `root`'s subtree (a village or the town). */
@@ -218,5 +221,6 @@ export async function monthlyFigures(
     reachedTown: town.map((r) => ({ id: num(r.id), category: String(r.category), at: new Date(r.at as string) })),
     scorecards: await scorecards(db, root, p),
     meetings: await meetingCounts(db, root, monthOf(p.asOf).window),
+    mediations: await mediationCounts(db, root, p.window),
   };
 }
