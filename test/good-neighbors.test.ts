@@ -123,6 +123,10 @@ describe("好邻 of the month and the meetings on the dashboard", () => {
     expect(good.html).toContain("累计表彰 1 人（1 人次）");
     expect(good.html).toContain("2025-12 · 东村");
     expect(good.html).toContain("王邻长");
+    const poster = await app.request("/dashboard/good-neighbors/2025-12/v/poster.png", { headers: { cookie: admin } });
+    expect(poster.status).toBe(200);
+    expect(poster.headers.get("content-type")).toBe("image/png");
+    expect((await app.request("/dashboard/good-neighbors/2025-11/v/poster.png", { headers: { cookie: admin } })).status).toBe(404);
 
     const list = await page("/dashboard/meetings", admin);
     expect(list.html).toContain("民情恳谈会");

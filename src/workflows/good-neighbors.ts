@@ -9,7 +9,7 @@ import { and, desc, eq, inArray } from "drizzle-orm";
 import { parse } from "yaml";
 import { z } from "zod";
 import { chats, type GoodNeighborEntry, goodNeighborLists, media } from "../db/schema/index.js";
-import { renderPoster } from "../lib/poster.js";
+import { type PosterInput, renderPoster } from "../lib/poster.js";
 import { cleanImage } from "./media/image.js";
 import { formatDurationZh } from "../lib/duration.js";
 import { localDayStart } from "../lib/time.js";
@@ -17,7 +17,7 @@ import type { Ctx } from "./context.js";
 import type { Chat } from "./directory.js";
 import { UnitTree } from "./digests/index.js";
 import { type Scorecard, scorecards } from "./digests/monthly.js";
-import { monthOf, monthlySlot, windowLabel } from "./digests/period.js";
+import { monthOf, monthlySlot, type Window, windowLabel } from "./digests/period.js";
 import { queueMessage } from "./outbox.js";
 import { policyFor } from "./policy.js";
 import { loadLadder } from "./tickets.js";
@@ -66,6 +66,32 @@ export function goodNeighborText(a: { villageName: string; month: string; window
 
 export type GoodNeighborFanOut = { villages: number; made: number; queued: number; existing: number; posters: number };
 
+/** What a village's poster of a month shows (the same words as the list). */
+export function posterInput(villageName: string, month: string, window: Window, answerMs: number, entries: GoodNeighborEntry[]): PosterInput {
+  return {
+    title: `${villageName} · ${Number(month.slice(5))}月好邻`,
+    subtitle: `邻长履职评议 ${windowLabel(window)}`,
+    people: entries.map((e) => ({
+      name: e.name,
+      unit: e.unitName,
+      score: e.score,
+      lines: [
+        `${formatDurationZh(answerMs)}内答复 ${frac(e.answeredInTime, e.answerDecided)} · 满意 ${frac(e.satisfied, e.rated)}`,
+        `走访按时 ${frac(e.visited ?? 0, e.visitsDue)} · 经办工单 ${e.tickets} 件`,
+      ],
+    })),
+    footer: "微事不出邻 · 小事不出组 · 大事不出村 · 难事不出镇",
+  };
+}
+
+/** The poster of a stored list (the dashboard draws past months again from their rows). */
+export async function posterOfList(ctx: Ctx, list: { month: string; villageId: string; villageName: string; entries: GoodNeighborEntry[] }): Promise<Buffer> {
+  const { policy } = await loadLadder(ctx, list.villageId);
+  const [y, m] = list.month.split("-").map(Number) as [number, number];
+  const { window } = monthlySlot(localDayStart(y, m, 15), policy.digest.monthDay, policy.digest.minutes);
+  return renderPoster(posterInput(list.villageName, list.month, window, policy.answerMs, list.entries));
+}
+
 /**
  * The month's poster, rendered (src/lib/poster.ts) and kept as a `media` row; its sha256, or null when it could not
  * be drawn (the list still goes out as text).
@@ -79,20 +105,7 @@ async function storePoster(
   entries: GoodNeighborEntry[],
 ): Promise<string | null> {
   try {
-    const png = renderPoster({
-      title: `${villageName} · ${Number(month.slice(5))}月好邻`,
-      subtitle: `邻长履职评议 ${windowLabel(window)}`,
-      people: entries.map((e) => ({
-        name: e.name,
-        unit: e.unitName,
-        score: e.score,
-        lines: [
-          `${formatDurationZh(answerMs)}内答复 ${frac(e.answeredInTime, e.answerDecided)} · 满意 ${frac(e.satisfied, e.rated)}`,
-          `走访按时 ${frac(e.visited ?? 0, e.visitsDue)} · 经办工单 ${e.tickets} 件`,
-        ],
-      })),
-      footer: "微事不出邻 · 小事不出组 · 大事不出村 · 难事不出镇",
-    });
+    const png = renderPoster(posterInput(villageName, month, window, answerMs, entries));
     const clean = await cleanImage(png);
     if ("rejected" in clean) return null;
     const { sha256, mime, width, height, data, thumb } = clean;

@@ -6,6 +6,8 @@ import { Hono } from "hono";
 import { formatMeetingTime } from "../../lib/when-zh.js";
 import { UnitTree } from "../../workflows/digests/index.js";
 import { monthOf } from "../../workflows/digests/period.js";
+import { Effects } from "../../workflows/effects.js";
+import { posterOfList } from "../../workflows/good-neighbors.js";
 import { meetingCounts } from "../../workflows/meetings/missing.js";
 import { MEETING_ZH } from "../../workflows/meetings/texts.js";
 import type { DashboardDeps, DashboardEnv } from "../context.js";
@@ -17,7 +19,7 @@ import { h, statusPill } from "../views.js";
 const STATUS_ZH = { scheduled: "待召开", held: "已召开", cancelled: "已取消" } as const;
 const EVENT_ZH: Record<string, string> = { scheduled: "安排", rescheduled: "改期", cancelled: "取消", minutes: "纪要", decided: "议定" };
 
-export function meetingsPage({ db, now }: DashboardDeps) {
+export function meetingsPage({ db, now, runtime }: DashboardDeps) {
   const app = new Hono<DashboardEnv>();
 
   app.get("/dashboard/meetings", async (c) => {
@@ -82,6 +84,15 @@ export function meetingsPage({ db, now }: DashboardDeps) {
     );
   });
 
+  // A list's poster, drawn again from its row (the one sent to the groups is in `media`; this needs no lookup of it).
+  app.get("/dashboard/good-neighbors/:month/:village/poster.png", async (c) => {
+    const lists = await goodNeighborHistory(db, c.get("viewer").scope);
+    const list = lists.find((l) => l.month === c.req.param("month") && l.villageId === c.req.param("village") && l.entries.length > 0);
+    if (!list) return c.text("找不到这份名单", 404);
+    const png = await posterOfList({ db, now: now(), effects: new Effects(), overrides: runtime.pipeline.overrides }, list);
+    return c.body(new Uint8Array(png), 200, { "content-type": "image/png", "cache-control": "private, max-age=3600" });
+  });
+
   app.get("/dashboard/good-neighbors", async (c) => {
     const lists = await goodNeighborHistory(db, c.get("viewer").scope);
     const people = new Set(lists.flatMap((l) => l.entries.map((e) => e.personId)));
@@ -99,7 +110,8 @@ export function meetingsPage({ db, now }: DashboardDeps) {
               ? h`<table class="good-neighbors" data-month="${l.month}"><thead><tr><th>名次</th><th>邻长</th><th>邻</th><th>综合分</th><th>按时答复</th><th>满意</th><th>走访按时</th><th>工单</th></tr></thead><tbody>${l.entries.map(
                   (e, i) =>
                     h`<tr><td>${i + 1}</td><td>${e.name}</td><td>${e.unitName}</td><td><strong>${e.score}</strong></td><td>${frac(e.answeredInTime, e.answerDecided)}</td><td>${frac(e.satisfied, e.rated)}</td><td>${frac(e.visited ?? 0, e.visitsDue)}</td><td>${e.tickets}</td></tr>`,
-                )}</tbody></table>`
+                )}</tbody></table>
+                <p><a href="/dashboard/good-neighbors/${l.month}/${l.villageId}/poster.png"><img class="thumb" loading="lazy" alt="${l.villageName} ${l.month} 好邻海报" src="/dashboard/good-neighbors/${l.month}/${l.villageId}/poster.png"></a></p>`
               : h`<p class="muted">本月没有达到 80 分的邻长。</p>`
           }`,
         )}${lists.length ? "" : h`<p class="muted">还没有评出好邻（每月评议日自动生成）。</p>`}`,
