@@ -107,6 +107,11 @@ describe("the simulator beside real platform credentials", () => {
     // A leader signed in with their link sees their dashboard, not the simulator.
     const leader = cookieOf(await fetch(await linkFor(base, admin, "gl1"), { redirect: "manual" }));
     expect((await fetch(`${base}/dashboard`, { headers: { cookie: leader } })).status).toBe(200);
+    const simPage = await fetch(`${base}/`, { headers: { cookie: leader }, redirect: "manual" });
+    expect(simPage.status).toBe(403);
+    const said = await simPage.text();
+    expect(said).toContain("这一页只对管理员开放");
+    expect(said).toContain('href="/dashboard"');
     expect((await post(leader)).status).toBe(403);
     expect((await fetch(`${base}/sim/chats/dm-nl1/messages`, { headers: { cookie: leader } })).status).toBe(403);
 

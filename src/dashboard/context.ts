@@ -31,19 +31,20 @@ export type DashboardPage = (deps: DashboardDeps) => DashboardApp;
 /** A page in the dashboard's frame, for the signed-in viewer. */
 export const render = (c: Context<DashboardEnv>, title: string, body: Raw) => page(title, body, c.get("viewer").name);
 
+/** What a signed-in leader sees on a page only the admin may use (the dashboard's and the simulator's). */
+export const adminOnlyHtml = (who: string) =>
+  page(
+    "仅限管理员",
+    h`<div class="card" id="admin-only"><h1>这一页只对管理员开放</h1>
+      <p>你现在以 ${who} 的身份登录，可以查看本单位及下级的工单、评议和走访。</p>
+      <p>需要这里的内容，请联系管理员。</p>
+      <p><a class="button" href="/dashboard">← 返回概览</a></p></div>`,
+    who,
+  );
+
 /** Admin-only routes: anyone else gets a short page saying so, with a way back (not a bare 403 text). */
 export const adminOnlyPage: MiddlewareHandler<DashboardEnv> = async (c, next) => {
   if (c.get("viewer").admin) return next();
   if (c.req.method !== "GET") return c.text("只有管理员可以这样做", 403);
-  return c.html(
-    render(
-      c,
-      "仅限管理员",
-      h`<div class="card" id="admin-only"><h1>这一页只对管理员开放</h1>
-        <p>你现在以 ${c.get("viewer").name} 的身份登录，可以查看本单位及下级的工单、评议和走访。</p>
-        <p>需要这里的内容，请联系管理员。</p>
-        <p><a class="button" href="/dashboard">← 返回概览</a></p></div>`,
-    ),
-    403,
-  );
+  return c.html(adminOnlyHtml(c.get("viewer").name), 403);
 };
