@@ -6,7 +6,7 @@
  */
 import { and, count, eq, sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { inboundMessages, ticketEvents, tickets } from "../src/db/schema/index.js";
+import { inboundMessages, pendingChats, ticketEvents, tickets } from "../src/db/schema/index.js";
 import { cardClick, groupText, newMsgId, wxDecrypt } from "./fakes/wecom.js";
 import { BOT_ID, CHATID, startWecomBot } from "./fakes/wecom-bot.js";
 import { waitFor } from "./helpers/harness.js";
@@ -181,13 +181,16 @@ describe("WeCom 智能机器人 + 消息推送 end to end", () => {
     expect(t).toMatchObject({ reporterId: null, reporterExternalId: "newcomer01", text: "垃圾桶满了" });
   });
 
-  it("an unregistered group is told its chatid for binding, and nothing is stored", async () => {
+  it("an unregistered group is told its chatid for binding, keeps no message, and waits on the dashboard as 待绑定", async () => {
     const msg = groupText(BOT_ID, "wrUnboundGroup9", "LiYi", "@好邻 报事 路面塌陷");
     const res = await bot.fake.callback(msg);
     const content = (res.reply as StreamReply).stream.content;
     expect(content).toContain("还没有登记");
     expect(content).toContain("本群 ID：wrUnboundGroup9");
     expect(await inboundRows(msg.msgid)).toHaveLength(0);
+    expect(await bot.h.db.select().from(tickets).where(eq(tickets.text, "路面塌陷"))).toHaveLength(0);
+    const [pending] = await bot.h.db.select().from(pendingChats).where(eq(pendingChats.externalId, "wrUnboundGroup9"));
+    expect(pending).toMatchObject({ platform: "wecom", firstSenderExternalId: "liyi", messages: 1 });
   });
 
   it("a single chat works with the sender's identity; a plain reply has no card", async () => {

@@ -22,6 +22,7 @@ export function cleanIncoming(msg: IncomingMessage): IncomingMessage {
     senderExternalId: cleanText(msg.senderExternalId),
     text: cleanText(msg.text),
   };
+  if (msg.chatTitle !== undefined) out.chatTitle = cleanText(msg.chatTitle);
   if (msg.quote?.text !== undefined) out.quote = { ...msg.quote, text: cleanText(msg.quote.text) };
   if (msg.location) out.location = { ...msg.location, name: cleanText(msg.location.name) };
   if (msg.attachments) out.attachments = msg.attachments.map((a) => ({ ...a, source: cleanSource(a.source) }));

@@ -15,6 +15,7 @@ import { canReachPrivately, type Sender } from "../workflows/delivery.js";
 import { findPerson, findSender } from "../workflows/directory.js";
 import { DirectoryCache, type MessageSender } from "../workflows/directory-cache.js";
 import { Effects } from "../workflows/effects.js";
+import { recordPendingChats } from "../workflows/pending-chats.js";
 import type { PolicyOverrides } from "../workflows/policy.js";
 import type { Actor } from "../workflows/ticket-commands.js";
 import { cannotSucceed, errInfo } from "../lib/errors.js";
@@ -205,11 +206,22 @@ async function handleTogether(deps: PipelineDeps, items: Pending[]): Promise<Out
         return { replies: await run(deps, db, e, w.msg, from), chatId: from.chat?.id ?? null };
       }),
     );
-    // A message from an unregistered chat leaves no trace (it is not ours to keep), so its row goes again.
+    // A message from an unregistered chat leaves no trace of its own (it is not ours to keep), so its row goes
+    // again; its group waits as 待绑定 (platform, chat id, first sender, when) for an admin to bind it.
     const strangers = ran.filter((_, j) => answers[j]?.unregistered);
     if (strangers.length > 0) {
       const list = sql.join(strangers.map((w) => sql`(${w.msg.platform}, ${w.msg.messageId})`), sql`, `);
       await db.execute(sql`delete from inbound_messages where (platform, message_id) in (${list})`);
+      await recordPendingChats(
+        db,
+        strangers.map(({ msg }) => ({
+          platform: msg.platform,
+          chatExternalId: msg.chatExternalId as string,
+          senderExternalId: msg.senderExternalId,
+          title: msg.chatTitle,
+          at: msg.receivedAt,
+        })),
+      );
     }
     if (ran.length > 0) {
       // Keyed by platform and id; the IN lists let the primary key find each row.

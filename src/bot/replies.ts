@@ -37,7 +37,7 @@ export const replies = {
   tooLong: () => say(`消息太长了（超过 ${MAX_TEXT} 字），请精简后再发。`),
   cannotHandle: () => say("抱歉，这条消息我处理不了，请换个说法重新发送。"),
   unregisteredChat: () =>
-    say("这个群还没有登记到好邻，暂时不能报事。请管理员按 README 中“登记群聊”的步骤把本群绑定到对应的村或组。"),
+    say("这个群还没有登记到好邻，暂时不能报事。本群已列入看板的“待绑定的群”，请管理员在看板上把本群绑定到对应的村或组。"),
   unknownPerson: () => say("你还不在好邻的名册里。请在所在的村、组群里 @我 报事，或联系邻长代报。"),
   notUnderstood: () => say("没太明白你的意思。发「帮助」可以查看我能做什么。"),
   offerReport: (ttlMs: number) =>

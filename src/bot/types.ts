@@ -9,6 +9,8 @@ export type IncomingMessage = {
   messageId: string;
   /** The platform's chat id; null for a direct (one-to-one) message. */
   chatExternalId: string | null;
+  /** The group's name, where the platform sends it (DingTalk's conversationTitle): shown for a group waiting to be bound. */
+  chatTitle?: string;
   senderExternalId: string;
   text: string;
   /** The platform says the bot was @-mentioned (WeCom and DingTalk deliver group messages only then). */

@@ -9,7 +9,8 @@ import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { normalizeWebhook, WebhookError } from "../bot/wecom/webhook.js";
 import { EnvError } from "../env.js";
-import { BindError, bindChat } from "../workflows/chats.js";
+import { bindGroup } from "../bot/bind-chat.js";
+import { BindError } from "../workflows/chats.js";
 import { runCli, withDatabase } from "./run.js";
 
 const USAGE = "用法：npm run wecom:bind -- --chat <群ID> --unit <单位id> --name <群名称> [--webhook <消息推送地址|key|->]";
@@ -31,11 +32,11 @@ async function main(argv: string[]): Promise<number> {
     console.error(USAGE);
     return 2;
   }
-  const raw = values.webhook === "-" ? readFileSync(0, "utf8").trim() : values.webhook;
-  const webhookUrl = raw === undefined ? undefined : normalizeWebhook(raw);
+  const webhook = values.webhook === "-" ? readFileSync(0, "utf8").trim() : values.webhook;
+  if (webhook !== undefined) normalizeWebhook(webhook); // a bad address is reported before the database is opened
   return withDatabase(async (db) => {
-    const r = await bindChat(db, { platform: "wecom", externalId: chat, unitId: unit, name, webhookUrl });
-    const hook = webhookUrl ? "消息推送地址已保存（不显示）" : "消息推送地址未改动";
+    const r = await bindGroup(db, { platform: "wecom", externalId: chat, unitId: unit, name, webhook });
+    const hook = r.webhookSaved ? "消息推送地址已保存（不显示）" : "消息推送地址未改动";
     console.log(`${r.created ? "已登记" : "已更新"}：企业微信群 ${chat} → 单位 ${unit}（${name}），${hook}。`);
     return 0;
   });

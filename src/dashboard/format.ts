@@ -54,4 +54,5 @@ export const EVENT_ZH: Record<string, string> = {
   photo: "照片",
   photo_failed: "照片未能保存",
   located: "位置",
+  handed_over: "交接",
 };

@@ -16,6 +16,7 @@ import type { DashboardDeps, DashboardEnv, DashboardPage } from "./context.js";
 import type { LoginLimits } from "./login-limit.js";
 import { circularsPage } from "./pages/circulars.js";
 import { mediationsPage } from "./pages/mediations.js";
+import { directoryPages } from "./pages/directory/index.js";
 import { exportRoutes } from "./pages/export.js";
 import { linksPage } from "./pages/links.js";
 import { loginPage } from "./pages/login.js";
@@ -54,6 +55,7 @@ const PAGES: DashboardPage[] = [
   mediationsPage,
   linksPage,
   exportRoutes,
+  directoryPages,
 ];
 
 export function dashboardRoutes(runtime: Runtime, opts: DashboardOptions): Hono<DashboardEnv> {

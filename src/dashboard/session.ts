@@ -7,24 +7,25 @@ import { eq } from "drizzle-orm";
 import type { Context } from "hono";
 import { getCookie } from "hono/cookie";
 import type { Db } from "../db/client.js";
-import { people } from "../db/schema/index.js";
+import { people, type Role } from "../db/schema/index.js";
 import { ROLE_ZH } from "../workflows/roles.js";
 import { ADMIN, type Signer } from "./auth.js";
 import type { Scope } from "./data.js";
 
 export const COOKIE = "hl_dash";
 
-export type Viewer = { id: string; name: string; admin: boolean; scope: Scope };
+/** `role`: the person's role ("admin" for the admin token); the directory pages decide by it (rosterActor). */
+export type Viewer = { id: string; name: string; admin: boolean; scope: Scope; role: Role };
 
 export async function viewerOf(db: Db, signer: Signer, c: Context, nowMs: number): Promise<Viewer | null> {
   const s = signer.verify("session", getCookie(c, COOKIE), nowMs);
   if (!s) return null;
-  if (s.sub === ADMIN) return { id: ADMIN, name: "管理员", admin: true, scope: { rootId: null } };
+  if (s.sub === ADMIN) return { id: ADMIN, name: "管理员", admin: true, scope: { rootId: null }, role: "admin" };
   const [p] = await db.select().from(people).where(eq(people.id, s.sub));
-  if (!p || p.linkVersion !== (s.v ?? 0)) return null;
-  if (p.role === "admin") return { id: p.id, name: p.name, admin: true, scope: { rootId: null } };
+  if (!p?.active || p.linkVersion !== (s.v ?? 0)) return null;
+  if (p.role === "admin") return { id: p.id, name: p.name, admin: true, scope: { rootId: null }, role: p.role };
   if (p.role === "resident") return null;
-  return { id: p.id, name: `${p.name}（${ROLE_ZH[p.role]}）`, admin: false, scope: { rootId: p.unitId } };
+  return { id: p.id, name: `${p.name}（${ROLE_ZH[p.role]}）`, admin: false, scope: { rootId: p.unitId }, role: p.role };
 }
 
 /**

@@ -42,13 +42,15 @@ td.num,th.num{text-align:right;white-space:nowrap}tr.bad td{background:#fff5f5}
 @media (max-width:600px){body{font-size:15px}main{padding:10px}header{padding:8px 12px;gap:10px}.cards{grid-template-columns:1fr}}
 .formula{background:#fff;border-left:4px solid #1f6f50;padding:8px 12px}.login{max-width:380px;margin:60px auto}.err{color:#b42318}
 svg.chart{display:block;width:100%;height:auto;max-width:560px;margin:auto}img.thumb{max-width:160px;max-height:160px;border:1px solid #e4e7eb;border-radius:4px;margin-top:4px}
+nav.tabs{display:flex;flex-wrap:wrap;gap:14px;margin:0 0 12px;padding-bottom:6px;border-bottom:1px solid #e4e7eb}
+.pill.flag{background:#fde8e8;color:#b42318}tr.flagged td{background:#fffaf0}label.check{flex-direction:row!important;gap:4px;align-items:center}form.bind{display:flex;flex-wrap:wrap;gap:6px;margin:0}
 `;
 
 export const statusPill = (s: string) => h`<span class="pill s-${s}">${STATUS_ZH[s as TicketStatus] ?? s}</span>`;
 
 export function page(title: string, body: Raw, who: string | null): string {
   const nav = who
-    ? h`<a href="/dashboard">概览</a><a href="/dashboard/units">单位三率</a><a href="/dashboard/tickets">工单台账</a><a href="/dashboard/scorecards">履职评议</a><a href="/dashboard/visits">走访核对</a><a href="/dashboard/meetings">会议</a><a href="/dashboard/good-neighbors">好邻</a><a href="/dashboard/circulars">通知传达</a><a href="/dashboard/mediations">矛盾调解</a>
+    ? h`<a href="/dashboard">概览</a><a href="/dashboard/units">单位三率</a><a href="/dashboard/tickets">工单台账</a><a href="/dashboard/scorecards">履职评议</a><a href="/dashboard/visits">走访核对</a><a href="/dashboard/meetings">会议</a><a href="/dashboard/good-neighbors">好邻</a><a href="/dashboard/circulars">通知传达</a><a href="/dashboard/mediations">矛盾调解</a><a href="/dashboard/directory">名册</a>
         <span class="who">${who}</span><form method="post" action="/dashboard/logout"><button type="submit">退出</button></form>`
     : h``;
   return `<!doctype html><html lang="zh-CN"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">

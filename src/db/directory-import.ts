@@ -26,7 +26,7 @@ export type {
   UnitRow,
 } from "./directory/model.js";
 export { DirectoryError } from "./directory/model.js";
-export { describeSummary, writeDirectory } from "./directory/write.js";
+export { describeSummary, dryRunDirectory, writeDirectory, writeDirectoryChanges, type WriteResult } from "./directory/write.js";
 
 const isWorkbook = (file: string) => /\.xlsx$/i.test(file);
 
@@ -35,6 +35,12 @@ export async function parseDirectoryFile(file: string): Promise<Directory> {
   const issues = new Issues();
   const sources = isWorkbook(file) ? await readXlsxSources(file, issues) : await readYamlSources(file, issues);
   return validateDirectory(sources, issues);
+}
+
+/** Reads and validates a workbook given as bytes (a dashboard upload); `name` is what whole-file problems call it. */
+export async function parseDirectoryWorkbook(name: string, data: Buffer): Promise<Directory> {
+  const issues = new Issues();
+  return validateDirectory(await readXlsxSources({ name, data }, issues), issues);
 }
 
 /** Validates `file` and, only if it is entirely valid, writes it. */

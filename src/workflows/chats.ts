@@ -5,9 +5,9 @@
  */
 import { and, eq, inArray } from "drizzle-orm";
 import type { Db } from "../db/client.js";
-import { chats, people, type Platform, units } from "../db/schema/index.js";
+import { chats, pendingChats, people, type Platform, units } from "../db/schema/index.js";
 import type { Ctx } from "./context.js";
-import { unitPath } from "./directory.js";
+import { isActive, unitPath } from "./directory.js";
 import { queueMessage } from "./outbox.js";
 
 export class BindError extends Error {}
@@ -21,7 +21,10 @@ export type BindChatInput = {
   webhookUrl?: string;
 };
 
-/** Register (or re-register) a group: its unit, name and send address; a dead chat becomes active again. */
+/**
+ * Register (or re-register) a group: its unit, name and send address; a dead chat becomes active again, and a group
+ * waiting as 待绑定 stops waiting.
+ */
 export async function bindChat(db: Db, input: BindChatInput, now = new Date()): Promise<{ chatId: string; created: boolean }> {
   const externalId = input.externalId.trim();
   const name = input.name.trim();
@@ -41,6 +44,7 @@ export async function bindChat(db: Db, input: BindChatInput, now = new Date()): 
       updatedAt: now,
       ...(input.webhookUrl !== undefined ? { webhookUrl: input.webhookUrl } : {}),
     };
+    await tx.delete(pendingChats).where(and(eq(pendingChats.platform, input.platform), eq(pendingChats.externalId, externalId)));
     if (existing) {
       await tx.update(chats).set(fields).where(eq(chats.id, existing.id));
       return { chatId: existing.id, created: false };
@@ -51,6 +55,11 @@ export async function bindChat(db: Db, input: BindChatInput, now = new Date()): 
     await tx.insert(chats).values({ id, platform: input.platform, externalId, ...fields, createdAt: now });
     return { chatId: id, created: true };
   });
+}
+
+/** Said in a group once it is bound, so whoever asked there learns it works now. */
+export function boundNotice(unitName: string): string {
+  return `✅ 本群已登记到好邻，对应单位：${unitName}。现在可以 @我 报事了，发「帮助」查看用法。`;
 }
 
 export function webhookDeadNotice(chatName: string): string {
@@ -79,13 +88,14 @@ export async function markWebhookDead(ctx: Ctx, chatId: string): Promise<boolean
     .where(
       and(
         eq(people.role, "admin"),
+        isActive,
         inArray(
           people.unitId,
           path.map((u) => u.id),
         ),
       ),
     );
-  if (admins.length === 0) admins = await ctx.db.select({ id: people.id }).from(people).where(eq(people.role, "admin"));
+  if (admins.length === 0) admins = await ctx.db.select({ id: people.id }).from(people).where(and(eq(people.role, "admin"), isActive));
   for (const admin of admins) {
     await queueMessage(ctx, {
       dedupeKey: `dead-${chat.id}-${ctx.now.getTime()}-${admin.id}`,

@@ -20,10 +20,16 @@ export type Household = typeof households.$inferSelect;
 /** What the ladder needs of a leader (no contact details). */
 export type Leader = Pick<Person, "id" | "name" | "role" | "unitId" | "householdId">;
 
-/** The person behind a platform user id, or null for someone not in the directory. */
+/**
+ * "This person is in service": a deactivated person (停用) keeps their row for the history that names them, but is
+ * nobody's sender, leader, caretaker or recipient any more. Every look-up of people by role, unit or account says so.
+ */
+export const isActive = eq(people.active, true);
+
+/** The person behind a platform user id, or null for someone not in the directory (or deactivated). */
 export async function findPerson(db: Db, platform: Platform, externalId: string): Promise<Person | null> {
   if (platform === "sim") {
-    const [p] = await db.select().from(people).where(eq(people.id, externalId)).limit(1);
+    const [p] = await db.select().from(people).where(and(eq(people.id, externalId), isActive)).limit(1);
     return p ?? null;
   }
   const id = platform === "wecom" ? externalId.toLowerCase() : externalId;
@@ -31,7 +37,7 @@ export async function findPerson(db: Db, platform: Platform, externalId: string)
     .select({ person: people })
     .from(identities)
     .innerJoin(people, eq(people.id, identities.personId))
-    .where(and(eq(identities.platform, platform), eq(identities.externalId, id)))
+    .where(and(eq(identities.platform, platform), eq(identities.externalId, id), isActive))
     .limit(1);
   return row?.person ?? null;
 }
@@ -52,7 +58,7 @@ export async function findSender(db: Db, platform: Platform, chatExternalId: str
     .select({ chat: chats, person: people, household: households })
     .from(chats)
     .leftJoin(identities, and(eq(identities.platform, platform), eq(identities.externalId, externalId)))
-    .leftJoin(people, personMatch)
+    .leftJoin(people, and(personMatch, isActive))
     .leftJoin(households, eq(households.id, people.householdId))
     .where(and(eq(chats.platform, platform), eq(chats.externalId, chatExternalId)))
     .limit(1);
@@ -108,7 +114,7 @@ export async function unitPathWithLeaders(db: Db, unitId: string): Promise<{ pat
               'id', p.id, 'name', p.name, 'role', p.role, 'unitId', p.unit_id, 'householdId', p.household_id
             ) order by p.id), '[]'::json)
            from people p
-           where p.unit_id = up.id and p.role = ${leaderRoleSql(sql`up.kind`)}) as person
+           where p.unit_id = up.id and p.active and p.role = ${leaderRoleSql(sql`up.kind`)}) as person
         from up order by up.depth`,
   );
   const path = rows.map(({ id, kind, name, settings }) => ({ id, kind, name, settings }));

@@ -7,7 +7,7 @@ import { and, eq, ne } from "drizzle-orm";
 import type { Db } from "../db/client.js";
 import { people } from "../db/schema/index.js";
 import type { Actor } from "./ticket-commands.js";
-import type { Person } from "./directory.js";
+import { isActive, type Person } from "./directory.js";
 import type { Ticket } from "./tickets.js";
 
 /** The household's people in the directory, other than the relaying leader. */
@@ -17,7 +17,7 @@ async function householdPeople(db: Db, t: Ticket): Promise<Person[]> {
   return db
     .select()
     .from(people)
-    .where(and(eq(people.householdId, t.householdId), others))
+    .where(and(eq(people.householdId, t.householdId), others, isActive))
     .orderBy(people.id)
     .limit(20);
 }

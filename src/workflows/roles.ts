@@ -39,3 +39,6 @@ export const STATUS_ZH: Record<TicketStatus, string> = {
   resolved: "已办结，待评价",
   closed: "已关闭",
 };
+
+/** 三长制: each 邻长 links 5–15 households; a 邻 outside this is flagged on the dashboard's directory. */
+export const NEIGHBORHOOD_HOUSEHOLDS = { min: 5, max: 15 } as const;

@@ -49,6 +49,7 @@ export function robotToIncoming(m: RobotMessage, botNames: string[], now: Date):
     platform: "dingtalk",
     messageId: m.msgId,
     chatExternalId: group ? m.conversationId : null,
+    ...(group && m.conversationTitle ? { chatTitle: m.conversationTitle } : {}),
     senderExternalId: sender,
     text: robotText(m, botNames),
     // Groups deliver only messages that @ the robot; a direct chat is always addressed to it.

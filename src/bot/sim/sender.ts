@@ -12,7 +12,8 @@ export const simSender: Sender = {
   direct: true,
   async send(to: Destination, payload, db: Db) {
     await db.insert(simMessages).values({
-      chatId: to.kind === "chat" ? to.chat.id : dmChatId(to.person.id),
+      // The chat log is kept by the simulator's own chat ids (the platform's), as messages are posted.
+      chatId: to.kind === "chat" ? to.chat.externalId : dmChatId(to.person.id),
       fromId: "bot",
       // A picture shows as a line the simulator's page draws as the image (served by /sim/media/<sha256>).
       text: payload.image ? `${payload.text}\n${simImageLine(payload.image.sha256)}` : payload.text,

@@ -29,6 +29,12 @@ export function normalizeWebhook(input: string): string {
   return `${OFFICIAL_BASE}/cgi-bin/webhook/send?key=${key}`;
 }
 
+/** What may be shown of a stored address: that there is one, and the last 4 characters of its key ("…a1b2"). */
+export function webhookHint(url: string | null | undefined): string | null {
+  const key = webhookKey(url);
+  return key ? `…${key.slice(-4)}` : null;
+}
+
 export const sendUrl = (base: string, key: string) =>
   `${base.replace(/\/+$/, "")}/cgi-bin/webhook/send?key=${encodeURIComponent(key)}`;
 

@@ -1,8 +1,9 @@
 /** /dashboard/links (admin): each leader's signed login link, and 作废 to revoke a leader's links and sessions. */
-import { eq, inArray, sql } from "drizzle-orm";
+import { and, eq, inArray, sql } from "drizzle-orm";
 import { Hono } from "hono";
 import { people } from "../../db/schema/index.js";
 import { formatDurationZh } from "../../lib/duration.js";
+import { isActive } from "../../workflows/directory.js";
 import { ROLE_ZH } from "../../workflows/roles.js";
 import type { DashboardDeps, DashboardEnv } from "../context.js";
 import { adminOnlyPage, render } from "../context.js";
@@ -17,7 +18,7 @@ export function linksPage({ db, runtime, signer, now, linkTtlMs }: DashboardDeps
     const leaders = await db
       .select()
       .from(people)
-      .where(inArray(people.role, ["neighbor_leader", "group_leader", "area_leader", "village_official", "town_official"]))
+      .where(and(inArray(people.role, ["neighbor_leader", "group_leader", "area_leader", "village_official", "town_official"]), isActive))
       .orderBy(people.unitId, people.id);
     const exp = now().getTime() + linkTtlMs;
     const base = new URL(c.req.url).origin;

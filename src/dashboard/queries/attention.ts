@@ -48,7 +48,7 @@ async function list(db: Db, r: ClockRoot, where: SQL, order: SQL, due: SQL, limi
       )
       select hit.*, hu.name as holder_name, a.name as assignee,
         (select coalesce(json_agg(p.name order by p.id), '[]'::json) from people p
-          where p.unit_id = hu.id and p.role = ${leaderRoleSql(sql`hu.kind`)}) as holders
+          where p.unit_id = hu.id and p.active and p.role = ${leaderRoleSql(sql`hu.kind`)}) as holders
       from hit join units hu on hu.id = hit.holder_unit_id left join people a on a.id = hit.assignee_id
       order by hit.rn`,
   );

@@ -2,7 +2,7 @@
  * The one writer: upserts a validated Directory in one transaction, idempotent by id, never deleting. Used by
  * every import path (YAML, CSV, XLSX).
  */
-import { getTableColumns, type SQL, sql } from "drizzle-orm";
+import { getTableColumns, type SQL, sql, TransactionRollbackError } from "drizzle-orm";
 import { toSnakeCase } from "drizzle-orm/casing";
 import type { PgTable } from "drizzle-orm/pg-core";
 import type { Db } from "../client.js";
@@ -14,6 +14,11 @@ const BATCH_SIZE = 1000;
 
 /** `xmax = 0` only for rows this statement inserted (an updated row carries the updating transaction's id). */
 const insertedFlag = { inserted: sql<boolean>`(xmax = 0)` };
+const written = (key: SQL) => ({ ...insertedFlag, key: sql<string>`${key}` });
+
+/** The keys of the records an import inserted and updated (unchanged ones are only counted). */
+export type ChangedKeys = { inserted: string[]; updated: string[] };
+export type WriteResult = { summary: ImportSummary; changed: Record<keyof ImportSummary, ChangedKeys> };
 
 /**
  * ON CONFLICT clause that overwrites `keys` with the incoming values, but only when one of them differs, so
@@ -32,21 +37,48 @@ function overwrite<T extends PgTable>(table: T, keys: readonly (keyof T["_"]["co
   return { set, setWhere: sql`(${current}) is distinct from (${next})` };
 }
 
-async function upsertInBatches<R>(rows: readonly R[], write: (batch: R[]) => Promise<{ inserted: boolean }[]>) {
+async function upsertInBatches<R>(
+  rows: readonly R[],
+  write: (batch: R[]) => Promise<{ inserted: boolean; key: string }[]>,
+): Promise<{ counts: ImportCounts; changed: ChangedKeys }> {
   const counts: ImportCounts = { inserted: 0, updated: 0, unchanged: 0 };
+  const changed: ChangedKeys = { inserted: [], updated: [] };
   for (let start = 0; start < rows.length; start += BATCH_SIZE) {
     const batch = rows.slice(start, start + BATCH_SIZE);
-    const written = await write(batch);
-    const inserted = written.filter((r) => r.inserted).length;
+    const done = await write(batch);
+    for (const r of done) (r.inserted ? changed.inserted : changed.updated).push(r.key);
+    const inserted = done.filter((r) => r.inserted).length;
     counts.inserted += inserted;
-    counts.updated += written.length - inserted;
-    counts.unchanged += batch.length - written.length;
+    counts.updated += done.length - inserted;
+    counts.unchanged += batch.length - done.length;
   }
-  return counts;
+  return { counts, changed };
 }
 
 /** Upserts a validated directory in one transaction, in dependency order. Rows not in the file are kept. */
 export async function writeDirectory(db: Db, dir: Directory): Promise<ImportSummary> {
+  return (await writeDirectoryChanges(db, dir)).summary;
+}
+
+/**
+ * What writing the directory would change, written and rolled back: the same statements as the import itself, so
+ * the preview can never disagree with it. Nothing of it is committed (a savepoint when `db` is a transaction).
+ */
+export async function dryRunDirectory(db: Db, dir: Directory): Promise<WriteResult> {
+  let result: WriteResult | undefined;
+  try {
+    await db.transaction(async (tx) => {
+      result = await writeDirectoryChanges(tx, dir);
+      tx.rollback();
+    });
+  } catch (err) {
+    if (!(err instanceof TransactionRollbackError)) throw err;
+  }
+  return result as WriteResult;
+}
+
+/** The writer, with the keys of the records it inserted and updated (the dashboard's preview and history list them). */
+export async function writeDirectoryChanges(db: Db, dir: Directory): Promise<WriteResult> {
   return db.transaction(async (tx) => {
     const unitCounts = await upsertInBatches(dir.units, (batch) =>
       tx
@@ -56,7 +88,7 @@ export async function writeDirectory(db: Db, dir: Directory): Promise<ImportSumm
           target: units.id,
           ...overwrite(units, ["parentId", "kind", "name", "settings"]),
         })
-        .returning(insertedFlag),
+        .returning(written(sql`${units.id}`)),
     );
     const householdCounts = await upsertInBatches(dir.households, (batch) =>
       tx
@@ -76,7 +108,7 @@ export async function writeDirectory(db: Db, dir: Directory): Promise<ImportSumm
             "phone",
           ]),
         })
-        .returning(insertedFlag),
+        .returning(written(sql`${households.id}`)),
     );
     const peopleCounts = await upsertInBatches(dir.people, (batch) =>
       tx
@@ -86,7 +118,7 @@ export async function writeDirectory(db: Db, dir: Directory): Promise<ImportSumm
           target: people.id,
           ...overwrite(people, ["name", "role", "unitId", "householdId", "phone"]),
         })
-        .returning(insertedFlag),
+        .returning(written(sql`${people.id}`)),
     );
     const identityCounts = await upsertInBatches(dir.identities, (batch) =>
       tx
@@ -96,7 +128,7 @@ export async function writeDirectory(db: Db, dir: Directory): Promise<ImportSumm
           target: [identities.platform, identities.externalId],
           ...overwrite(identities, ["personId", "kind"]),
         })
-        .returning(insertedFlag),
+        .returning(written(sql`${identities.platform} || ':' || ${identities.externalId}`)),
     );
     // Chat status (active/dead) is the bot's own observation, so re-import leaves it alone. A webhook bound with
     // `npm run wecom:bind` is kept when the file names none (the file need not carry that secret).
@@ -113,14 +145,13 @@ export async function writeDirectory(db: Db, dir: Directory): Promise<ImportSumm
           },
           setWhere: sql`${chatFields.setWhere} or (excluded.webhook_url is not null and excluded.webhook_url is distinct from ${chats.webhookUrl})`,
         })
-        .returning(insertedFlag),
+        .returning(written(sql`${chats.id}`)),
     );
+    const all = { units: unitCounts, households: householdCounts, people: peopleCounts, identities: identityCounts, chats: chatCounts };
+    const keys = Object.keys(all) as (keyof ImportSummary)[];
     return {
-      units: unitCounts,
-      households: householdCounts,
-      people: peopleCounts,
-      identities: identityCounts,
-      chats: chatCounts,
+      summary: Object.fromEntries(keys.map((k) => [k, all[k].counts])) as ImportSummary,
+      changed: Object.fromEntries(keys.map((k) => [k, all[k].changed])) as WriteResult["changed"],
     };
   });
 }

@@ -16,6 +16,7 @@ import {
   type SheetLayout,
   sheetOf,
 } from "./xlsx-layout.js";
+import { declaredUnzippedSize } from "./zip-size.js";
 
 /** A cell as plain text or a number (which the text schema keeps as its digits), undefined when empty. */
 function cellValue(value: ExcelJS.CellValue): string | number | undefined {
@@ -146,11 +147,31 @@ function parseRows<T>(rows: readonly Row[], schema: z.ZodType<T>, issues: Issues
   return entries;
 }
 
+/**
+ * An uploaded workbook may unpack to at most this much: the directory of the largest town in the source article
+ * (10,425 households) unpacks to a few megabytes.
+ */
+export const MAX_UNZIPPED_BYTES = 200 * 1024 * 1024;
+
+/** A workbook as a path, or as bytes with the name to call it by (an upload). */
+export type WorkbookInput = string | { name: string; data: Buffer };
+
 /** Reads and schema-checks a workbook; cross-references are left to the validator. */
-export async function readXlsxSources(file: string, issues: Issues): Promise<Sources> {
+export async function readXlsxSources(input: WorkbookInput, issues: Issues): Promise<Sources> {
   const workbook = new ExcelJS.Workbook();
+  const file = typeof input === "string" ? input : input.name;
+  if (typeof input !== "string") {
+    const size = declaredUnzippedSize(input.data);
+    if (size === null) throw new DirectoryError([{ file, message: "无法读取，不是有效的 Excel 工作簿（.xlsx）" }]);
+    if (size > MAX_UNZIPPED_BYTES)
+      throw new DirectoryError([{ file, message: `工作簿解压后超过 ${MAX_UNZIPPED_BYTES / 1024 / 1024} MB，请分成几个文件上传` }]);
+  }
   try {
-    await workbook.xlsx.readFile(file);
+    // The drop-downs are not read: exceljs expands each validated range (50,000 rows a column, xlsx-export.ts)
+    // into one object per cell, which made reading the demo's workbook take seconds and hundreds of megabytes.
+    const options = { ignoreNodes: ["dataValidations"] };
+    if (typeof input === "string") await workbook.xlsx.readFile(input, options);
+    else await workbook.xlsx.load(input.data as unknown as ExcelJS.Buffer, options);
   } catch (err) {
     const missing = (err as NodeJS.ErrnoException).code === "ENOENT";
     throw new DirectoryError([

@@ -1,6 +1,6 @@
 /** The directory: who is who and where. Ids are stable codes from the directory file, so re-import updates in place. */
 import { sql } from "drizzle-orm";
-import { type AnyPgColumn, bigint, index, integer, jsonb, pgTable, primaryKey, text, timestamp, uniqueIndex } from "drizzle-orm/pg-core";
+import { type AnyPgColumn, bigint, boolean, index, integer, jsonb, pgTable, primaryKey, text, timestamp, uniqueIndex } from "drizzle-orm/pg-core";
 
 export const unitKinds = ["town", "village", "area", "group", "neighborhood"] as const;
 export type UnitKind = (typeof unitKinds)[number];
@@ -79,6 +79,12 @@ export const people = pgTable(
     phone: text(),
     /** Dashboard login links carry this number; an admin bumps it to revoke every link (and session) given out. */
     linkVersion: integer().notNull().default(0),
+    /**
+     * False once deactivated on the dashboard (停用): the row stays, so tickets, events and visits keep naming them,
+     * but every look-up of who someone is or who leads a unit passes them over (src/workflows/directory.ts `isActive`).
+     * An import never changes it, as with a chat's status.
+     */
+    active: boolean().notNull().default(true),
     ...timestamps,
   },
   (t) => [index().on(t.unitId, t.role)],

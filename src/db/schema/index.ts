@@ -6,3 +6,4 @@ export * from "./media.js";
 export * from "./meetings.js";
 export * from "./circulars.js";
 export * from "./mediations.js";
+export * from "./directory-admin.js";

@@ -1,14 +1,8 @@
 /** Photos attached to tickets: the cleaned images (one row per content, shared by every ticket that has it) and the links. */
 import { sql } from "drizzle-orm";
-import { bigserial, customType, index, integer, jsonb, pgTable, text, timestamp } from "drizzle-orm/pg-core";
+import { bigserial, index, integer, jsonb, pgTable, text, timestamp } from "drizzle-orm/pg-core";
+import { bytes } from "./bytes.js";
 import { tickets } from "./tickets.js";
-
-/** bytea as a Buffer on both drivers (postgres.js gives a Buffer, PGlite a Uint8Array). */
-const bytes = customType<{ data: Buffer; driverData: Uint8Array }>({
-  dataType: () => "bytea",
-  fromDriver: (v) => (Buffer.isBuffer(v) ? v : Buffer.from(v)),
-  toDriver: (v) => v,
-});
 
 /**
  * An image as kept: re-encoded without EXIF or any other metadata (GPS above all), and a small thumbnail. Keyed by

@@ -100,6 +100,8 @@ export const ticketEventKinds = [
   "photo_failed",
   /** The place of the matter (data: latitude, longitude, name). */
   "located",
+  /** A 邻长 handover moved it to the new 邻长 (data: from, to — person ids; actor: who made the handover). */
+  "handed_over",
 ] as const;
 export type TicketEventKind = (typeof ticketEventKinds)[number];
 

@@ -11,11 +11,11 @@
  * privately to each village's 村干部 (their village) and each 镇干部 (the whole town), key
  * `report-<personId>-<yyyy-mm>`.
  */
-import { inArray } from "drizzle-orm";
+import { and, inArray } from "drizzle-orm";
 import type { Db } from "../../db/client.js";
 import { chats, outbox, people, units } from "../../db/schema/index.js";
 import type { Ctx } from "../context.js";
-import type { Chat } from "../directory.js";
+import { type Chat, isActive } from "../directory.js";
 import { queueMessage } from "../outbox.js";
 import { type Policy, type PolicyOverrides, policyFor } from "../policy.js";
 import { coverageByUnit } from "./coverage.js";
@@ -142,7 +142,7 @@ export async function fanOutMonthlyReports(ctx: Ctx): Promise<FanOut> {
     const leaders = await ctx.db
       .select()
       .from(people)
-      .where(inArray(people.role, ["village_official", "town_official"]));
+      .where(and(inArray(people.role, ["village_official", "town_official"]), isActive));
     const mine = leaders.filter((p) => tree.townOf(p.unitId)?.id === town.id);
     const keys = mine.map((p) => reportKey(p.id, month));
     const done = new Set(

@@ -74,7 +74,7 @@ export async function scorecards(
   const rows = await queryRows<Record<string, unknown>>(
     db,
     sql`${subtree(root)}, leaders as (
-        select p.id, p.name, p.unit_id from people p join sub on sub.unit_id = p.unit_id where p.role = 'neighbor_leader'
+        select p.id, p.name, p.unit_id from people p join sub on sub.unit_id = p.unit_id where p.role = 'neighbor_leader' and p.active
       ), t as (
         -- Each ticket is judged by the answer clock it was given when opened (its "opened" event), not today's.
         select t.*, ${givenAnswerDue(answer)} as answer_due

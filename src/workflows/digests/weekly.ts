@@ -195,7 +195,7 @@ async function batch(db: Db, scopes: DigestScope[], p: FigureParams, out: Map<st
         (extract(epoch from (${asOf} - l.created_at)) * 1000)::bigint as age_ms,
         (select coalesce(json_agg(p.name order by p.id), '[]'::json)
            from units hu join people p on p.unit_id = hu.id
-           where hu.id = l.holder_unit_id and p.role = ${leaderRoleSql(sql`hu.kind`)}) as holders
+           where hu.id = l.holder_unit_id and p.active and p.role = ${leaderRoleSql(sql`hu.kind`)}) as holders
       from late l where l.rn <= ${OVERDUE_SHOWN}
       order by l.chat_id, l.rn`,
   );

@@ -68,7 +68,7 @@ export async function remindMissingTalks(ctx: Ctx): Promise<{ groups: number; qu
     if (missing.length === 0) continue;
     const leaders = await queryRows<{ id: string; unit_id: string }>(
       ctx.db,
-      sql`select id, unit_id from people where role = 'group_leader' and unit_id in (${sql.join(
+      sql`select id, unit_id from people where role = 'group_leader' and active and unit_id in (${sql.join(
         missing.map((g) => sql`${g.unitId}`),
         sql`, `,
       )}) order by id`,

@@ -101,7 +101,7 @@ async function namedLeader(ctx: Ctx, unitId: string, text: string): Promise<{ id
     ctx.db,
     sql`${withRecursive(subtreeCte("sub", unitId))}
       select p.id, p.name, p.unit_id from people p join sub on sub.unit_id = p.unit_id
-      where p.role not in ('resident', 'admin')`,
+      where p.role not in ('resident', 'admin') and p.active`,
   );
   const hit = rows.filter((r) => r.name.length >= 2 && text.includes(r.name)).sort((a, b) => b.name.length - a.name.length)[0];
   return hit ? { id: hit.id, unitId: hit.unit_id } : null;

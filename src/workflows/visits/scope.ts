@@ -3,7 +3,7 @@ import { and, eq, inArray, lte, sql } from "drizzle-orm";
 import { type Db, queryRows } from "../../db/client.js";
 import { households, people, type Role, type UnitKind, visits } from "../../db/schema/index.js";
 import { pathUpCte, subtreeCte, withRecursive } from "../../db/unit-tree.js";
-import type { Household, Person } from "../directory.js";
+import { type Household, isActive, type Person } from "../directory.js";
 import { LEADER_ROLE } from "../roles.js";
 import { periodStart } from "./calendar.js";
 import { type CarePlan, type History, visitPeriodOf, type VisitRules } from "./rules.js";
@@ -40,7 +40,7 @@ export async function caretakers(db: Db, rootId: string): Promise<Map<string, Pe
   const leaders = await db
     .select()
     .from(people)
-    .where(inArray(people.unitId, [...byId.keys()]))
+    .where(and(inArray(people.unitId, [...byId.keys()]), isActive))
     .orderBy(people.id);
   const leadersOf = (u: UnitRow) => leaders.filter((p) => p.unitId === u.id && p.role === (LEADER_ROLE[u.kind] as Role));
   const out = new Map<string, Person[]>();
