@@ -149,8 +149,11 @@ describe("deactivating a person", () => {
     expect(res.headers.get("location")).toBe("/dashboard/directory/people/gl2?done=deactivated");
     expect(await person("gl2")).toMatchObject({ active: false, role: "group_leader" });
 
-    // No sender, no session.
+    // No sender, no session, nobody to speak as in the simulator.
     expect(await findPerson(h.db, "sim", "gl2")).toBeNull();
+    const sim = (await (await app.request("/sim/directory")).json()) as { people: { id: string }[] };
+    expect(sim.people.map((p) => p.id)).not.toContain("gl2");
+    expect(sim.people.map((p) => p.id)).toContain("gl1");
     expect((await get("/dashboard/tickets", gl2Cookie)).status).toBe(303);
     // No leader: 吴邻长's 上报 skips the vacant-by-deactivation 组 and reaches the village.
     const id = ticketNo((await h.say("c2", "r3", "报事 三邻的桥栏杆松了")).text);

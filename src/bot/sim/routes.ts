@@ -56,7 +56,8 @@ export function simRoutes(runtime: Runtime): Hono {
       db.select({ id: units.id, parentId: units.parentId, kind: units.kind, name: units.name }).from(units).orderBy(units.id),
       // The simulator names a chat by its platform id (as WeCom and DingTalk do): a group bound on the dashboard has an id of its own.
       db.select({ id: chats.externalId, name: chats.name, unitId: chats.unitId }).from(chats).where(eq(chats.platform, "sim")).orderBy(chats.id),
-      db.select({ id: people.id, name: people.name, role: people.role, unitId: people.unitId }).from(people).orderBy(people.id),
+      // A deactivated person (停用) is nobody to speak as.
+      db.select({ id: people.id, name: people.name, role: people.role, unitId: people.unitId }).from(people).where(eq(people.active, true)).orderBy(people.id),
     ]);
     return c.json({ units: u, chats: ch, people: p });
   });
