@@ -31,7 +31,7 @@ export async function circularCommand(ctx: Ctx, me: Person, chat: Chat | null, b
   const lines = [`📢 通知 #${c.id}「${forGroup(c.title, GROUP_CUTS.item, tags)}」已发往 ${r.groups} 个群，${r.recipients} 位负责人需要确认传达。`];
   if (r.deliverAt.getTime() > ctx.now.getTime()) lines.push(`现在是免打扰时段，${formatWhenZh(r.deliverAt, ctx.now)} 起陆续发到各群。`);
   lines.push(`邻长转告联系户后发「已传达 #${c.id}」；3 天还没确认的，我会私信提醒一次。传达率在看板“通知传达”页查看。`);
-  return [say(lines.join("\n"))];
+  return [{ ...say(lines.join("\n")), circularId: c.id }];
 }
 
 /** `已传达 #3` from a 邻长 (or whoever looks after a vacant 邻). */

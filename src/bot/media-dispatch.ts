@@ -6,6 +6,8 @@
  *   3. quoting a ticket message of this chat → that ticket;
  *   4. alone, within 10 minutes after the same person's report in the same chat → that report;
  *   5. otherwise the sender is asked "要用这张照片报事吗？" and the photo waits (fetched already) for 是 or 不用.
+ * A photo with 通知, or alone within 10 minutes after the sender's own 通知 (and no report of theirs claims it), goes
+ * with that notice to its groups.
  * In a single chat (WeCom sends lone images only there) rule 4 takes the person's latest report in any chat.
  */
 import { type Ticket, getTicket } from "../workflows/tickets.js";
@@ -14,6 +16,7 @@ import { claimHeld, dropHeld, heldPhotos, recentReport, recordAttachments, type 
 import { photoEvent } from "../workflows/media/job.js";
 import { locateTicket, markVoice } from "../workflows/media/place.js";
 import type { Actor } from "../workflows/ticket-commands.js";
+import { attachToCircular, recentCircular } from "../workflows/circulars/photos.js";
 import { mediaReplies } from "./media-replies.js";
 import { parseCommand } from "./parse.js";
 import type { IncomingMessage, Reply } from "./types.js";
@@ -59,6 +62,14 @@ export async function mediaDispatch(
     if (msg.location && (await locateTicket(ctx, ticketId, msg.location, actor.person?.id ?? null))) extra.push(mediaReplies.located(ticketId));
     return appendTo(out, extra);
   }
+  if (cmd.intent === "circular" && atts.length) {
+    // With a 通知: posted to the notice's groups after its text, once kept (src/workflows/circulars/photos.ts).
+    const out = await dispatch(msg.text);
+    const circularId = out.find((r) => r.circularId !== undefined)?.circularId;
+    if (circularId === undefined) return out;
+    await attachToCircular(ctx, atts, sent, circularId);
+    return appendTo(out, [mediaReplies.circularPhotos(atts.length)]);
+  }
   if (cmd.intent === "resolve" && cmd.ticket !== null && atts.length) {
     const before = await getTicket(ctx.db, cmd.ticket);
     const out = await dispatch(msg.text);
@@ -78,6 +89,12 @@ export async function mediaDispatch(
     return [...out, atts.length ? mediaReplies.attached(target.id, atts.length) : mediaReplies.located(target.id)];
   }
   if (!atts.length) return [...out, mediaReplies.placeWithoutReport()];
+  // Alone, within 10 minutes after the sender's own 通知 (WeCom's single chat sends a picture as a message of its own).
+  const circular = actor.person && cmd.intent === "none" ? await recentCircular(ctx, actor.person.id) : null;
+  if (circular) {
+    await attachToCircular(ctx, atts, sent, circular.id);
+    return [...out, mediaReplies.circularAttached(circular.id, atts.length)];
+  }
   if (!actor.chat) return [...out, mediaReplies.noReportHere()];
   // Rule 5: ask. The words sent with the photo (if they were not a command) become the report if the answer is 是.
   await recordAttachments(ctx, atts, sent, { ticketId: null, caption: cmd.intent === "none" ? text : "" });

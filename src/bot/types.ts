@@ -39,6 +39,8 @@ export type Reply = {
   /** The ticket this reply is about, when the sender can act on it (platforms may add buttons). */
   ticketId?: number;
   actions?: ("claim" | "resolve" | "status")[];
+  /** The 通知 this reply says was sent (photos in the same message go with it). */
+  circularId?: number;
 };
 
 export type HandleResult = { replies: Reply[]; duplicate: boolean };

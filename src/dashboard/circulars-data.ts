@@ -93,3 +93,27 @@ export async function circularTimeline(db: Db, id: number): Promise<CircularEven
     person: r.person === null || r.person === undefined ? null : String(r.person),
   }));
 }
+
+/** A notice's photos as kept (stored ones only): their ticket_media ids, for the thumbnails. */
+export async function circularPhotoIds(db: Db, id: number): Promise<number[]> {
+  const rows = await queryRows<{ id: string | number }>(
+    db,
+    sql`select id from ticket_media where circular_id = ${id} and status = 'stored' order by id`,
+  );
+  return rows.map((r) => Number(r.id));
+}
+
+/** One photo of a notice (the kept image, or its thumbnail). */
+export async function circularPhoto(db: Db, circularId: number, id: number, thumb: boolean): Promise<{ mime: string; data: Buffer } | null> {
+  if (!Number.isSafeInteger(id) || id <= 0) return null;
+  const rows = await queryRows<{ mime: string; data: Uint8Array | string }>(
+    db,
+    sql`select ${thumb ? sql`'image/jpeg'` : sql`m.mime`} as mime, ${thumb ? sql`m.thumb` : sql`m.data`} as data
+      from ticket_media l join media m on m.sha256 = l.sha256
+      where l.id = ${id} and l.circular_id = ${circularId} and l.status = 'stored'`,
+  );
+  const r = rows[0];
+  if (!r) return null;
+  const data = typeof r.data === "string" ? Buffer.from(r.data.replace(/^\\x/, ""), "hex") : Buffer.from(r.data);
+  return { mime: r.mime, data };
+}

@@ -7,13 +7,19 @@ import { LEVEL_ZH } from "../../workflows/roles.js";
 import { relayRates } from "../../workflows/circulars/rates.js";
 import type { DashboardDeps, DashboardEnv } from "../context.js";
 import { render } from "../context.js";
-import { circularInScope, circularsInScope, circularTimeline, unitsInScope } from "../circulars-data.js";
+import { circularInScope, circularPhoto, circularPhotoIds, circularsInScope, circularTimeline, unitsInScope } from "../circulars-data.js";
 import { fmt } from "../format.js";
 import { h } from "../views.js";
 
 const LIST_LIMIT = 100;
 const pct = (n: number, d: number) => (d ? `${Math.round((100 * n) / d)}%` : "—");
-const EVENT_ZH: Record<string, string> = { sent: "发出", confirmed: "确认传达", reminded: "私信提醒" };
+const EVENT_ZH: Record<string, string> = {
+  sent: "发出",
+  confirmed: "确认传达",
+  reminded: "私信提醒",
+  photo: "附图已发到各群",
+  photo_failed: "一张附图没能保存",
+};
 
 export function circularsPage({ db, now }: DashboardDeps) {
   const app = new Hono<DashboardEnv>();
@@ -48,6 +54,7 @@ export function circularsPage({ db, now }: DashboardDeps) {
       (r) => mine.has(r.unitId) && (r.kind !== "neighborhood" || r.unitId === v.scope.rootId),
     );
     const events = await circularTimeline(db, x.id);
+    const photos = await circularPhotoIds(db, x.id);
     const reminding = x.remind_at.getTime() > now().getTime() ? `${fmt(x.remind_at)} 提醒未确认的人` : "已到提醒时间";
     return c.html(
       render(
@@ -55,7 +62,8 @@ export function circularsPage({ db, now }: DashboardDeps) {
         `通知 #${x.id}`,
         h`<h1>通知 #${x.id}：${x.title}</h1>
         <div class="card"><p style="white-space:pre-line">${x.body || "（无正文）"}</p>
-          <p class="muted">${x.sender} · ${x.unit_name} · ${fmt(x.created_at)} 发往 ${x.groups} 个群${x.photos ? ` · 附图片 ${x.photos} 张` : ""} · ${reminding}</p></div>
+          <p class="muted">${x.sender} · ${x.unit_name} · ${fmt(x.created_at)} 发往 ${x.groups} 个群${x.photos ? ` · 附图片 ${x.photos} 张` : ""} · ${reminding}</p>
+          ${photos.map((p) => h`<a href="/dashboard/circulars/${x.id}/photos/${p}" target="_blank" rel="noopener"><img class="thumb" src="/dashboard/circulars/${x.id}/photos/${p}?size=thumb" alt="附图 ${p}" loading="lazy"></a> `)}</div>
         <h2>传达率</h2>
         <table id="rates"><thead><tr><th>单位</th><th>传达率</th><th>已确认 / 应确认</th><th>还没确认</th></tr></thead><tbody>
         ${rates.map(
@@ -67,6 +75,19 @@ export function circularsPage({ db, now }: DashboardDeps) {
         <p><a href="/dashboard/circulars">← 返回通知列表</a></p>`,
       ),
     );
+  });
+  // A notice's photo, for whoever may see the notice (`?size=thumb` for the thumbnail).
+  app.get("/dashboard/circulars/:id/photos/:photo", async (c) => {
+    const id = Number(c.req.param("id"));
+    const x = await circularInScope(db, c.get("viewer").scope, id);
+    const file = x ? await circularPhoto(db, x.id, Number(c.req.param("photo")), c.req.query("size") === "thumb") : null;
+    if (!file) return c.text("找不到这张图片，或它不在你负责的范围内。", 404);
+    return c.body(new Uint8Array(file.data), 200, {
+      "content-type": file.mime,
+      "content-disposition": "inline",
+      "cache-control": "private, max-age=3600",
+      "x-content-type-options": "nosniff",
+    });
   });
   return app;
 }

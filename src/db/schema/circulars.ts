@@ -58,10 +58,11 @@ export const circularRecipients = pgTable(
   ],
 );
 
-export const circularEventKinds = ["sent", "confirmed", "reminded"] as const;
+/** photo: a photo sent with it was kept and posted to its groups (data: mediaId); photo_failed: one could not be. */
+export const circularEventKinds = ["sent", "confirmed", "reminded", "photo", "photo_failed"] as const;
 export type CircularEventKind = (typeof circularEventKinds)[number];
 
-/** The 台账 of a notice: sent, each confirmation, each reminder. */
+/** The 台账 of a notice: sent, each confirmation, each reminder, its photos. */
 export const circularEvents = pgTable(
   "circular_events",
   {

@@ -2,6 +2,7 @@
 import { sql } from "drizzle-orm";
 import { bigserial, index, integer, jsonb, pgTable, text, timestamp } from "drizzle-orm/pg-core";
 import { bytes } from "./bytes.js";
+import { circulars } from "./circulars.js";
 import { tickets } from "./tickets.js";
 
 /**
@@ -41,6 +42,8 @@ export const ticketMedia = pgTable(
     /** Shown in /dashboard/media/<id>. */
     id: bigserial({ mode: "number" }).primaryKey(),
     ticketId: integer().references(() => tickets.id),
+    /** A photo sent with a 通知 (never held, never a ticket's): posted to the notice's groups once it is kept. */
+    circularId: integer().references(() => circulars.id),
     role: text().$type<MediaRole>().notNull().default("report"),
     status: text().$type<MediaStatus>().notNull().default("pending"),
     source: jsonb().$type<MediaSource>().notNull(),
@@ -60,6 +63,7 @@ export const ticketMedia = pgTable(
   },
   (t) => [
     index().on(t.ticketId),
+    index().on(t.circularId),
     // An image is deleted when no row uses it any more: that check looks rows up by their image.
     index().on(t.sha256),
     index("ticket_media_pending_idx").on(t.notAfter).where(sql`status = 'pending'`),

@@ -5,8 +5,9 @@
  * can delay a reminder by one tick but never send it twice or lose it.
  */
 import { and, eq, inArray, isNull, lte, sql } from "drizzle-orm";
-import { circularEvents, circularRecipients, circulars } from "../../db/schema/index.js";
+import { circularEvents, circularRecipients, circulars, people } from "../../db/schema/index.js";
 import type { Ctx } from "../context.js";
+import { isActive } from "../directory.js";
 import { queueMessage } from "../outbox.js";
 import { deliverAfterQuietHours, type Policy } from "../policy.js";
 import { loadLadder } from "../tickets.js";
@@ -22,6 +23,8 @@ export async function runCircularReminders(ctx: Ctx): Promise<{ reminded: number
     .select({ circularId: circularRecipients.circularId, personId: circularRecipients.personId })
     .from(circularRecipients)
     .innerJoin(circulars, eq(circulars.id, circularRecipients.circularId))
+    // Someone deactivated since (停用) is nobody's recipient any more.
+    .innerJoin(people, and(eq(people.id, circularRecipients.personId), isActive))
     .where(and(isNull(circularRecipients.confirmedAt), isNull(circularRecipients.remindedAt), lte(circulars.remindAt, ctx.now)))
     .orderBy(circularRecipients.circularId, circularRecipients.personId)
     .limit(BATCH);

@@ -31,7 +31,6 @@ export async function sendCircular(
   sender: Person,
   chat: Chat | null,
   typed: string,
-  opts: { photos?: number } = {},
 ): Promise<SendOutcome> {
   if (!isOfficial(sender.role)) return { ok: false, reason: "forbidden" };
   const units = await subtreeUnitIds(ctx.db, sender.unitId);
@@ -44,7 +43,6 @@ export async function sendCircular(
 
   const ladder = await loadLadder(ctx, sender.unitId);
   const { title, body } = splitNotice(typed);
-  const photos = opts.photos ?? 0;
   const [circular] = await ctx.db
     .insert(circulars)
     .values({
@@ -54,7 +52,6 @@ export async function sendCircular(
       title,
       body,
       groups: groups.length,
-      photos,
       remindAt: new Date(ctx.now.getTime() + REMIND_AFTER_MS),
       createdAt: ctx.now,
     })
@@ -73,7 +70,7 @@ export async function sendCircular(
     at: ctx.now,
     actorId: sender.id,
     kind: "sent",
-    data: { groups: groups.map((g) => g.id), recipients: recipients.length, photos },
+    data: { groups: groups.map((g) => g.id), recipients: recipients.length },
   });
 
   const deliverAt = deliverAfterQuietHours(ladder.policy, ctx.now);
@@ -83,7 +80,6 @@ export async function sendCircular(
     body,
     sender: `${sender.name}（${ROLE_ZH[sender.role]}）`,
     senderUnit: ladder.path[0]?.name ?? "",
-    photos,
     tags: ladder.policy.sensitiveTags,
   });
   for (const g of groups) {

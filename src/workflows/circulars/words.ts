@@ -25,7 +25,6 @@ export type NoticeText = {
   body: string;
   sender: string;
   senderUnit: string;
-  photos: number;
   /** The town's extra sensitive words (Policy.sensitiveTags). */
   tags: readonly string[];
 };
@@ -34,7 +33,6 @@ export type NoticeText = {
 export function noticeForGroup(n: NoticeText): string {
   const lines = [`📢 通知 #${n.id}：${forGroup(n.title, GROUP_CUTS.item, n.tags)}`];
   if (n.body) lines.push(forGroup(n.body, GROUP_CUTS.notice, n.tags, { lines: true }));
-  if (n.photos) lines.push(`（另附图片 ${n.photos} 张，请向本组邻长或村里查看）`);
   lines.push(`—— ${n.senderUnit} ${n.sender}`);
   lines.push(`请各位邻长转告联系户，转告后发「已传达 #${n.id}」。`);
   return lines.join("\n");

@@ -24,21 +24,23 @@ export async function recordAttachments(
   ctx: Ctx,
   atts: Attachment[],
   sent: Sent,
-  target: { ticketId: number; role: MediaRole } | { ticketId: null; caption: string },
+  target: { ticketId: number; role: MediaRole } | { ticketId: null; caption: string } | { circularId: number },
 ): Promise<number[]> {
   if (atts.length === 0) return [];
+  const ticketId = "ticketId" in target ? target.ticketId : null;
   const rows = await ctx.db
     .insert(ticketMedia)
     .values(
       atts.map((a) => ({
-        ticketId: target.ticketId,
-        role: target.ticketId === null ? ("report" as const) : target.role,
+        ticketId,
+        circularId: "circularId" in target ? target.circularId : null,
+        role: "role" in target ? target.role : ("report" as const),
         status: "pending" as const,
         source: a.source,
         inline: a.data ?? null,
         chatId: sent.chatId,
         senderExternalId: sent.senderExternalId,
-        caption: target.ticketId === null ? target.caption : null,
+        caption: "caption" in target ? target.caption : null,
         notAfter: new Date(ctx.now.getTime() + a.validMs),
         createdAt: ctx.now,
       })),
@@ -59,6 +61,7 @@ export async function heldPhotos(ctx: Ctx, sent: Sent): Promise<{ ids: number[];
     .where(
       and(
         isNull(ticketMedia.ticketId),
+        isNull(ticketMedia.circularId),
         eq(ticketMedia.chatId, sent.chatId),
         eq(ticketMedia.senderExternalId, sent.senderExternalId),
         gte(ticketMedia.createdAt, new Date(ctx.now.getTime() - REPORT_WINDOW_MS)),
@@ -111,6 +114,7 @@ export async function sweepHeldPhotos(db: Db, now: Date): Promise<number> {
     db,
     and(
       isNull(ticketMedia.ticketId),
+      isNull(ticketMedia.circularId),
       inArray(ticketMedia.status, ["pending", "stored", "failed"]),
       lt(ticketMedia.createdAt, new Date(now.getTime() - REPORT_WINDOW_MS)),
     ),

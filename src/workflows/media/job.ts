@@ -16,6 +16,7 @@ import { queueMessage } from "../outbox.js";
 import { getTicket, recordEvent } from "../tickets.js";
 import { MEDIA_PER_TICKET } from "./attach.js";
 import { cleanImage, type Rejection } from "./image.js";
+import { circularPhotoFailed, circularPhotoKept, postableCopy } from "../circulars/photos.js";
 
 /** A platform's way to get the bytes of a photo. Throw MediaError for what can never work; anything else is retried. */
 export interface MediaFetcher {
@@ -30,7 +31,7 @@ export class MediaError extends Permanent {
   }
 }
 
-export type Failure = Rejection | FetchFailure | "unreachable" | "too_many" | "no_fetcher";
+export type Failure = Rejection | FetchFailure | "unreachable" | "too_many" | "no_fetcher" | "unpostable";
 
 /** Why a photo was not kept, in the words the 台账 and the chat use. */
 export const FAILURE_ZH: Record<Failure, string> = {
@@ -43,6 +44,7 @@ export const FAILURE_ZH: Record<Failure, string> = {
   unreachable: "多次下载都没有成功",
   too_many: `每个工单最多保存 ${MEDIA_PER_TICKET} 张照片`,
   no_fetcher: "本部署没有接入该平台",
+  unpostable: "图片压缩后仍超过群消息的 2 MB 上限",
 };
 
 export type MediaDeps = { db: Db; clock: () => Date; fetchers: MediaFetcher[]; logger: Logger; transact: <T>(work: (ctx: Ctx) => Promise<T>) => Promise<T> };
@@ -68,6 +70,9 @@ export async function processMedia(deps: MediaDeps, id: number, attempt = 1): Pr
   }
   const clean = await cleanImage(bytes);
   if ("rejected" in clean) return fail(deps, row, clean.rejected);
+  // A 通知's photo is posted to its groups: the copy a group channel takes is made now, outside the transaction.
+  const posted = row.circularId ? await postableCopy(clean.data).catch(() => null) : null;
+  if (row.circularId && !posted) return fail(deps, row, "unpostable");
   return deps.transact(async (ctx) => {
     // Locks the row: a second worker on the same job waits here, then finds it no longer pending.
     const [locked] = await ctx.db.select().from(ticketMedia).where(and(eq(ticketMedia.id, id), eq(ticketMedia.status, "pending"))).for("update");
@@ -81,6 +86,7 @@ export async function processMedia(deps: MediaDeps, id: number, attempt = 1): Pr
     await ctx.db.insert(media).values({ sha256, mime, width, height, size: data.length, data, thumb, createdAt: ctx.now }).onConflictDoNothing();
     await ctx.db.update(ticketMedia).set({ status: "stored", sha256, inline: null, error: null }).where(eq(ticketMedia.id, id));
     if (locked.ticketId) await photoEvent(ctx, { ...locked, status: "stored", sha256 });
+    if (locked.circularId && posted) await circularPhotoKept(ctx, { ...locked, status: "stored", sha256 }, { ...posted, thumb });
     return "stored";
   });
 }
@@ -115,6 +121,7 @@ async function fail(deps: MediaDeps, row: Row, reason: Failure): Promise<MediaOu
 async function failIn(ctx: Ctx, row: Row, reason: Failure): Promise<MediaOutcome> {
   await ctx.db.update(ticketMedia).set({ status: "failed", inline: null, error: reason }).where(eq(ticketMedia.id, row.id));
   if (row.ticketId) await photoEvent(ctx, { ...row, status: "failed", error: reason });
+  if (row.circularId) await circularPhotoFailed(ctx, { ...row, status: "failed", error: reason }, FAILURE_ZH[reason]);
   return "failed";
 }
 
