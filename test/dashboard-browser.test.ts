@@ -2,34 +2,25 @@
  * The dashboard in a real headless Chromium (Debian's chromium driven by playwright-core): sign in, look at the
  * charts, filter, open a ticket's timeline, download the Excel export, and keep screenshots (screenshots/dashboard).
  */
-import { existsSync, mkdirSync } from "node:fs";
-import type { AddressInfo } from "node:net";
-import { serve, type ServerType } from "@hono/node-server";
 import ExcelJS from "exceljs";
-import { type Browser, chromium } from "playwright-core";
+import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createApp } from "../src/app.js";
-import { createHarness, type Harness, silent } from "./helpers/harness.js";
+import { type BrowserBot, startBrowserBot } from "./helpers/browser.js";
+import type { Harness } from "./helpers/harness.js";
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 const SHOTS = "screenshots/dashboard";
 const TOKEN = "browser-admin-token-0123456789";
 
+let bot: BrowserBot;
 let h: Harness;
-let server: ServerType;
 let base = "";
 let browser: Browser;
 const ids: number[] = [];
 const ticketNo = (text: string) => Number(/#(\d+)/.exec(text)?.[1]);
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) throw new Error(`浏览器测试需要 Chromium：${CHROMIUM} 不存在（Debian：apt-get install -y chromium）`);
-  mkdirSync(SHOTS, { recursive: true });
-  h = await createHarness();
-  const app = createApp({ runtime: h.runtime, logger: silent, sim: true, dashboard: { adminToken: TOKEN } });
-  server = serve({ fetch: app.fetch, port: 0, hostname: "127.0.0.1" });
-  await new Promise<void>((r) => server.once("listening", () => r()));
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  bot = await startBrowserBot({ shots: SHOTS, token: TOKEN });
+  ({ h, base, browser } = bot);
   const reports: [string, string, string][] = [
     ["c1", "r1", "报事 村口路灯坏了"],
     ["c1", "r1", "报事 水沟堵了，下雨就漫到路上"],
@@ -42,16 +33,10 @@ beforeAll(async () => {
   await h.say("c1", "r1", `满意 #${ids[0]}`);
   await h.say("c1", "nl1", `上报 #${ids[1]} 需要组里协调`);
   await h.say("c1", "gl1", `认领 #${ids[1]}`);
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-  });
 });
 
 afterAll(async () => {
-  await browser?.close();
-  server?.close();
-  await h?.close();
+  await bot?.close();
 });
 
 describe("dashboard in Chromium", () => {

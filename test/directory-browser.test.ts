@@ -4,44 +4,22 @@
  * sheet/row/column errors, upload the corrected one, read the preview (nothing written yet), 确认导入, and see it in
  * the history; then a simulator group bound on 群聊绑定. Screenshots go to screenshots/directory.
  */
-import { existsSync, mkdirSync } from "node:fs";
-import type { AddressInfo } from "node:net";
-import { serve, type ServerType } from "@hono/node-server";
 import { eq } from "drizzle-orm";
 import ExcelJS from "exceljs";
-import { type Browser, chromium } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createApp } from "../src/app.js";
 import { chats, households, people } from "../src/db/schema/index.js";
-import { createHarness, type Harness, silent } from "./helpers/harness.js";
+import { type BrowserBot, signInAsAdmin, startBrowserBot } from "./helpers/browser.js";
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 const SHOTS = "screenshots/directory";
 const TOKEN = "directory-browser-token-0123456789";
 
-let h: Harness;
-let server: ServerType;
-let base = "";
-let browser: Browser;
+let bot: BrowserBot;
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) throw new Error(`浏览器测试需要 Chromium：${CHROMIUM} 不存在（Debian：apt-get install -y chromium）`);
-  mkdirSync(SHOTS, { recursive: true });
-  h = await createHarness();
-  const app = createApp({ runtime: h.runtime, logger: silent, sim: true, dashboard: { adminToken: TOKEN } });
-  server = serve({ fetch: app.fetch, port: 0, hostname: "127.0.0.1" });
-  await new Promise<void>((r) => server.once("listening", () => r()));
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-  });
+  bot = await startBrowserBot({ shots: SHOTS, token: TOKEN });
 }, 120_000);
-
 afterAll(async () => {
-  await browser?.close();
-  server?.close();
-  await h?.close();
+  await bot?.close();
 });
 
 function rowOf(ws: ExcelJS.Worksheet, id: string): ExcelJS.Row {
@@ -52,15 +30,14 @@ function rowOf(ws: ExcelJS.Worksheet, id: string): ExcelJS.Row {
 describe("the directory on the dashboard, in Chromium", () => {
   // A whole clerk's session of page loads and uploads: generous for a loaded 2-core machine.
   it("downloads the workbook, shows an upload's errors, previews the corrected one and imports it on 确认导入", { timeout: 240_000 }, async () => {
+    const { h, base, browser } = bot;
     const context = await browser.newContext({ acceptDownloads: true, viewport: { width: 1280, height: 900 }, locale: "zh-CN" });
     const external: string[] = [];
     context.on("request", (r) => {
       if (!r.url().startsWith(base)) external.push(r.url());
     });
     const page = await context.newPage();
-    await page.goto(`${base}/dashboard/login`);
-    await page.fill('input[name="token"]', TOKEN);
-    await Promise.all([page.waitForURL(`${base}/dashboard`), page.click('button[type="submit"]')]);
+    await signInAsAdmin(page, base, TOKEN);
 
     await Promise.all([page.waitForURL(`${base}/dashboard/directory`), page.click("header >> text=名册")]);
     expect(await page.locator("#count").textContent()).toMatch(/共 3 个邻，其中 3 个需关注/);
@@ -118,11 +95,10 @@ describe("the directory on the dashboard, in Chromium", () => {
   });
 
   it("binds a group that @-mentioned the bot in the simulator, on a phone-sized screen", { timeout: 240_000 }, async () => {
+    const { h, base, browser } = bot;
     const context = await browser.newContext({ viewport: { width: 390, height: 844 }, locale: "zh-CN" });
     const sim = await context.newPage();
-    await sim.goto(`${base}/dashboard/login`);
-    await sim.fill('input[name="token"]', TOKEN);
-    await Promise.all([sim.waitForURL(`${base}/dashboard`), sim.click('button[type="submit"]')]);
+    await signInAsAdmin(sim, base, TOKEN);
     await sim.goto(`${base}/`);
     await sim.selectOption("#person", "r3");
     await sim.selectOption("#chat", "c-new");

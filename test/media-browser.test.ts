@@ -3,42 +3,30 @@
  * ticket on the dashboard, see the thumbnail in the timeline and the full image on click — without its GPS.
  * Screenshots in screenshots/media.
  */
-import { existsSync, mkdirSync, writeFileSync } from "node:fs";
-import type { AddressInfo } from "node:net";
+import { writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { serve, type ServerType } from "@hono/node-server";
-import { type Browser, chromium } from "playwright-core";
+import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createApp } from "../src/app.js";
-import { createHarness, type Harness, silent, waitFor } from "./helpers/harness.js";
+import { type BrowserBot, startBrowserBot } from "./helpers/browser.js";
+import { waitFor } from "./helpers/harness.js";
 import { gpsPhoto, imageSize, metadataLeft } from "./helpers/photos.js";
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 const SHOTS = "screenshots/media";
 const TOKEN = "browser-admin-token-0123456789";
 
-let h: Harness;
-let server: ServerType;
+let bot: BrowserBot;
 let base = "";
 let browser: Browser;
 const photoFile = join(tmpdir(), `haolin-photo-${process.pid}.jpg`);
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) throw new Error(`浏览器测试需要 Chromium：${CHROMIUM} 不存在（Debian：apt-get install -y chromium）`);
-  mkdirSync(SHOTS, { recursive: true });
+  bot = await startBrowserBot({ shots: SHOTS, token: TOKEN });
+  ({ base, browser } = bot);
   writeFileSync(photoFile, await gpsPhoto(480, 360, "#8e44ad"));
-  h = await createHarness();
-  const app = createApp({ runtime: h.runtime, logger: silent, sim: true, dashboard: { adminToken: TOKEN } });
-  server = serve({ fetch: app.fetch, port: 0, hostname: "127.0.0.1" });
-  await new Promise<void>((r) => server.once("listening", () => r()));
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"] });
 });
 afterAll(async () => {
-  await browser?.close();
-  server?.close();
-  await h?.close();
+  await bot?.close();
 });
 
 describe("a photo from the simulator to the dashboard", () => {

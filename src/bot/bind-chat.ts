@@ -9,6 +9,7 @@ import { chats, type Platform, units } from "../db/schema/index.js";
 import { BindError, bindChat, boundNotice } from "../workflows/chats.js";
 import type { Ctx } from "../workflows/context.js";
 import { queueMessage } from "../workflows/outbox.js";
+import { PLATFORM_ZH } from "../workflows/roles.js";
 import type { DirectoryActor } from "../workflows/roster/access.js";
 import { recordChange } from "../workflows/roster/history.js";
 import { normalizeWebhook } from "./wecom/webhook.js";
@@ -31,8 +32,6 @@ export async function bindGroup(db: Db, req: BindGroupRequest, now = new Date())
   const r = await bindChat(db, { platform: req.platform, externalId: req.externalId, unitId: req.unitId, name: req.name, webhookUrl }, now);
   return { ...r, webhookSaved: webhookUrl !== undefined };
 }
-
-const PLATFORM_ZH: Record<Platform, string> = { wecom: "企业微信", dingtalk: "钉钉", sim: "模拟器" };
 
 /**
  * Binding from the dashboard: the binding, its line in the directory history and, for a group bound for the first

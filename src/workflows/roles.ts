@@ -1,5 +1,5 @@
 /** Which role leads which kind of unit, and the Chinese words for both. One place for these rules. */
-import type { Role, TicketStatus, UnitKind } from "../db/schema/index.js";
+import type { Platform, Role, TicketStatus, UnitKind } from "../db/schema/index.js";
 
 export const LEADER_ROLE: Record<UnitKind, Role> = {
   neighborhood: "neighbor_leader",
@@ -42,3 +42,6 @@ export const STATUS_ZH: Record<TicketStatus, string> = {
 
 /** 三长制: each 邻长 links 5–15 households; a 邻 outside this is flagged on the dashboard's directory. */
 export const NEIGHBORHOOD_HOUSEHOLDS = { min: 5, max: 15 } as const;
+
+/** The platforms in words (the workbook's drop-down, the dashboard): the real platforms first, the simulator last. */
+export const PLATFORM_ZH: Record<Platform, string> = { wecom: "企业微信", dingtalk: "钉钉", sim: "模拟器" };

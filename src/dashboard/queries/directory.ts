@@ -11,6 +11,8 @@ import { NEIGHBORHOOD_HOUSEHOLDS } from "../../workflows/roles.js";
 import { type Scope, scopeCte } from "../data.js";
 
 type Named = { id: string; name: string };
+/** A household as leaders know it, "户主（门牌）", from the alias `h`. */
+const HOUSEHOLD_LABEL = "case when h.id is null then null when h.house_no is null then h.head_name else h.head_name || '（' || h.house_no || '）' end as household";
 /** json_agg comes back as text from PGlite and as a value from postgres.js. */
 const json = <T>(v: unknown): T => (typeof v === "string" ? JSON.parse(v) : v) as T;
 /** A LIKE pattern matching `q` anywhere, its own % and _ taken literally. */
@@ -102,6 +104,23 @@ export type PersonRow = {
   household: string | null;
 };
 
+/** A person's row as the people pages show it: `p` joined to their unit `u` and household `h` (PERSON_JOINS). */
+const PERSON_COLUMNS = sql.raw(`p.id, p.name, p.role, p.active, p.phone, p.unit_id, u.name as unit_name, ${HOUSEHOLD_LABEL}`);
+const PERSON_JOINS = sql`join units u on u.id = p.unit_id left join households h on h.id = p.household_id`;
+
+function toPersonRow(r: Record<string, unknown>): PersonRow {
+  return {
+    id: String(r.id),
+    name: String(r.name),
+    role: r.role as Role,
+    active: Boolean(r.active),
+    phone: (r.phone as string) ?? null,
+    unitId: String(r.unit_id),
+    unitName: String(r.unit_name),
+    household: (r.household as string) ?? null,
+  };
+}
+
 export type PeopleFilter = { q?: string; role?: Role; inactive?: boolean; limit: number; offset: number };
 
 export async function searchPeople(db: Db, scope: Scope, f: PeopleFilter): Promise<{ rows: PersonRow[]; total: number }> {
@@ -111,25 +130,14 @@ export async function searchPeople(db: Db, scope: Scope, f: PeopleFilter): Promi
   const rows = await queryRows<Record<string, unknown>>(
     db,
     sql`${scopeCte(scope)}
-      select p.id, p.name, p.role, p.active, p.phone, p.unit_id, u.name as unit_name,
-        case when h.id is null then null when h.house_no is null then h.head_name else h.head_name || '（' || h.house_no || '）' end as household,
-        count(*) over () as total
-      from people p join sub on sub.unit_id = p.unit_id join units u on u.id = p.unit_id left join households h on h.id = p.household_id
+      select ${PERSON_COLUMNS}, count(*) over () as total
+      from people p join sub on sub.unit_id = p.unit_id ${PERSON_JOINS}
       where ${sql.join(where, sql` and `)}
       order by p.unit_id, p.id limit ${f.limit} offset ${f.offset}`,
   );
   return {
     total: Number(rows[0]?.total ?? 0),
-    rows: rows.map((r) => ({
-      id: String(r.id),
-      name: String(r.name),
-      role: r.role as Role,
-      active: Boolean(r.active),
-      phone: (r.phone as string) ?? null,
-      unitId: String(r.unit_id),
-      unitName: String(r.unit_name),
-      household: (r.household as string) ?? null,
-    })),
+    rows: rows.map(toPersonRow),
   };
 }
 
@@ -265,25 +273,17 @@ export async function personView(db: Db, scope: Scope, id: string): Promise<Pers
   const rows = await queryRows<Record<string, unknown>>(
     db,
     sql`${scopeCte(scope)}
-      select p.id, p.name, p.role, p.active, p.phone, p.unit_id, u.name as unit_name,
-        case when h.id is null then null when h.house_no is null then h.head_name else h.head_name || '（' || h.house_no || '）' end as household,
+      select ${PERSON_COLUMNS},
         (select coalesce(json_agg(json_build_object('platform', i.platform, 'externalId', i.external_id, 'kind', i.kind) order by i.platform, i.external_id), '[]'::json)
            from identities i where i.person_id = p.id) as identities,
         (select coalesce(json_agg(t.id order by t.id), '[]'::json) from tickets t where t.assignee_id = p.id and t.status <> 'closed') as open_tickets
-      from people p join sub on sub.unit_id = p.unit_id join units u on u.id = p.unit_id left join households h on h.id = p.household_id
+      from people p join sub on sub.unit_id = p.unit_id ${PERSON_JOINS}
       where p.id = ${id}`,
   );
   const r = rows[0];
   if (!r) return null;
   return {
-    id: String(r.id),
-    name: String(r.name),
-    role: r.role as Role,
-    active: Boolean(r.active),
-    phone: (r.phone as string) ?? null,
-    unitId: String(r.unit_id),
-    unitName: String(r.unit_name),
-    household: (r.household as string) ?? null,
+    ...toPersonRow(r),
     identities: json<PersonView["identities"]>(r.identities) ?? [],
     openTickets: (json<(number | string)[]>(r.open_tickets) ?? []).map(Number),
   };
@@ -295,9 +295,8 @@ export async function candidates(db: Db, unitId: string, limit = 300): Promise<(
     db,
     sql`${withRecursive(sql`d(unit_id) as (select coalesce((select parent_id from units where id = ${unitId}), ${unitId})
           union all select u.id from units u join d on u.parent_id = d.unit_id)`)}
-      select p.id, p.name, u.name as unit_name,
-        case when h.id is null then null when h.house_no is null then h.head_name else h.head_name || '（' || h.house_no || '）' end as household
-      from people p join d on d.unit_id = p.unit_id join units u on u.id = p.unit_id left join households h on h.id = p.household_id
+      select p.id, p.name, u.name as unit_name, ${sql.raw(HOUSEHOLD_LABEL)}
+      from people p join d on d.unit_id = p.unit_id ${PERSON_JOINS}
       where p.role = 'resident' and p.active
       order by (p.unit_id = ${unitId}) desc, p.unit_id, p.name, p.id limit ${limit}`,
   );

@@ -3,8 +3,8 @@
  * kind, Chinese headers, and the Chinese words a clerk picks from the drop-downs (codes are accepted too).
  */
 
-import { ROLE_ZH } from "../../workflows/roles.js";
-import { type Platform, type Role, roles, type UnitKind, unitKinds } from "../schema/index.js";
+import { PLATFORM_ZH, ROLE_ZH } from "../../workflows/roles.js";
+import { type Role, roles, type UnitKind, unitKinds } from "../schema/index.js";
 import { type careLevels, KIND_LABEL } from "./fields.js";
 
 /** Which closed list a column's drop-down offers. */
@@ -99,11 +99,6 @@ export const sheetOf = (key: SheetKey): SheetLayout => SHEETS.find((s) => s.key 
 const CARE_ZH: Record<(typeof careLevels)[number], string> = {
   special: "重点",
   normal: "一般",
-};
-const PLATFORM_ZH: Record<Platform, string> = {
-  wecom: "企业微信",
-  dingtalk: "钉钉",
-  sim: "模拟器",
 };
 
 /** Code → the word shown in the workbook, for each closed list. */

@@ -9,7 +9,7 @@ import { bindGroupAs } from "../../../bot/bind-chat.js";
 import { WebhookError, webhookHint } from "../../../bot/wecom/webhook.js";
 import { platforms, type Platform } from "../../../db/schema/index.js";
 import { BindError } from "../../../workflows/chats.js";
-import { LEVEL_ZH } from "../../../workflows/roles.js";
+import { LEVEL_ZH, PLATFORM_ZH } from "../../../workflows/roles.js";
 import type { DashboardDeps, DashboardEnv } from "../../context.js";
 import { adminOnlyPage, render } from "../../context.js";
 import { unitOptions } from "../../data.js";
@@ -18,7 +18,6 @@ import { boundChatRows, pendingChatRows } from "../../queries/directory.js";
 import { h, raw } from "../../views.js";
 import { actorOf, flash, tabs } from "./common.js";
 
-const PLATFORM_ZH: Record<Platform, string> = { wecom: "企业微信", dingtalk: "钉钉", sim: "模拟器" };
 
 export function directoryChatsPage({ db, runtime }: DashboardDeps) {
   const app = new Hono<DashboardEnv>();

@@ -6,14 +6,13 @@ import { Hono } from "hono";
 import { type Role, roles } from "../../../db/schema/index.js";
 import { HANDOVER_KINDS } from "../../../workflows/roster/handover.js";
 import { setPersonActive, type StatusRefusal } from "../../../workflows/roster/status.js";
-import { ROLE_ZH } from "../../../workflows/roles.js";
+import { PLATFORM_ZH, ROLE_ZH } from "../../../workflows/roles.js";
 import type { DashboardDeps, DashboardEnv } from "../../context.js";
 import { render } from "../../context.js";
 import { personView, searchPeople } from "../../queries/directory.js";
 import { h, raw } from "../../views.js";
 import { actorOf, flash, PAGE_SIZE, pageNo, pager, tabs, term } from "./common.js";
 
-const PLATFORM_ZH: Record<string, string> = { wecom: "企业微信", dingtalk: "钉钉", sim: "模拟器" };
 const KIND_ZH: Record<string, string> = { userid: "账号", open_userid: "机器人识别的账号", external_userid: "微信外部联系人" };
 /** The roles whose unit has a handover page (邻长, 组长, 片长). */
 const ROTATING: Role[] = ["neighbor_leader", "group_leader", "area_leader"];

@@ -4,7 +4,7 @@
  * and its groups.
  */
 import { Hono } from "hono";
-import { LEVEL_ZH, NEIGHBORHOOD_HOUSEHOLDS, ROLE_ZH, LEADER_ROLE } from "../../../workflows/roles.js";
+import { LEADER_ROLE, LEVEL_ZH, NEIGHBORHOOD_HOUSEHOLDS, PLATFORM_ZH, ROLE_ZH } from "../../../workflows/roles.js";
 import { HANDOVER_KINDS } from "../../../workflows/roster/handover.js";
 import type { DashboardDeps, DashboardEnv } from "../../context.js";
 import { render } from "../../context.js";
@@ -12,7 +12,6 @@ import { directoryCounts, type NeighborhoodRow, neighborhoods, unitView } from "
 import { h } from "../../views.js";
 import { actorOf, flash, PAGE_SIZE, pageNo, pager, tabs, term } from "./common.js";
 
-const PLATFORM_ZH: Record<string, string> = { wecom: "企业微信", dingtalk: "钉钉", sim: "模拟器" };
 
 const FLAG_ZH: Record<NonNullable<NeighborhoodRow["flag"]>, string> = {
   no_leader: "没有邻长",
