@@ -4,15 +4,19 @@
  * robotCode) and fetching the temporary link, and the dashboard showing the photo without its GPS. A refused code,
  * a lapsed link and a non-image leave the ticket open with the reason on its 台账.
  */
+import { Writable } from "node:stream";
 import { eq } from "drizzle-orm";
+import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { createApp } from "../src/app.js";
 import { DingTalkBot } from "../src/bot/dingtalk/index.js";
-import { chats, identities, ticketEvents, ticketMedia } from "../src/db/schema/index.js";
+import { chats, identities, inboundMessages, ticketEvents, ticketMedia } from "../src/db/schema/index.js";
+import { ignoredCallbacks } from "../src/lib/metrics.js";
 import { FakeDingTalk, fakeConfig } from "./fakes/dingtalk.js";
 import { FakeDingTalkMedia } from "./fakes/dingtalk-media.js";
-import { createHarness, type Harness, silent, waitFor } from "./helpers/harness.js";
+import { createHarness, type Harness, waitFor } from "./helpers/harness.js";
 import { adminDashboard, gpsPhoto, imageSize, metadataLeft, plainPng } from "./helpers/photos.js";
+import { leaks } from "./helpers/personal-oracle.js";
 
 const GROUP = "cidDongCunYiZuPhotos==";
 let fake: FakeDingTalk;
@@ -21,11 +25,19 @@ let bot: DingTalkBot;
 let h: Harness;
 let dashboard: ReturnType<typeof createApp>;
 let cookie = "";
+/** What the DingTalk adapter logs. */
+const logLines: string[] = [];
 
 beforeAll(async () => {
   fake = await FakeDingTalk.start();
   files = await FakeDingTalkMedia.attach(fake);
-  bot = new DingTalkBot(fakeConfig(fake), silent);
+  const sink = new Writable({
+    write(chunk, _enc, done) {
+      logLines.push(String(chunk));
+      done();
+    },
+  });
+  bot = new DingTalkBot(fakeConfig(fake), pino({ level: "trace" }, sink));
   h = await createHarness({ senders: [bot.sender], fetchers: [bot.mediaFetcher] });
   await h.db.insert(chats).values({ id: "dt-g1", platform: "dingtalk", externalId: GROUP, unitId: "g1", name: "东村一组钉钉群", meta: { openConversationId: GROUP } });
   await h.db.insert(identities).values({ platform: "dingtalk", externalId: "staff-r1", personId: "r1" });
@@ -110,4 +122,22 @@ describe("DingTalk photos", () => {
       expect(events.find((e) => e.kind === "photo_failed")?.text).toBe(why);
     });
   }
+
+  it("a message type DingTalk does not document (a location): acked, counted, not answered, nothing stored or logged of it", async () => {
+    // DingTalk's receive-message document lists text, richText, picture, audio, video and file only; this shape is
+    // made up (no document defines one) to stand for any type a future client might send.
+    const ignored = async () => (await ignoredCallbacks.get()).values.find((v) => v.labels.platform === "dingtalk" && v.labels.reason === "unknown_msgtype")?.value ?? 0;
+    const before = await ignored();
+    const posts = fake.sessionPosts.length;
+    const { text: _text, ...base } = fake.robotMessage({ text: "", staffId: "staff-r1", group: GROUP });
+    const place = "幸福路88号王家门口";
+    const frame = fake.pushRobot({ ...base, msgtype: "location", content: { latitude: 30.27412, longitude: 120.15515, title: place } });
+    await waitFor(async () => (await ignored()) === before + 1);
+    expect(fake.acked(frame).map((a) => a.code)).toEqual([200]);
+    expect(fake.sessionPosts.length).toBe(posts);
+    expect(await h.db.select().from(inboundMessages).where(eq(inboundMessages.messageId, base.msgId))).toEqual([]);
+    const logged = logLines.join("");
+    expect(logged).toContain("unknown type ignored");
+    expect(leaks(logged, [{ kind: "word", value: place }, { kind: "number", value: "30.27412" }, { kind: "number", value: "120.15515" }])).toEqual([]);
+  });
 });

@@ -3,7 +3,9 @@
  * dashboard serving them (scoped like the ticket), with the rules for which ticket a photo belongs to and every bad
  * input answered without harm.
  */
+import { Writable } from "node:stream";
 import { eq, sql } from "drizzle-orm";
+import { pino } from "pino";
 import sharp from "sharp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createApp } from "../src/app.js";
@@ -15,6 +17,7 @@ import { gpsPhoto, imageSize, metadataLeft, plainPng } from "./helpers/photos.js
 import { digestFigures, UnitTree } from "../src/workflows/digests/index.js";
 import { formatWeeklyDigest } from "../src/workflows/digests/format.js";
 import type { WeeklyFigures } from "../src/workflows/digests/weekly.js";
+import { leaks, type Secret } from "./helpers/personal-oracle.js";
 
 const TOKEN = "test-admin-token-0123456789";
 const SECRET = "s".repeat(40);
@@ -183,6 +186,68 @@ describe("which ticket a photo belongs to", () => {
     const page = await (await app.request(`/dashboard/tickets/${id}`, { headers: { cookie: await cookieFor("admin") } })).text();
     expect(page).toContain("东村二组河堤北段");
     expect(page).toContain("30.27412");
+  });
+});
+
+describe("a place is a resident's address", () => {
+  it("reaches the ticket's dashboard page and nothing else: no reply, group message, ping or log line carries it", async () => {
+    let skewMs = 0;
+    const lines: string[] = [];
+    const sink = new Writable({
+      write(chunk, _enc, done) {
+        lines.push(String(chunk));
+        done();
+      },
+    });
+    const e = await createHarness({ clock: () => new Date(Date.now() + skewMs), logger: pino({ level: "trace" }, sink) });
+    try {
+      const app2 = createApp({ runtime: e.runtime, logger: pino({ level: "trace" }, sink), sim: true, dashboard: { adminToken: TOKEN, sessionSecret: SECRET } });
+      const name = "村东王家老宅后门";
+      const where = { latitude: 30.27412, longitude: 120.15515, name };
+      const secrets: Secret[] = [
+        { kind: "word", value: name },
+        { kind: "number", value: "30.27412" },
+        { kind: "number", value: "120.15515" },
+      ];
+      const said: string[] = [];
+      const say = async (body: Record<string, unknown>) => {
+        const r = await send(body, app2);
+        said.push(r.text);
+        return r.text;
+      };
+      const id = ticketNo(await say({ chatId: "c2", userId: "r3", text: "报事 河堤裂缝" }));
+      // Someone else's place, right after: not theirs to place.
+      expect(await say({ chatId: "c2", userId: "nl3", location: where })).toContain("请先发「报事 问题描述」");
+      expect(await say({ chatId: "c2", userId: "r3", location: where })).toContain(`已记下工单 #${id} 的位置`);
+      // Coordinates that are no place on earth are refused at the door.
+      expect((await send({ chatId: "c2", userId: "r3", location: { latitude: 123, longitude: 0, name } }, app2)).status).toBe(400);
+
+      const res = await app2.request("/dashboard/login", {
+        method: "POST",
+        headers: { "content-type": "application/x-www-form-urlencoded" },
+        body: new URLSearchParams({ token: TOKEN }).toString(),
+      });
+      const admin = (res.headers.get("set-cookie") ?? "").split(";")[0] as string;
+      const page = await (await app2.request(`/dashboard/tickets/${id}`, { headers: { cookie: admin } })).text();
+      expect(page).toContain(`位置：${name}（30.27412, 120.15515）`);
+      expect(page).toContain("https://uri.amap.com/marker?position=120.15515,30.27412");
+
+      // Eleven minutes on, a place no longer goes to that report.
+      skewMs = 11 * 60_000;
+      expect(await say({ chatId: "c2", userId: "r3", location: { ...where, name: "别处" } })).toContain("请先发「报事 问题描述」");
+      // Four more hours: the ticket escalates, and its ping goes to the group.
+      skewMs = 5 * 3600_000;
+      await e.runtime.reconcile();
+      const group = await queryRows<{ payload: { text: string } | string }>(e.db, sql`select payload from outbox where chat_id is not null`);
+      const texts = group.map((g) => (typeof g.payload === "string" ? (JSON.parse(g.payload) as { text: string }) : g.payload).text);
+      expect(texts.some((t) => t.includes(`工单 #${id}`) && t.includes("上报"))).toBe(true);
+      const botLines = (await e.chatLog("c2")).filter((m) => m.from === "bot").map((m) => m.text);
+      for (const t of [...said, ...texts, ...botLines]) expect(leaks(t, secrets), t).toEqual([]);
+      expect(lines.length).toBeGreaterThan(0);
+      expect(leaks(lines.join(""), secrets)).toEqual([]);
+    } finally {
+      await e.close();
+    }
   });
 });
 

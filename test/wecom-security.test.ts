@@ -92,7 +92,12 @@ describe("WeCom callback security", () => {
   const authentic: [string, string, () => Promise<{ status: number; body: string }>][] = [
     ["malformed JSON inside the ciphertext", "not_json", () => bot.fake.callback('{"msgid": "x", "aibotid": ')],
     ["callback of the wrong shape", "malformed", () => bot.fake.callback({ ...valid(), from: "LiYi" })],
-    ["a msgtype the bot does not know", "unknown_msgtype", () => bot.fake.callback({ ...valid(), msgtype: "location", location: { lat: 1 } })],
+    // 100719 defines no location message for the 智能机器人; this made-up one stands for any type it might add.
+    [
+      "a msgtype the bot does not know (a location)",
+      "unknown_msgtype",
+      () => bot.fake.callback({ ...valid(), msgtype: "location", location: { latitude: 30.27412, longitude: 120.15515, name: "幸福路88号王家门口" } }),
+    ],
   ];
   for (const [name, reason, send] of authentic) {
     it(`answers 200 and drops: ${name}, nothing stored, counted`, async () => {
@@ -106,7 +111,7 @@ describe("WeCom callback security", () => {
       expect(await metric(sample)).toBe(counted + 1);
       const logged = bot.logs.slice(logStart).join("\n");
       expect(logged).toContain("callback ignored");
-      for (const s of ["门口坏了", "13912345678"]) expect(logged).not.toContain(s);
+      for (const s of ["门口坏了", "13912345678", "幸福路88号", "30.27412", "120.15515"]) expect(logged).not.toContain(s);
     });
   }
 

@@ -85,8 +85,8 @@ export async function mediaDispatch(
   const target = await placeFor(ctx, actor, quotedTicket);
   if (target) {
     if (atts.length) await recordAttachments(ctx, atts, sent, { ticketId: target.id, role: "report" });
-    if (msg.location) await locateTicket(ctx, target.id, msg.location, actor.person?.id ?? null);
-    return [...out, atts.length ? mediaReplies.attached(target.id, atts.length) : mediaReplies.located(target.id)];
+    const placed = msg.location ? await locateTicket(ctx, target.id, msg.location, actor.person?.id ?? null) : false;
+    return [...out, ...(atts.length ? [mediaReplies.attached(target.id, atts.length)] : []), ...(placed ? [mediaReplies.located(target.id)] : [])];
   }
   if (!atts.length) return [...out, mediaReplies.placeWithoutReport()];
   // Alone, within 10 minutes after the sender's own 通知 (WeCom's single chat sends a picture as a message of its own).

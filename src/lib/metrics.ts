@@ -54,7 +54,7 @@ export const deliveries = new Counter({
 
 export const ignoredCallbacks = new Counter({
   name: "haolin_callbacks_ignored_total",
-  help: "Authentic platform callbacks answered 200 and dropped (a type, event or shape the bot does not act on), by reason",
+  help: "Authentic platform callbacks answered 200 (WeCom) or acked (DingTalk) and dropped (a type, event or shape the bot does not act on), by reason",
   labelNames: ["platform", "reason"] as const,
   registers: [registry],
 });

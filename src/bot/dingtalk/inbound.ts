@@ -3,7 +3,9 @@
  * go back through the session webhook (or the OpenAPI once it has expired); a card tap becomes the command it
  * stands for, goes through the same pipeline, and the card is updated. Business rules stay in the workflows.
  */
+import { cleanText } from "../../lib/clean.js";
 import { errInfo } from "../../lib/errors.js";
+import { ignoredCallbacks } from "../../lib/metrics.js";
 import type { Logger } from "pino";
 import type { BotNameWatch } from "../bot-name.js";
 import { cleanIncoming } from "../clean.js";
@@ -13,7 +15,7 @@ import { findChat, getPerson } from "../../workflows/directory.js";
 import { getTicket } from "../../workflows/tickets.js";
 import { type DingTalkApi, msgBody } from "./api.js";
 import { cardParamsFor } from "./cards.js";
-import { parseCardTap, parseFrameData, robotToIncoming, sessionExpiry, tapCommand, tapMessageId } from "./parse.js";
+import { parseCardTap, parseFrameData, ROBOT_MSGTYPES, robotToIncoming, sessionExpiry, tapCommand, tapMessageId } from "./parse.js";
 import { mentionBody } from "./mentions.js";
 import { dingtalkUsers, WEBHOOK_MARGIN_MS } from "./sender.js";
 import type { SessionWebhooks } from "./sessions.js";
@@ -49,6 +51,13 @@ export type InboundDeps = {
 
 export async function onRobotFrame(deps: InboundDeps, frame: StreamFrame): Promise<void> {
   const m = parseFrameData<RobotMessage>(frame);
+  if (m && !ROBOT_MSGTYPES.includes(m.msgtype)) {
+    // A type DingTalk does not document (a location, say, if it ever sends one): already acked, so dropped here —
+    // counted, logged by its type only (its content may be an address), no reply, nothing stored.
+    ignoredCallbacks.inc({ platform: "dingtalk", reason: "unknown_msgtype" });
+    deps.logger.warn({ frameId: frame.headers.messageId, msgtype: cleanText(String(m.msgtype)).slice(0, 32) }, "dingtalk: robot message of an unknown type ignored");
+    return;
+  }
   const parsed = m && robotToIncoming(m, deps.botNames, deps.pipeline.clock());
   // DingTalk removes the robot's own @ from text messages; rich text can keep it, under a name we may not know.
   const msg = parsed && m?.msgtype === "richText" && deps.names ? { ...parsed, text: await deps.names.strip(parsed.text, deps.pipeline) } : parsed;

@@ -9,6 +9,12 @@ import type { IncomingMessage } from "../types.js";
 import { decodeOutTrackId } from "./cards.js";
 import type { CardCallback, RobotMessage, StreamFrame } from "./types.js";
 
+/**
+ * The robot message types DingTalk documents (消息发送与接收类型 · 机器人接收消息, robot-message-type; the SDKs'
+ * ChatbotMessage models): text, richText, picture, audio, video, file. There is no location message. Anything else
+ * is acked and dropped (src/bot/dingtalk/inbound.ts), never guessed at.
+ */
+export const ROBOT_MSGTYPES: readonly string[] = ["text", "richText", "picture", "audio", "video", "file"];
 
 /** The readable text of a robot message: text, joined rich-text parts, or DingTalk's speech recognition of audio. */
 export function robotText(m: RobotMessage, botNames: string[] = []): string {

@@ -33,8 +33,10 @@ const messageBody = z
     text: z.string().max(20_000).default(""),
     messageId: z.string().min(1).max(200).optional(),
     attachments: z.array(attachment).max(9).optional(),
-    /** A shared location, as the platforms send one. */
-    location: z.object({ latitude: z.number(), longitude: z.number(), name: z.string().max(200).default("") }).optional(),
+    /** A shared location: coordinates and the name of the place (neither platform's robot documents define one). */
+    location: z
+      .object({ latitude: z.number().min(-90).max(90), longitude: z.number().min(-180).max(180), name: z.string().max(200).default("") })
+      .optional(),
     /** The text stands for a voice message (as the platforms' transcriptions do). */
     voice: z.boolean().optional(),
     /** The message being quoted, as the platforms give it: its text. */

@@ -29,6 +29,19 @@ function eventExtra(e: EventRow) {
   return "";
 }
 
+/**
+ * The ticket's place (its latest shared location), under the card: the name, the coordinates and a map link. A place
+ * is a resident's address: it is shown here, to those whose scope covers the ticket, and nowhere in a chat.
+ */
+function placeLine(events: EventRow[]) {
+  const e = events.filter((x) => x.kind === "located" && x.data).at(-1);
+  if (!e) return "";
+  const { latitude, longitude, name } = e.data as { latitude?: number; longitude?: number; name?: string };
+  const lat = Number(latitude).toFixed(5);
+  const lon = Number(longitude).toFixed(5);
+  return h`<p class="muted" id="place">位置：${name || "（未命名地点）"}（${lat}, ${lon}）· <a href="https://uri.amap.com/marker?position=${lon},${lat}" target="_blank" rel="noopener noreferrer">在地图上看</a></p>`;
+}
+
 export function ticketPage({ db }: DashboardDeps) {
   const app = new Hono<DashboardEnv>();
   app.get("/dashboard/tickets/:id", async (c) => {
@@ -43,7 +56,7 @@ export function ticketPage({ db }: DashboardDeps) {
         h`<h1>工单 #${t.id} ${statusPill(t.status)}</h1>
         <div class="card"><p>${t.text}</p>
           <p class="muted">${t.category} · 来源 ${t.unit_name} · 现在 ${LEVEL_ZH[t.level]}级（${t.holder_name}）· 负责人 ${t.assignee ?? "—"}</p>
-          <p class="muted" id="whose">诉求户 ${t.household ?? "—"} · 诉求人 ${t.requester ?? "群成员"} · 经办人 ${t.relayed_by ?? "（本人报事）"}</p></div>
+          <p class="muted" id="whose">诉求户 ${t.household ?? "—"} · 诉求人 ${t.requester ?? "群成员"} · 经办人 ${t.relayed_by ?? "（本人报事）"}</p>${placeLine(events)}</div>
         <h2>全程记录</h2><ol class="timeline" id="timeline">
         ${events.map(
           (e) => h`<li><strong>${fmt(e.at)}</strong> ${eventTitle(e)}${e.kind === "escalated" && e.level ? `到${LEVEL_ZH[e.level as UnitKind] ?? e.level}级` : ""}
