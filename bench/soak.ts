@@ -13,8 +13,10 @@
  *   - no group-visible text holds a phone number, house number/address or household tag
  *   - RSS of the bots did not keep growing
  *
- * Env: SOAK_SECONDS (default 600), SOAK_RATE (callbacks/s, default 8). Loopback only; everything started here is
- * stopped at the end, on error and on Ctrl-C. Exit code 0 only on PASS.
+ * Env: SOAK_SECONDS (default 600), SOAK_RATE (callbacks/s, default 8), SOAK_POOLER=pgbouncer (the bots reach
+ * PostgreSQL through PgBouncer in transaction mode with 8 server connections for their two pools of 10, and run with
+ * DATABASE_POOLER=transaction; the PostgreSQL restart then happens behind the pooler). Loopback only; everything
+ * started here is stopped at the end, on error and on Ctrl-C. Exit code 0 only on PASS.
  */
 import postgres from "postgres";
 import { readFileSync } from "node:fs";
@@ -33,6 +35,10 @@ const CLOCKS = { answerMs: ANSWER_MS, resolveMs: 3 * ANSWER_MS, repingMs: 4 * AN
 /** How late an escalation may be and still count (a Redis flush is caught by the 30 s reconciler + 15 s grace). */
 const GRACE_MS = 75_000;
 const REDELIVER = 0.05;
+const POOLER = process.env.SOAK_POOLER ?? "";
+if (POOLER !== "" && POOLER !== "pgbouncer") throw new Error(`SOAK_POOLER: "pgbouncer" or unset, not "${POOLER}"`);
+/** PgBouncer's server connections when SOAK_POOLER=pgbouncer: fewer than the bots' 2 × 10 client connections. */
+const POOLER_SERVER_CONNECTIONS = 8;
 
 const log = (msg: string) => console.log(`[${((Date.now() - T0) / 1000).toFixed(1).padStart(6)} s] ${msg}`);
 const T0 = Date.now();
@@ -40,22 +46,25 @@ const T0 = Date.now();
 type Known = { id: number; chat: Group; reporter: string; resolved: boolean };
 
 async function main() {
+  const via = POOLER ? `, through PgBouncer (transaction pooling, ${POOLER_SERVER_CONNECTIONS} server connections)` : "";
   console.log(
-    `soak — ${SECONDS} s at ${RATE} callbacks/s, 2 bots, own PostgreSQL + Redis; clocks: answer ${CLOCKS.answerMs / 1000} s, ` +
+    `soak — ${SECONDS} s at ${RATE} callbacks/s, 2 bots, own PostgreSQL + Redis${via}; clocks: answer ${CLOCKS.answerMs / 1000} s, ` +
       `resolve ${CLOCKS.resolveMs / 1000} s, re-ping ${CLOCKS.repingMs / 1000} s`,
   );
-  const { tmp, pg, redis, databaseUrl, creds, fake, world } = await startStage("haolin-soak-", {
-    villages: 6,
-    groupsPerVillage: 10,
-    neighborhoodsPerGroup: 3,
-    householdsPerNeighborhood: 4,
-    settings: { answerDeadline: `${CLOCKS.answerMs / 1000}s`, resolveDeadline: `${CLOCKS.resolveMs / 1000}s`, repingInterval: `${CLOCKS.repingMs / 1000}s` },
-  });
+  const { tmp, pg, redis, databaseUrl, bot, creds, fake, world } = await startStage(
+    "haolin-soak-",
+    {
+      villages: 6,
+      groupsPerVillage: 10,
+      neighborhoodsPerGroup: 3,
+      householdsPerNeighborhood: 4,
+      settings: { answerDeadline: `${CLOCKS.answerMs / 1000}s`, resolveDeadline: `${CLOCKS.resolveMs / 1000}s`, repingInterval: `${CLOCKS.repingMs / 1000}s` },
+    },
+    { pooler: POOLER ? POOLER_SERVER_CONNECTIONS : undefined },
+  );
   log(`directory: ${world.chats} WeCom groups, ${world.people} people, ${world.households} households`);
-  const bots = [
-    await Bot.start({ name: "bot-a", databaseUrl, redisUrl: redis.url, creds, webhookBase: fake.url, logDir: tmp }),
-    await Bot.start({ name: "bot-b", databaseUrl, redisUrl: redis.url, creds, webhookBase: fake.url, logDir: tmp }),
-  ];
+  const botOpts = { databaseUrl: bot.databaseUrl, env: bot.env, redisUrl: redis.url, creds, webhookBase: fake.url, logDir: tmp };
+  const bots = [await Bot.start({ name: "bot-a", ...botOpts }), await Bot.start({ name: "bot-b", ...botOpts })];
   log(`bots up: ${bots.map((b) => `${b.opts.name} pid ${b.pid} :${b.port}`).join(", ")}`);
   const sampler = setInterval(() => {
     for (const b of bots) b.sample();
@@ -297,7 +306,7 @@ async function main() {
   const pass = messagesOk && escOk && outOk && privacy.count === 0 && memOk && errors === 0;
   await stopAll();
   console.log(
-    `\nSOAK ${pass ? "PASS" : "FAIL"}: ${SECONDS} s at ${RATE}/s, 2 bots, faults [${faultLog.join("; ")}, ${stats.redelivered} redeliveries]; ` +
+    `\nSOAK ${pass ? "PASS" : "FAIL"}: ${SECONDS} s at ${RATE}/s, 2 bots${POOLER ? " through PgBouncer (transaction pooling)" : ""}, faults [${faultLog.join("; ")}, ${stats.redelivered} redeliveries]; ` +
       `accepted ${accepted.size} msgs, reports ${acceptedReports.length} = tickets ${ticketRows.length}; ` +
       `escalations due ${esc.due} = done ${esc.done - esc.early} (dup ${esc.early}, missed ${esc.missed}, p99 late ${esc.latenessP99} ms); ` +
       `group messages ${out.chatCreated} = delivered ${out.chatSent} (explained duplicates: ${out.explained}, unexplained ${out.unexplained}); privacy hits ${privacy.count}; ` +

@@ -38,6 +38,12 @@ export const envSchema = z.object({
   DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }).optional(),
   DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(100).default(10),
   /**
+   * What sits between the bot and PostgreSQL: "transaction" for a pooler in transaction mode (PgBouncer
+   * `pool_mode = transaction`, most managed PostgreSQL poolers): no prepared statements and no pipelining outside a
+   * transaction. "none" (default) or "session": a direct connection or a session pooler.
+   */
+  DATABASE_POOLER: z.enum(["none", "session", "transaction"]).default("none"),
+  /**
    * How long start-up waits for PostgreSQL and Redis to answer (growing pauses, one log line per try) before it
    * gives up. "0": one try only.
    */

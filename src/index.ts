@@ -60,7 +60,7 @@ async function main() {
     throw err;
   }
   const logger = createLogger(env.LOG_LEVEL, env.LOG_FORMAT);
-  const database = await openDatabase({ url: env.DATABASE_URL, dataDir: env.DATA_DIR, poolSize: env.DATABASE_POOL_SIZE });
+  const database = await openDatabase({ url: env.DATABASE_URL, dataDir: env.DATA_DIR, poolSize: env.DATABASE_POOL_SIZE, pooler: env.DATABASE_POOLER });
   await waitForServices(env, database, logger);
   await migrateDatabase(database, env.DATABASE_URL);
 

@@ -3,13 +3,14 @@
  * data in a temp directory, restarted on demand (the soak's faults), and stopped at the end. The machine's shared
  * services on 5432/6379 are never touched. PostgreSQL refuses to run as root, so it runs as the `postgres` user.
  */
-import { type ChildProcess, execFileSync, spawn, spawnSync } from "node:child_process";
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { chownSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Redis } from "ioredis";
 import postgres from "postgres";
+import { serviceUser } from "../../test/helpers/pgbouncer.js";
 
 const PG_BIN = process.env.PG_BIN ?? "/usr/lib/postgresql/15/bin";
 
@@ -72,13 +73,6 @@ export async function terminate(child: ChildProcess, signal: NodeJS.Signals = "S
   }
 }
 
-function postgresIds(): { uid: number; gid: number } | undefined {
-  if (process.getuid?.() !== 0) return undefined;
-  const uid = Number(execFileSync("id", ["-u", "postgres"]).toString().trim());
-  const gid = Number(execFileSync("id", ["-g", "postgres"]).toString().trim());
-  return { uid, gid };
-}
-
 export class PgServer {
   private child: ChildProcess | null = null;
   private constructor(
@@ -89,7 +83,7 @@ export class PgServer {
 
   /** initdb into a temp directory (trust auth, loopback only) and start it. */
   static async start(root: string, settings: Record<string, string> = {}): Promise<PgServer> {
-    const ids = postgresIds();
+    const ids = serviceUser();
     const dir = join(root, "pg");
     mkdirSync(dir);
     if (ids) {
@@ -227,15 +221,16 @@ export class RedisServer {
   }
 }
 
-/** RSS (kB → MB) and CPU time (s) of a process, from /proc. */
-export function procStats(pid: number): { rssMb: number; cpuS: number } | null {
+/** RSS and its high-water mark (kB → MB) and CPU time (s) of a process, from /proc. */
+export function procStats(pid: number): { rssMb: number; hwmMb: number; cpuS: number } | null {
   try {
     const status = readFileSync(`/proc/${pid}/status`, "utf8");
     const rss = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? Number.NaN) / 1024;
+    const hwm = Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? Number.NaN) / 1024;
     const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
     const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
     const ticks = Number(fields[11]) + Number(fields[12]); // utime + stime
-    return Number.isFinite(rss) && Number.isFinite(ticks) ? { rssMb: rss, cpuS: ticks / CLK_TCK } : null;
+    return Number.isFinite(rss) && Number.isFinite(ticks) ? { rssMb: rss, hwmMb: hwm, cpuS: ticks / CLK_TCK } : null;
   } catch {
     return null;
   }

@@ -8,10 +8,11 @@ import { openSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { stringify } from "yaml";
-import { openDatabase } from "../../src/db/client.js";
+import { openDatabase, type Pooler } from "../../src/db/client.js";
 import { importDirectory } from "../../src/db/directory-import.js";
 import { migrateDatabase } from "../../src/db/migrate.js";
 import { FakeWecom, randomAESKey } from "../../test/fakes/wecom.js";
+import { PgBouncer } from "../../test/helpers/pgbouncer.js";
 import { freePort, onStop, PgServer, procStats, RedisServer, scratchDir, sleep, terminate } from "./services.js";
 
 export const REPO = fileURLToPath(new URL("../..", import.meta.url));
@@ -102,8 +103,8 @@ export function writeWorld(dir: string, shape: WorldShape): World {
 }
 
 /** Migrate and import the directory with the app's own code (what `npm run import` does). */
-export async function loadWorld(url: string, file: string): Promise<void> {
-  const database = await openDatabase({ url, poolSize: 2 });
+export async function loadWorld(url: string, file: string, pooler: Pooler = "none"): Promise<void> {
+  const database = await openDatabase({ url, poolSize: 2, pooler });
   try {
     await migrateDatabase(database, url);
     await importDirectory(database.db, file);
@@ -114,12 +115,15 @@ export async function loadWorld(url: string, file: string): Promise<void> {
 
 export type BotOptions = { name: string; databaseUrl: string; redisUrl: string; creds: WecomCreds; webhookBase: string; logDir: string; env?: Record<string, string> };
 
-/** `npm run start:prod` without its leading `exec node`: the flags and entry point production runs. */
-function productionArgs(): string[] {
+/**
+ * An npm script that execs node (`start`, `start:prod`) without its leading `exec node`: the flags and entry point
+ * it runs, so a bench measures the node process itself with exactly that command line.
+ */
+export function nodeArgsOf(script: "start" | "start:prod"): string[] {
   const pkg = JSON.parse(readFileSync(join(REPO, "package.json"), "utf8")) as { scripts: Record<string, string> };
   // `exec` makes node npm's own child, so a signal to npm reaches it (see docs/architecture.md).
-  const [node, ...args] = (pkg.scripts["start:prod"] ?? "node dist/index.js").replace(/^exec\s+/, "").split(/\s+/);
-  if (node !== "node") throw new Error("start:prod must start with `node`");
+  const [node, ...args] = (pkg.scripts[script] ?? "").replace(/^exec\s+/, "").split(/\s+/);
+  if (node !== "node") throw new Error(`${script} must start with \`node\``);
   return args;
 }
 
@@ -166,7 +170,7 @@ export class Bot {
     const nodeArgs = (process.env.BOT_NODE_ARGS ?? "").split(" ").filter(Boolean);
     // BOT_BUILD=dist runs the compiled build with production's command line (`npm run start:prod`, after
     // `npm run build`); default: the sources via tsx.
-    const entry = process.env.BOT_BUILD === "dist" ? productionArgs() : ["--import", "tsx", "src/index.ts"];
+    const entry = process.env.BOT_BUILD === "dist" ? nodeArgsOf("start:prod") : ["--import", "tsx", "src/index.ts"];
     this.child = spawn(process.execPath, [...nodeArgs, ...entry], {
       cwd: REPO,
       stdio: ["ignore", log, log],
@@ -233,16 +237,27 @@ export class Bot {
 /**
  * The stage both the bench and the soak play on: a temp dir, private PostgreSQL and Redis on free loopback ports,
  * a fake WeCom, and a generated directory of WeCom groups imported into the database. Stopped by stopAll().
+ *
+ * With `pooler`, PgBouncer in transaction mode stands in front of PostgreSQL with `pooler` server connections (fewer
+ * than the bots' pools, so client connections share them, as behind a managed pooler): the directory is migrated and
+ * imported through it, and `bot` is how the bots reach the database (its URL and DATABASE_POOLER). `databaseUrl`
+ * stays the direct one, for the checks.
  */
-export async function startStage(prefix: string, shape: Omit<WorldShape, "webhookFor">) {
+export async function startStage(prefix: string, shape: Omit<WorldShape, "webhookFor">, opts: { pooler?: number } = {}) {
   const tmp = scratchDir(prefix);
   const pg = await PgServer.start(tmp);
   const redis = await RedisServer.start(tmp);
   const databaseUrl = await pg.createDatabase("haolin");
+  let bot = { databaseUrl, env: {} as Record<string, string> };
+  if (opts.pooler) {
+    const bouncer = await PgBouncer.start({ server: databaseUrl, poolSize: opts.pooler });
+    onStop(() => bouncer.stop());
+    bot = { databaseUrl: bouncer.url("haolin"), env: { DATABASE_POOLER: "transaction" } };
+  }
   const creds = newCreds();
   const fake = await FakeWecom.start({ ...creds });
   onStop(() => fake.close());
   const world = writeWorld(tmp, { ...shape, webhookFor: () => fake.addWebhook().url });
-  await loadWorld(databaseUrl, world.file);
-  return { tmp, pg, redis, databaseUrl, creds, fake, world };
+  await loadWorld(bot.databaseUrl, world.file, opts.pooler ? "transaction" : "none");
+  return { tmp, pg, redis, databaseUrl, bot, creds, fake, world };
 }

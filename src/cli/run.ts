@@ -7,7 +7,7 @@ import { errInfo, isQueryError } from "../lib/errors.js";
 /** Open the database the app uses (DATABASE_URL, else PGlite under DATA_DIR), migrate it, run `work`, close it. */
 export async function withDatabase<T>(work: (db: Db, kind: "pglite" | "postgres") => Promise<T>): Promise<T> {
   const env = loadEnv();
-  const database = await openDatabase({ url: env.DATABASE_URL, dataDir: env.DATA_DIR, poolSize: 1 });
+  const database = await openDatabase({ url: env.DATABASE_URL, dataDir: env.DATA_DIR, poolSize: 1, pooler: env.DATABASE_POOLER });
   try {
     await migrateDatabase(database, env.DATABASE_URL);
     return await work(database.db, database.kind);

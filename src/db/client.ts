@@ -21,16 +21,30 @@ export type Database = {
   close(): Promise<void>;
 };
 
-export type DatabaseOptions = { url?: string; dataDir?: string; poolSize?: number };
+/**
+ * What sits between the bot and PostgreSQL (DATABASE_POOLER): nothing or a session pooler (a client connection is
+ * one server session), or a pooler in transaction mode (PgBouncer `pool_mode = transaction` and the like: each
+ * transaction, or lone statement, runs on whichever server connection is free).
+ */
+export type Pooler = "none" | "session" | "transaction";
+
+export type DatabaseOptions = { url?: string; dataDir?: string; poolSize?: number; pooler?: Pooler };
 
 export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
   if (opts.url) {
+    const pooled = opts.pooler === "transaction";
     const client = postgres(opts.url, {
       max: opts.poolSize ?? 10,
       onnotice: () => {},
       connection: { application_name: "haolin" },
+      // Behind a transaction pooler nothing may outlive a transaction on a client connection. A prepared statement
+      // stays on the server connection that parsed it (the next use lands elsewhere: "does not exist", or a hang
+      // with PgBouncer 1.18), so none are made. Queries pipelined behind another one outside a transaction arrive
+      // after the pooler has handed the server connection back (PgBouncer drops the connection, the query never
+      // answers), so none are pipelined — inside a transaction postgres.js waits for each answer then, too.
+      ...(pooled ? { prepare: false, max_pipeline: 0 } : {}),
     });
-    const db = drizzlePostgres(preparedStatements(client), { schema, casing: "snake_case" }) as unknown as Db;
+    const db = drizzlePostgres(pooled ? client : preparedStatements(client), { schema, casing: "snake_case" }) as unknown as Db;
     return {
       db,
       kind: "postgres",
@@ -71,8 +85,8 @@ export function isPermanentConnectError(err: unknown): boolean {
  * drizzle hands every query to postgres.js with `prepare: false` unless the query was given a name. Unprepared,
  * a query with parameters costs two round trips (postgres.js first asks the server for the parameter types) and
  * a parse and plan on the server every time; prepared, it is one round trip and the plan is kept per connection.
- * This asks for prepared statements on the client, in its transactions and savepoints. postgres.js's own `prepare`
- * option still wins, so `?prepare=false` in DATABASE_URL (e.g. behind PgBouncer in transaction mode) turns it off.
+ * This asks for prepared statements on the client, in its transactions and savepoints. Not used behind a
+ * transaction pooler (DATABASE_POOLER=transaction), where a prepared statement does not survive its transaction.
  */
 function preparedStatements(sql: postgres.Sql): postgres.Sql {
   type Run = (inner: postgres.Sql) => unknown;
