@@ -226,3 +226,17 @@ describe("the dashboard's 通知传达 pages", () => {
     expect(town.html).toContain("秋季森林防火");
   });
 });
+
+describe("quiet hours", () => {
+  it("a notice sent at night waits for the morning, and the official is told when it goes", async () => {
+    // The town's default quiet hours (22:00–07:00) instead of the fixture's none.
+    await h.db.update(units).set({ settings: {} }).where(eq(units.id, "t"));
+    now = sh("2026-04-20T23:10:00");
+    const r = await direct("vo1", "通知 明早停电\n明早 8 点到 10 点检修线路。");
+    expect(r.replies[0]?.text).toContain("通知 #3「明早停电」已发往 3 个群");
+    expect(r.replies[0]?.text).toContain("现在是免打扰时段，明天 07:00 起陆续发到各群。");
+    const rows = await h.db.select().from(outbox).where(like(outbox.dedupeKey, "circular-3-%"));
+    expect(rows).toHaveLength(3);
+    for (const row of rows) expect(row.notBefore).toEqual(sh("2026-04-21T07:00:00"));
+  });
+});
