@@ -38,7 +38,7 @@ ol.timeline{list-style:none;padding:0;border-left:3px solid #1f6f50;margin-left:
 ol.timeline li:before{content:"";position:absolute;left:-22px;top:6px;width:11px;height:11px;border-radius:50%;background:#1f6f50}
 h2.section{font-size:15px;color:#52606d;margin:18px 0 8px}.todo ul{list-style:none;padding:0;margin:0}.todo li{padding:6px 0;border-bottom:1px solid #f0f4f8}
 .todo .count{font-size:22px;color:#b42318}.late{color:#b42318;font-weight:600}.scroll{overflow-x:auto}th a{color:inherit;text-decoration:none}th a.on{color:#1f6f50}
-td.num,th.num{text-align:right;white-space:nowrap}tr.bad td{background:#fff5f5}
+td.num,th.num{text-align:right;white-space:nowrap}#units td:first-child{white-space:nowrap}tr.bad td{background:#fff5f5}
 @media (max-width:600px){body{font-size:15px}main{padding:10px}header{padding:8px 12px;gap:10px}.cards{grid-template-columns:1fr}}
 .formula{background:#fff;border-left:4px solid #1f6f50;padding:8px 12px}.login{max-width:380px;margin:60px auto}.err{color:#b42318}
 svg.chart{display:block;width:100%;height:auto;max-width:560px;margin:auto}img.thumb{max-width:160px;max-height:160px;border:1px solid #e4e7eb;border-radius:4px;margin-top:4px}
