@@ -15,6 +15,7 @@ import { webhookMessages } from "../src/bot/wecom/sender.js";
 import { forGroup, GROUP_CUTS, guardGroupMessage } from "../src/lib/privacy.js";
 import type { Leader, Person } from "../src/workflows/directory.js";
 import { escalationPing, reopenedNotice, reporterUpdate, topRePing } from "../src/workflows/notices.js";
+import { noticeForGroup } from "../src/workflows/circulars/words.js";
 import type { Done } from "../src/workflows/ticket-commands.js";
 import type { Ticket } from "../src/workflows/tickets.js";
 import { PUBLIC, publicReport, report } from "./helpers/personal-gen.js";
@@ -124,6 +125,26 @@ describe("no personal data reaches a group (property, independent oracle)", () =
       { numRuns: 10_000 },
     );
     expect(checked).toBe(10_000);
+  });
+
+  it("a 通知's text keeps its line breaks and leaks nothing, even with a break inside a number", { timeout: 300_000 }, () => {
+    fc.assert(
+      fc.property(report, fc.array(fc.nat(), { maxLength: 4 }), fc.integer({ min: 1, max: 400 }), (r, breaks, anyCut) => {
+        const chars = [...r.text];
+        for (const b of breaks) chars.splice(b % (chars.length + 1), 0, "\n");
+        const body = chars.join("");
+        const texts = [
+          noticeForGroup({ id: 3, title: r.text, body, sender: "陈村干（村干部）", senderUnit: "东村", tags: [] }),
+          forGroup(body, GROUP_CUTS.notice, [], { lines: true }),
+          forGroup(body, anyCut, [], { lines: true }),
+        ];
+        for (const text of texts) {
+          expect(leaks(text, r.secrets), `${body}\n→ ${text}`).toEqual([]);
+          expect(personalIn(text), `${body}\n→ ${text}`).toEqual([]);
+        }
+      }),
+      { numRuns: 2000 },
+    );
   });
 
   it("a town's own sensitive words are hidden too", () => {

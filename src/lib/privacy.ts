@@ -209,11 +209,15 @@ function personalSpans(n: string, tags: readonly string[] | undefined): Span[] {
 /** The text as pieces: plain runs and labels, so a cut can keep a label whole. */
 type Piece = { text: string; label: boolean };
 
-/** `seen`: the text as the patterns read it, the same length as `text` (line breaks read as spaces, say). */
-function maskedPieces(text: string, tags: readonly string[] | undefined, seen = text): Piece[] {
+/**
+ * `seen`: the text as the patterns read it, and `from` where each of its code units is in `text` (a notice's text is
+ * read without its line breaks, so a number or a tag broken across two lines is still seen whole).
+ */
+function maskedPieces(text: string, tags: readonly string[] | undefined, seen = text, from?: number[]): Piece[] {
   const pieces: Piece[] = [];
   let at = 0;
-  for (const s of personalSpans(halfWidth(seen), tags)) {
+  for (const span of personalSpans(halfWidth(seen), tags)) {
+    const s = from ? { ...span, start: from[span.start] as number, end: (from[span.end - 1] as number) + 1 } : span;
     if (s.start > at) pieces.push({ text: text.slice(at, s.start), label: false });
     pieces.push({ text: s.label, label: true });
     at = s.end;
@@ -262,8 +266,8 @@ function inert(text: string): string {
 /**
  * The one way person-typed text goes into a group message: masked, then cut to at most `max` code points (plus
  * "…") without splitting a label, then made inert for markdown and cards. Whitespace is folded to single spaces;
- * with `lines` (a notice's paragraphs) line breaks are kept, one per run, and the masking reads each as a space, so
- * a number written across two lines is still seen whole.
+ * with `lines` (a notice's paragraphs) line breaks are kept, one per run, and the masking reads the text without
+ * them, so a number, an id or a tag broken across two lines is still seen whole (and hidden with the break).
  * `tags`: the town's extra sensitive words (Policy.sensitiveTags).
  */
 export function forGroup(raw: string | null | undefined, max: number, tags?: readonly string[], opts?: { lines?: boolean }): GroupText {
@@ -273,7 +277,8 @@ export function forGroup(raw: string | null | undefined, max: number, tags?: rea
   const out: string[] = [];
   let left = max;
   let cut = false;
-  for (const p of maskedPieces(flat, tags, flat.replace(/\n/g, " "))) {
+  const read = opts?.lines ? withoutBreaks(flat) : null;
+  for (const p of maskedPieces(flat, tags, read?.seen, read?.from)) {
     const chars = [...p.text];
     if (chars.length <= left) {
       out.push(p.label ? p.text : inert(p.text));
@@ -285,6 +290,18 @@ export function forGroup(raw: string | null | undefined, max: number, tags?: rea
     break;
   }
   return `${out.join("").trimEnd()}${cut ? "…" : ""}` as GroupText;
+}
+
+/** The text without its line breaks, and where each remaining code unit stands in the text. */
+function withoutBreaks(text: string): { seen: string; from: number[] } {
+  const from: number[] = [];
+  let seen = "";
+  for (let i = 0; i < text.length; i++) {
+    if (text[i] === "\n") continue;
+    seen += text[i];
+    from.push(i);
+  }
+  return { seen, from };
 }
 
 /**
