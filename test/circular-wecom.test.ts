@@ -45,16 +45,17 @@ describe("通知 on WeCom", () => {
       return got.length >= 2 ? got : null;
     }, 45_000);
     const [text, picture] = calls;
-    expect(text?.body.msgtype).toBe("text");
-    const content = (text?.body.text as { content: string }).content;
+    if (!text || !picture) throw new Error("the webhook got fewer than two messages");
+    expect(text.body.msgtype).toBe("text");
+    const content = (text.body.text as { content: string }).content;
     expect(content).toContain("📢 通知 #1：村口道路改道");
     expect(content).toContain("【手机号】");
     expect(leaks(content, [{ kind: "number", value: PHONE }])).toEqual([]);
-    expect(picture?.body.msgtype).toBe("image");
-    expect(judgeImage(picture?.body.image)).toBe(0);
-    const bytes = Buffer.from((picture?.body.image as { base64: string }).base64, "base64");
+    expect(picture.body.msgtype).toBe("image");
+    expect(judgeImage(picture.body.image)).toBe(0);
+    const bytes = Buffer.from((picture.body.image as { base64: string }).base64, "base64");
     expect(metadataLeft(bytes)).toEqual({ exif: false, gps: false, place: false });
-    expect((picture?.at ?? 0) - (text?.at ?? 0)).toBeGreaterThanOrEqual(SPACING_MS - 50);
+    expect(picture.at - text.at).toBeGreaterThanOrEqual(SPACING_MS - 50);
 
     // WeCom delivers the callback again: the same answer, and no new row for anything to send.
     const rows = async () => (await bot.h.db.select().from(outbox).where(like(outbox.dedupeKey, "circular-%"))).length;
