@@ -5,7 +5,7 @@
  * redelivered callback adds nothing.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { like } from "drizzle-orm";
+import { and, eq, like } from "drizzle-orm";
 import { identities, outbox } from "../src/db/schema/index.js";
 import { judgeImage, newMsgId } from "./fakes/wecom.js";
 import { BOT_ID, CHATID, startWecomBot } from "./fakes/wecom-bot.js";
@@ -55,7 +55,12 @@ describe("通知 on WeCom", () => {
     expect(judgeImage(picture.body.image)).toBe(0);
     const bytes = Buffer.from((picture.body.image as { base64: string }).base64, "base64");
     expect(metadataLeft(bytes)).toEqual({ exif: false, gps: false, place: false });
-    expect(picture.at - text.at).toBeGreaterThanOrEqual(SPACING_MS - 50);
+    // The group's send slot spaced them: the picture's send began a slot after the text's (the rows' sentAt, the
+    // moments the sends took their slots; the fake's arrival times would measure the loaded machine instead).
+    const sent = await bot.h.db.select().from(outbox).where(and(like(outbox.dedupeKey, "circular-1-%"), eq(outbox.chatId, bot.chatId)));
+    const textRow = sent.find((r) => !r.payload.image);
+    const pictureRow = sent.find((r) => r.payload.image);
+    expect((pictureRow?.sentAt?.getTime() ?? 0) - (textRow?.sentAt?.getTime() ?? Number.POSITIVE_INFINITY)).toBeGreaterThanOrEqual(SPACING_MS);
 
     // WeCom delivers the callback again: the same answer, and no new row for anything to send.
     const rows = async () => (await bot.h.db.select().from(outbox).where(like(outbox.dedupeKey, "circular-%"))).length;
