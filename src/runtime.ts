@@ -18,6 +18,7 @@ import { RecentSet } from "./lib/recent-set.js";
 import { deadlines, deliveries } from "./lib/metrics.js";
 import { type MediaDeps, type MediaFetcher, pendingMedia, processMedia } from "./workflows/media/job.js";
 import { sweepHeldPhotos } from "./workflows/media/attach.js";
+import { sweepQuestions } from "./workflows/questions.js";
 
 export type RuntimeOptions = {
   database: Database;
@@ -208,6 +209,7 @@ export class Runtime {
     const timers = await upcomingTimers(db, new Date(now.getTime() + HORIZON_MS));
     const rows = await pendingOutbox(db, now, HORIZON_MS);
     await sweepHeldPhotos(db, now);
+    await sweepQuestions(db, now);
     const photos = await pendingMedia(db);
     // Re-arming needs the scheduler (Redis); the deadlines above did not. Redis being down must not fail the pass:
     // the deadlines keep being applied from PostgreSQL every pass, and the timers are re-armed once it is back.

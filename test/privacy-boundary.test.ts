@@ -17,7 +17,6 @@ const ALLOWED: [RegExp, string][] = [
   [/\breply\.text\b|\bpayload\.text\b/, "an already composed message (its renderer used forGroup; the outbox/pipeline guard ran)"],
   [/REASON_ZH\[a\.reason\]/, "a fixed word for an escalation reason, not typed text"],
   [/\ba\.text\.trim\(\)/, "escalationDirect: a private message to the responsible leader, who needs the full text"],
-  [/\bheld\.caption\b/, "a photo's caption handed to the command parser as a 报事, not a message"],
   [
     /^(?:secret|why)\.(?:summary|result|reason)\b|^short\(secret\.summary\b/,
     "矛盾调解 words in a private message to the mediating leaders (src/workflows/mediations/words.ts); a group only ever reads IN_GROUP",

@@ -7,7 +7,7 @@ import { asc, count, eq, like } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { handleIncoming } from "../src/bot/pipeline.js";
 import { importDirectory, parseDirectoryFile } from "../src/db/directory-import.js";
-import { outbox, people, ticketEvents, tickets, visitChoices, visits } from "../src/db/schema/index.js";
+import { outbox, pendingQuestions, people, ticketEvents, tickets, visits } from "../src/db/schema/index.js";
 import { ORACLE_TAGS, personalIn } from "./helpers/personal-oracle.js";
 import { visitCoverage } from "../src/workflows/visits/coverage.js";
 import { resolveUnmatchedVisit } from "../src/workflows/visits/log.js";
@@ -109,7 +109,7 @@ describe("logging visits and contacts", () => {
     expect((await h.say("c1", "r1", "2")).text).toBe(""); // someone else's number is chat too
     expect((await h.say("c1", "nl1", "@好邻 ２")).text).toBe("✅ 已记录 1 次走访，详情已私信发给你。");
     expect(await lastVisit(h)).toMatchObject({ householdId: "h6", query: "王芳", note: "家里都好", chatId: "c1", status: "matched" });
-    expect(await h.db.select().from(visitChoices)).toEqual([]);
+    expect(await h.db.select().from(pendingQuestions)).toEqual([]);
     expect((await h.say("c1", "nl1", "2")).text).toBe(""); // used up
     expect((await visitRows(h)).length).toBe(before + 1);
   });

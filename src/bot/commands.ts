@@ -20,13 +20,14 @@ import {
   resolveTicket,
 } from "../workflows/ticket-commands.js";
 import { describesProblem } from "../workflows/category.js";
-import { CONFIRM_TTL_MS, confirmReport, offerReport } from "../workflows/pending-reports.js";
+import { CONFIRM_TTL_MS, offerReport } from "../workflows/pending-reports.js";
 import { stripMentions } from "./mentions.js";
 import { statusInChat, todoInChat } from "./group-lists.js";
 import type { CommandIntent, ParsedCommand } from "./parse.js";
 import { replies } from "./replies.js";
 import type { Reply } from "./types.js";
-import { dueCommand, onBehalfCommand, pickCommand, visitCommand } from "./visit-dispatch.js";
+import { dueCommand, onBehalfCommand, visitCommand } from "./visit-dispatch.js";
+import { answerQuestion } from "./questions.js";
 import { decisionCommand, MEETING_USAGE, meetingCommand, minutesCommand } from "./meeting-dispatch.js";
 import { circularCommand, relayedCommand } from "./circular-commands.js";
 import { failCommand, mediateCommand, mediationListCommand, settleCommand } from "./mediation-commands.js";
@@ -377,13 +378,10 @@ export function helpReply(role: Role | null): Reply {
   return replies.help(usage);
 }
 
-/** A yes to the bot's question whether to register a problem (要把这件事登记为报事吗？). */
-const YES = /^(?:是|是的|是啊|对|对的|要|确认|登记|好|好的)[\s。！!～~]*$/u;
-
 /**
- * A message that is no command: a number picks from a waiting list; a yes opens the problem the bot asked about;
- * addressed to the bot, a problem gets that question and anything else the "didn't understand" answer; plain chat
- * gets nothing.
+ * A message that is no command: an answer (是 / 不用 / a number) to a question the bot asked this person here
+ * (src/bot/questions.ts); addressed to the bot, a problem gets the question whether to report it and anything else the
+ * "didn't understand" answer; plain chat gets nothing.
  */
 export async function answerChat(call: {
   ctx: Ctx;
@@ -394,12 +392,8 @@ export async function answerChat(call: {
 }): Promise<Reply[]> {
   const { ctx, actor } = call;
   const bare = stripMentions(call.text.trim(), call.botNames).text.trim();
-  const picked = await pickCommand(ctx, actor, bare);
-  if (picked) return picked;
-  if (YES.test(bare)) {
-    const opened = await confirmReport(ctx, actor);
-    if (opened) return one(replies.opened(opened, ctx.now));
-  }
+  const answered = await answerQuestion(ctx, actor, bare);
+  if (answered) return answered;
   if (!call.addressed) return [];
   if (actor.chat && describesProblem(bare)) {
     await offerReport(ctx, actor, bare);

@@ -5,30 +5,27 @@
  *   2. with 办结 #12 → the result photo of #12 (if the 办结 went through);
  *   3. quoting a ticket message of this chat → that ticket;
  *   4. alone, within 10 minutes after the same person's report in the same chat → that report;
- *   5. otherwise the sender is asked "要用这张照片报事吗？" and the photo waits (fetched already) for 是 or 不用.
+ *   5. otherwise the sender is asked "要用这张照片报事吗？" and the photo waits (fetched already) for 是 or 不用: a
+ *      pending question (src/workflows/questions.ts), answered like every other one (src/bot/questions.ts).
  * A photo with 通知, or alone within 10 minutes after the sender's own 通知 (and no report of theirs claims it), goes
  * with that notice to its groups.
  * In a single chat (WeCom sends lone images only there) rule 4 takes the person's latest report in any chat.
  */
 import { type Ticket, getTicket } from "../workflows/tickets.js";
 import type { Ctx } from "../workflows/context.js";
-import { claimHeld, dropHeld, heldPhotos, recentReport, recordAttachments, type Sent } from "../workflows/media/attach.js";
-import { photoEvent } from "../workflows/media/job.js";
+import { holdPhotos, recentReport, recordAttachments, type Sent } from "../workflows/media/attach.js";
 import { locateTicket, markVoice } from "../workflows/media/place.js";
 import type { Actor } from "../workflows/ticket-commands.js";
 import { attachToCircular, recentCircular } from "../workflows/circulars/photos.js";
 import { mediaReplies } from "./media-replies.js";
+import { stripMentions } from "./mentions.js";
 import { parseCommand } from "./parse.js";
 import type { IncomingMessage, Reply } from "./types.js";
-
-const YES = /^(?:是|是的|要|好的|确认)[。！!.\s]*$/u;
-const NO = /^(?:不用|不要|不是|否|算了)[。！!.\s]*$/u;
 
 type Dispatch = (text: string) => Promise<Reply[]>;
 
 /** Does this message need more than its command? (Cheap: most messages are plain text.) */
-export const needsMediaDispatch = (msg: IncomingMessage) =>
-  Boolean(msg.attachments?.length || msg.voice || msg.location || YES.test(msg.text.trim()) || NO.test(msg.text.trim()));
+export const needsMediaDispatch = (msg: IncomingMessage) => Boolean(msg.attachments?.length || msg.voice || msg.location);
 
 export async function mediaDispatch(
   ctx: Ctx,
@@ -41,12 +38,6 @@ export async function mediaDispatch(
 ): Promise<Reply[]> {
   const atts = msg.attachments ?? [];
   const sent: Sent = { chatId: actor.chat?.id ?? null, senderExternalId: actor.externalId };
-  const text = msg.text.trim();
-  if (atts.length === 0 && !msg.location && (YES.test(text) || NO.test(text))) {
-    const held = await heldPhotos(ctx, sent);
-    if (held) return answerHeld(ctx, held, YES.test(text), dispatch);
-    return dispatch(msg.text);
-  }
   const cmd = parseCommand(msg.text, { botNames, quotedTicket });
   if (!atts.length && !msg.location && cmd.intent !== "report") return dispatch(msg.text);
   if (cmd.intent === "report") {
@@ -97,7 +88,7 @@ export async function mediaDispatch(
   }
   if (!actor.chat) return [...out, mediaReplies.noReportHere()];
   // Rule 5: ask. The words sent with the photo (if they were not a command) become the report if the answer is 是.
-  await recordAttachments(ctx, atts, sent, { ticketId: null, caption: cmd.intent === "none" ? text : "" });
+  await holdPhotos(ctx, actor, atts, cmd.intent === "none" ? stripMentions(msg.text.trim(), botNames).text.trim() : "");
   return [...out, mediaReplies.ask(atts.length)];
 }
 
@@ -111,20 +102,6 @@ async function placeFor(ctx: Ctx, actor: Actor, quotedTicket: number | undefined
   }
   const reporter = { personId: actor.person?.id ?? null, externalId: actor.externalId };
   return recentReport(ctx, actor.chat?.id ?? null, reporter);
-}
-
-async function answerHeld(ctx: Ctx, held: { ids: number[]; caption: string }, yes: boolean, dispatch: Dispatch): Promise<Reply[]> {
-  if (!yes) {
-    await dropHeld(ctx, held.ids);
-    return [mediaReplies.dropped()];
-  }
-  const out = await dispatch(`报事 ${held.caption || "（见照片）"}`);
-  const ticketId = out.find((r) => r.ticketId !== undefined)?.ticketId;
-  if (ticketId === undefined) return out;
-  const rows = await claimHeld(ctx, held.ids, ticketId);
-  // Photos fetched while the question waited are written into the new ticket's 台账 now; the rest when they arrive.
-  for (const r of rows) if (r.status !== "pending") await photoEvent(ctx, r);
-  return appendTo(out, [mediaReplies.received(rows.length)]);
 }
 
 /** Add lines to the first reply (one message back to the chat, its ticket buttons kept). */

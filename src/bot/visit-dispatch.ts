@@ -9,7 +9,7 @@ import { queueMessage } from "../workflows/outbox.js";
 import { reportOnBehalf } from "../workflows/on-behalf.js";
 import type { Actor } from "../workflows/ticket-commands.js";
 import { dueList } from "../workflows/visits/due.js";
-import { CHOICE_TTL_MS, type LogOutcome, logVisit, type PickOutcome, pickChoice } from "../workflows/visits/log.js";
+import { CHOICE_TTL_MS, type LogOutcome, logVisit, type PickOutcome } from "../workflows/visits/log.js";
 import { replies } from "./replies.js";
 import type { Reply } from "./types.js";
 import { visitReplies } from "./visit-replies.js";
@@ -29,13 +29,13 @@ export async function tellPrivately(ctx: Ctx, personId: string, text: string, de
   return true;
 }
 
-async function present(ctx: Ctx, actor: Actor, r: LogOutcome | PickOutcome): Promise<Reply[]> {
+/** The answer to a logged visit or contact, a pick from a choice list, or a 代报's list (src/bot/questions.ts picks). */
+export async function present(ctx: Ctx, actor: Actor, r: LogOutcome | PickOutcome): Promise<Reply[]> {
   const me = actor.person;
   const inGroup = actor.chat !== null;
   if (!r.ok) {
     if (r.reason === "forbidden") return [visitReplies.forbidden()];
-    if (r.reason === "too_many") return [visitReplies.tooMany(r.count)];
-    return [visitReplies.outOfRange(r.count)];
+    return [visitReplies.tooMany(r.count)];
   }
   if (!me) return [];
   switch (r.status) {
@@ -78,16 +78,6 @@ export async function dueCommand(ctx: Ctx, actor: Actor): Promise<Reply[]> {
   return [visitReplies.dueInGroup(d, sent)];
 }
 
-
-/** A message that is only a number (after the bot's @mention) picks from a waiting choice list; else null. */
-export async function pickCommand(ctx: Ctx, actor: Actor, bare: string): Promise<Reply[] | null> {
-  if (!actor.person) return null;
-  const m = /^[0-9０-９]{1,2}$/u.exec(bare);
-  if (!m) return null;
-  const n = Number(m[0].replace(/[０-９]/gu, (d) => String.fromCharCode(d.charCodeAt(0) - 0xfee0)));
-  const r = await pickChoice(ctx, actor, n);
-  return r ? present(ctx, actor, r) : null;
-}
 
 /** `代报 <who> <描述>`: one household opens the ticket; several send the numbered list as 走访 does; none asks again. */
 export async function onBehalfCommand(ctx: Ctx, actor: Actor, body: string): Promise<Reply[]> {

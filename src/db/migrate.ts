@@ -18,13 +18,13 @@ export const migrationsFolder = fileURLToPath(new URL("../../drizzle", import.me
 /** Arbitrary but fixed: "haolin" in ASCII. */
 const MIGRATION_LOCK_KEY = 0x68616f6c696e;
 
-export async function migratePostgresUrl(url: string): Promise<void> {
+export async function migratePostgresUrl(url: string, folder = migrationsFolder): Promise<void> {
   // No prepared statements (a handful of statements, once): the same client works behind any pooler.
   const client = postgres(url, { max: 1, prepare: false, onnotice: () => {} });
   try {
     await client.begin(async (tx) => {
       await tx`select pg_advisory_xact_lock(${MIGRATION_LOCK_KEY})`;
-      await migratePostgres(drizzlePostgres(inTransaction(tx, client)), { migrationsFolder });
+      await migratePostgres(drizzlePostgres(inTransaction(tx, client)), { migrationsFolder: folder });
     });
   } finally {
     await client.end({ timeout: 5 });
@@ -46,13 +46,14 @@ function inTransaction(tx: postgres.TransactionSql, client: postgres.Sql): postg
   }) as unknown as postgres.Sql;
 }
 
-export async function migrateDatabase(database: Database, url?: string): Promise<void> {
+/** `folder`: another set of migrations (a test that starts from an older schema). */
+export async function migrateDatabase(database: Database, url?: string, folder = migrationsFolder): Promise<void> {
   if (database.kind === "postgres") {
     if (!url) throw new Error("migrateDatabase: a PostgreSQL database needs its URL");
-    await migratePostgresUrl(url);
+    await migratePostgresUrl(url, folder);
     return;
   }
   // PGlite is single-process: no lock needed. Reach the client through drizzle's session.
   const client = (database.db as unknown as { $client: PGlite }).$client;
-  await migratePglite(drizzlePglite(client), { migrationsFolder });
+  await migratePglite(drizzlePglite(client), { migrationsFolder: folder });
 }

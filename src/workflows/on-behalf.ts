@@ -24,7 +24,7 @@ export async function reportOnBehalf(ctx: Ctx, actor: Actor, body: string): Prom
   if (!m.note) return { ok: false, reason: "no_description", query: m.query };
   if (m.candidates.length > MAX_CHOICES) return { ok: false, reason: "too_many", query: m.query, count: m.candidates.length };
   if (m.candidates.length > 1) {
-    await offerChoices(ctx, actor, me, { purpose: "report", kind: "visit", channel: "other", query: m.query, note: m.note }, m.candidates);
+    await offerChoices(ctx, actor, { purpose: "report", kind: "visit", channel: "other", query: m.query, note: m.note }, m.candidates);
     return { ok: true, status: "ambiguous", query: m.query, candidates: m.candidates };
   }
   const household = m.candidates[0] as Household;

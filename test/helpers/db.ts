@@ -13,7 +13,7 @@ export type ScratchDatabase = Database & { url: string; name: string };
 /** A new migrated PostgreSQL database on the server of `base`; `close()` drops it unless `keep` is set. */
 export async function scratchPostgres(
   base: string,
-  opts: { prefix?: string; poolSize?: number; keep?: boolean } = {},
+  opts: { prefix?: string; poolSize?: number; keep?: boolean; migrationsFolder?: string } = {},
 ): Promise<ScratchDatabase> {
   const name = `${opts.prefix ?? "haolin_t_"}${randomUUID().replaceAll("-", "").slice(0, 16)}`;
   const onServer = async (statement: string) => {
@@ -28,7 +28,7 @@ export async function scratchPostgres(
   const url = new URL(base);
   url.pathname = `/${name}`;
   const database = await openDatabase({ url: url.toString(), poolSize: opts.poolSize ?? 10 });
-  await migrateDatabase(database, url.toString());
+  await migrateDatabase(database, url.toString(), opts.migrationsFolder);
   return {
     ...database,
     url: url.toString(),
@@ -40,10 +40,11 @@ export async function scratchPostgres(
   };
 }
 
-export async function createTestDatabase(): Promise<TestDatabase> {
+/** `migrationsFolder`: migrate with another set of migrations (an older schema, for a migration's own test). */
+export async function createTestDatabase(migrationsFolder?: string): Promise<TestDatabase> {
   const base = process.env.DATABASE_URL;
-  if (base) return scratchPostgres(base);
+  if (base) return scratchPostgres(base, { migrationsFolder });
   const database = await openDatabase({});
-  await migrateDatabase(database);
+  await migrateDatabase(database, undefined, migrationsFolder);
   return database;
 }

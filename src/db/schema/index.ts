@@ -7,3 +7,4 @@ export * from "./meetings.js";
 export * from "./circulars.js";
 export * from "./mediations.js";
 export * from "./directory-admin.js";
+export * from "./questions.js";

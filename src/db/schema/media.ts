@@ -50,11 +50,9 @@ export const ticketMedia = pgTable(
     /** The simulator's bytes until the job has cleaned them (then cleared). */
     inline: bytes(),
     sha256: text().references(() => media.sha256),
-    /** Who sent it where (chats.id, the platform user id): an asked photo is found again by these. */
+    /** Who sent it where (chats.id, the platform user id): a photo that cannot be kept is reported to that chat. */
     chatId: text(),
     senderExternalId: text().notNull(),
-    /** The words sent with an asked photo: they become the report if the sender says yes. */
-    caption: text(),
     /** The download link stops working then: no attempt after it. */
     notAfter: timestamp({ withTimezone: true }).notNull(),
     attempts: integer().notNull().default(0),
@@ -67,7 +65,7 @@ export const ticketMedia = pgTable(
     // An image is deleted when no row uses it any more: that check looks rows up by their image.
     index().on(t.sha256),
     index("ticket_media_pending_idx").on(t.notAfter).where(sql`status = 'pending'`),
-    // Held photos (no ticket yet), found again by who sent them where (heldPhotos) and swept when unanswered.
+    // Held photos (no ticket yet: a pending question names them), swept when left unanswered.
     index("ticket_media_held_idx").on(t.chatId, t.senderExternalId, t.createdAt).where(sql`ticket_id is null`),
   ],
 );

@@ -1,9 +1,10 @@
 /**
- * Visits (走访) and contacts (电联 / 微信联系) logged by leaders, and the numbered choices waiting for a leader's
- * pick when a name matched several households. The care plan itself lives on households.careLevel.
+ * Visits (走访) and contacts (电联 / 微信联系) logged by leaders. The numbered choices waiting for a leader's pick
+ * when a name matched several households are pending questions (questions.ts). The care plan itself lives on
+ * households.careLevel.
  */
 import { sql } from "drizzle-orm";
-import { bigserial, index, integer, jsonb, pgTable, primaryKey, text, timestamp } from "drizzle-orm/pg-core";
+import { bigserial, index, integer, pgTable, text, timestamp } from "drizzle-orm/pg-core";
 import { chats, households, people, units } from "./directory.js";
 import { tickets } from "./tickets.js";
 
@@ -55,47 +56,4 @@ export const visits = pgTable(
     // The admin's queue of visits to resolve.
     index("visits_unmatched_idx").on(t.unitId, t.at).where(sql`status = 'unmatched'`),
   ],
-);
-
-/** A leader's pending pick among several matching households, per person and chat ("direct" for a DM). */
-export const visitChoices = pgTable(
-  "visit_choices",
-  {
-    personId: text()
-      .notNull()
-      .references(() => people.id),
-    /** The chat id, or "direct" for a direct message. */
-    scope: text().notNull(),
-    chatId: text().references(() => chats.id),
-    /** What the pick is for: a visit to log, or a 代报 to open (its description waits in `note`). */
-    purpose: text().$type<"visit" | "report">().notNull().default("visit"),
-    kind: text().$type<VisitKind>().notNull(),
-    channel: text().$type<VisitChannel>().notNull(),
-    query: text().notNull(),
-    /** The note waiting to be logged once a household is picked. */
-    note: text(),
-    /** Household ids in the order they were listed (choice 1 first). */
-    candidates: jsonb().$type<string[]>().notNull(),
-    expiresAt: timestamp({ withTimezone: true }).notNull(),
-    createdAt: timestamp({ withTimezone: true }).notNull().defaultNow(),
-  },
-  (t) => [primaryKey({ columns: [t.personId, t.scope] }), index().on(t.expiresAt)],
-);
-
-/**
- * A problem told to the bot without a command word (@好邻 村口路灯坏了), waiting for the same person's 「是」 in the
- * same chat: nothing is opened without a command or that explicit yes. One per person and chat; the latest wins.
- */
-export const pendingReports = pgTable(
-  "pending_reports",
-  {
-    personKey: text().notNull(),
-    chatId: text()
-      .notNull()
-      .references(() => chats.id),
-    text: text().notNull(),
-    expiresAt: timestamp({ withTimezone: true }).notNull(),
-    createdAt: timestamp({ withTimezone: true }).notNull().defaultNow(),
-  },
-  (t) => [primaryKey({ columns: [t.personKey, t.chatId] }), index().on(t.expiresAt)],
 );

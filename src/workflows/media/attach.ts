@@ -1,12 +1,15 @@
 /**
  * Photos arriving with messages: recorded in the message's own transaction as ticket_media rows (the durable job:
  * fetching and cleaning happens after commit, off the reply path), tied to a ticket, or held while the sender is
- * asked whether to report with them. Which ticket a photo belongs to is decided in src/bot/media-dispatch.ts.
+ * asked whether to report with them (a pending question naming the held rows, src/workflows/questions.ts). Which
+ * ticket a photo belongs to is decided in src/bot/media-dispatch.ts.
  */
 import { and, desc, eq, gte, inArray, isNull, lt, type SQL, sql } from "drizzle-orm";
 import type { Db } from "../../db/client.js";
 import { media, type MediaRole, type MediaSource, ticketMedia, tickets } from "../../db/schema/index.js";
 import type { Ctx } from "../context.js";
+import { ask } from "../questions.js";
+import type { Actor } from "../ticket-commands.js";
 import type { Ticket } from "../tickets.js";
 
 /** A photo in an incoming message, as the adapter found it. `data`: bytes sent inline (the simulator). */
@@ -24,7 +27,7 @@ export async function recordAttachments(
   ctx: Ctx,
   atts: Attachment[],
   sent: Sent,
-  target: { ticketId: number; role: MediaRole } | { ticketId: null; caption: string } | { circularId: number },
+  target: { ticketId: number; role: MediaRole } | { ticketId: null } | { circularId: number },
 ): Promise<number[]> {
   if (atts.length === 0) return [];
   const ticketId = "ticketId" in target ? target.ticketId : null;
@@ -40,7 +43,6 @@ export async function recordAttachments(
         inline: a.data ?? null,
         chatId: sent.chatId,
         senderExternalId: sent.senderExternalId,
-        caption: "caption" in target ? target.caption : null,
         notAfter: new Date(ctx.now.getTime() + a.validMs),
         createdAt: ctx.now,
       })),
@@ -51,26 +53,17 @@ export async function recordAttachments(
   return rows.map((r) => r.id);
 }
 
-/** The photos this person sent here recently that wait for their answer (and the words sent with them). */
-export async function heldPhotos(ctx: Ctx, sent: Sent): Promise<{ ids: number[]; caption: string } | null> {
-  // Only a group's photos are held: a report is made in a group (a single chat is answered without asking).
-  if (!sent.chatId) return null;
-  const rows = await ctx.db
-    .select({ id: ticketMedia.id, caption: ticketMedia.caption })
-    .from(ticketMedia)
-    .where(
-      and(
-        isNull(ticketMedia.ticketId),
-        isNull(ticketMedia.circularId),
-        eq(ticketMedia.chatId, sent.chatId),
-        eq(ticketMedia.senderExternalId, sent.senderExternalId),
-        gte(ticketMedia.createdAt, new Date(ctx.now.getTime() - REPORT_WINDOW_MS)),
-        inArray(ticketMedia.status, ["pending", "stored", "failed"]),
-      ),
-    )
-    .orderBy(ticketMedia.id);
-  if (rows.length === 0) return null;
-  return { ids: rows.map((r) => r.id), caption: rows.map((r) => r.caption ?? "").find((c) => c !== "") ?? "" };
+/**
+ * Hold a message's photos and ask their sender whether to report with them: one question per person and chat, so
+ * photos sent one after another wait together (the words of the first that had any become the report's text).
+ */
+export async function holdPhotos(ctx: Ctx, actor: Actor, atts: Attachment[], caption: string): Promise<void> {
+  if (!actor.chat) throw new Error("holdPhotos: photos are held only in a group");
+  const ids = await recordAttachments(ctx, atts, { chatId: actor.chat.id, senderExternalId: actor.externalId }, { ticketId: null });
+  await ask(ctx, actor, "photo", { mediaIds: ids, caption }, REPORT_WINDOW_MS, (old, fresh) =>
+    sql`jsonb_build_object('mediaIds', (${old} -> 'mediaIds') || (${fresh} -> 'mediaIds'),
+      'caption', case when coalesce(${old} ->> 'caption', '') <> '' then ${old} -> 'caption' else ${fresh} -> 'caption' end)`,
+  );
 }
 
 /** Tie held photos to a ticket; the ones already fetched are written into its 台账 by the caller. */
@@ -78,10 +71,19 @@ export async function claimHeld(ctx: Ctx, ids: number[], ticketId: number) {
   if (ids.length === 0) return [];
   return ctx.db
     .update(ticketMedia)
-    .set({ ticketId, caption: null })
-    .where(and(inArray(ticketMedia.id, ids), isNull(ticketMedia.ticketId)))
+    .set({ ticketId })
+    .where(and(inArray(ticketMedia.id, ids), held(ctx.now)))
     .returning();
 }
+
+/** Photos still held: no ticket or notice yet, not dropped, sent within the window. */
+const held = (now: Date) =>
+  and(
+    isNull(ticketMedia.ticketId),
+    isNull(ticketMedia.circularId),
+    inArray(ticketMedia.status, ["pending", "stored", "failed"]),
+    gte(ticketMedia.createdAt, new Date(now.getTime() - REPORT_WINDOW_MS)),
+  );
 
 /** Held photos the sender did not want: they are not kept. */
 export async function dropHeld(ctx: Ctx, ids: number[]) {
@@ -95,7 +97,7 @@ async function drop(db: Db, where: SQL | undefined): Promise<number> {
   const rows = await db
     .with(old)
     .update(ticketMedia)
-    .set({ status: "dropped", inline: null, caption: null, sha256: null })
+    .set({ status: "dropped", inline: null, sha256: null })
     .from(old)
     .where(eq(ticketMedia.id, old.id))
     .returning({ sha256: old.sha256 });

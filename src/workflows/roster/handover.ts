@@ -6,7 +6,8 @@
  * are whoever leads it now (visits/scope.ts), so nothing else needs moving.
  */
 import { and, asc, eq, inArray, ne, sql } from "drizzle-orm";
-import { chats, households, outbox, people, type Role, tickets, type UnitKind, units, visitChoices } from "../../db/schema/index.js";
+import { chats, households, outbox, people, type Role, tickets, type UnitKind, units } from "../../db/schema/index.js";
+import { dropQuestions } from "../questions.js";
 import { forGroup, GROUP_CUTS } from "../../lib/privacy.js";
 import type { Ctx } from "../context.js";
 import { isActive, type Person } from "../directory.js";
@@ -110,7 +111,7 @@ export async function handOver(ctx: Ctx, by: DirectoryActor, input: HandoverInpu
       .update(outbox)
       .set({ personId: incoming.id })
       .where(and(eq(outbox.personId, outgoing.id), eq(outbox.kind, "reminder"), eq(outbox.status, "pending")));
-    await ctx.db.delete(visitChoices).where(eq(visitChoices.personId, outgoing.id));
+    await dropQuestions(ctx, outgoing.id, ["pick"]);
   }
 
   const who = ROLE_ZH[role];

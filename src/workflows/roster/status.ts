@@ -5,7 +5,8 @@
  * is handed over first (handover.ts), so no ticket is left with nobody to answer it.
  */
 import { and, eq, ne, sql } from "drizzle-orm";
-import { people, tickets, visitChoices } from "../../db/schema/index.js";
+import { people, tickets } from "../../db/schema/index.js";
+import { dropQuestions } from "../questions.js";
 import type { Ctx } from "../context.js";
 import type { Person } from "../directory.js";
 import { ROLE_ZH } from "../roles.js";
@@ -35,7 +36,8 @@ export async function setPersonActive(ctx: Ctx, by: DirectoryActor, personId: st
     .set({ active, updatedAt: ctx.now, ...(active ? {} : { linkVersion: sql`${people.linkVersion} + 1` }) })
     .where(eq(people.id, p.id))
     .returning();
-  if (!active) await ctx.db.delete(visitChoices).where(eq(visitChoices.personId, p.id));
+  // Whatever the bot asked them (a household pick, a photo or a problem to report) is no longer waiting.
+  if (!active) await dropQuestions(ctx, p.id);
   const changeId = await recordChange(ctx.db, by, ctx.now, {
     kind: active ? "reactivate" : "deactivate",
     unitId: p.unitId,

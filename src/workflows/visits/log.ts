@@ -1,11 +1,13 @@
 /**
- * Logging visits and contacts from chat. A match is logged at once; several matches wait for the leader's pick
- * (visit_choices, per person and chat); no match is still logged, as "unmatched", for an admin to resolve.
+ * Logging visits and contacts from chat. A match is logged at once; several matches wait for the leader's pick (a
+ * pending question of kind "pick", per person and chat); no match is still logged, as "unmatched", for an admin to
+ * resolve.
  * A note with a request (诉求：…) opens a ticket on behalf of the household through openTicket.
  */
-import { and, desc, eq, gt } from "drizzle-orm";
-import { visitChoices, type VisitChannel, type VisitKind, visits } from "../../db/schema/index.js";
+import { and, eq } from "drizzle-orm";
+import { type VisitChannel, type VisitKind, visits } from "../../db/schema/index.js";
 import type { Ctx } from "../context.js";
+import { ask, type Question } from "../questions.js";
 import { canLead, getHousehold, type Household, type Person, unitPath } from "../directory.js";
 import { isLeader } from "../roles.js";
 import { type Actor, type Done, openTicket } from "../ticket-commands.js";
@@ -39,8 +41,6 @@ export type LogOutcome =
 /** `诉求：屋顶漏水` (or 訴求 / 需求) in a note: the request, up to the end of the note. */
 const REQUEST = /(?:诉求|訴求|需求)\s*[：:]\s*([\s\S]+)$/u;
 export const requestIn = (note: string | null) => (note ? (REQUEST.exec(note)?.[1]?.trim() ?? null) || null : null);
-
-const scopeOf = (actor: Actor) => actor.chat?.id ?? "direct";
 
 async function record(
   ctx: Ctx,
@@ -85,7 +85,7 @@ export async function logVisit(ctx: Ctx, actor: Actor, input: VisitInput): Promi
   if (m.candidates.length === 1) return record(ctx, actor, me, base, m.candidates[0] as Household);
   if (m.candidates.length === 0) return record(ctx, actor, me, base, null);
   if (m.candidates.length > MAX_CHOICES) return { ok: false, reason: "too_many", query: m.query, count: m.candidates.length };
-  await offerChoices(ctx, actor, me, { purpose: "visit", ...base }, m.candidates);
+  await offerChoices(ctx, actor, { purpose: "visit", ...base }, m.candidates);
   return { ok: true, status: "ambiguous", kind: input.kind, query: m.query, candidates: m.candidates };
 }
 
@@ -96,61 +96,32 @@ export async function logVisit(ctx: Ctx, actor: Actor, input: VisitInput): Promi
 export async function offerChoices(
   ctx: Ctx,
   actor: Actor,
-  me: Person,
   what: { purpose: "visit" | "report"; kind: VisitKind; channel: VisitChannel; query: string; note: string | null },
   candidates: Household[],
 ): Promise<void> {
-  const row = {
-    personId: me.id,
-    scope: scopeOf(actor),
-    chatId: actor.chat?.id ?? null,
-    ...what,
-    candidates: candidates.map((h) => h.id),
-    expiresAt: new Date(ctx.now.getTime() + CHOICE_TTL_MS),
-    createdAt: ctx.now,
-  };
-  await ctx.db
-    .insert(visitChoices)
-    .values(row)
-    .onConflictDoUpdate({ target: [visitChoices.personId, visitChoices.scope], set: row });
+  const { kind, ...rest } = what;
+  await ask(ctx, actor, "pick", { ...rest, visitKind: kind, candidates: candidates.map((h) => h.id) }, CHOICE_TTL_MS);
 }
 
-export type PickOutcome =
-  | LogOutcome
-  | { ok: true; status: "reported"; ticket: Done }
-  | { ok: false; reason: "out_of_range"; count: number };
+export type PickOutcome = LogOutcome | { ok: true; status: "reported"; ticket: Done };
 
 /**
- * The next reply picks one: `n` (1-based) from the choice list waiting for this person in this chat; in a direct
- * message, the person's latest waiting list from any chat. Null when nothing waits (the number is ordinary chat).
+ * The pick, once its question is taken (src/bot/questions.ts checks `n` is on the list first): the `n`th (1-based)
+ * household of the list logs the waiting visit, or opens the waiting 代报. Null when that household is gone.
  */
-export async function pickChoice(ctx: Ctx, actor: Actor, n: number): Promise<PickOutcome | null> {
+export async function pickHousehold(ctx: Ctx, actor: Actor, q: Question<"pick">, n: number): Promise<PickOutcome | null> {
   const me = actor.person;
-  if (!me) return null;
-  const live = and(eq(visitChoices.personId, me.id), gt(visitChoices.expiresAt, ctx.now));
-  const [choice] = await ctx.db
-    .select()
-    .from(visitChoices)
-    .where(actor.chat ? and(live, eq(visitChoices.scope, scopeOf(actor))) : live)
-    .orderBy(desc(visitChoices.createdAt))
-    .limit(1);
-  if (!choice) return null;
-  const id = choice.candidates[n - 1];
-  if (!id) return { ok: false, reason: "out_of_range", count: choice.candidates.length };
-  // Taking the list is the claim: of two quick replies ("1", "2") only the one that deletes it records a visit.
-  const taken = await ctx.db
-    .delete(visitChoices)
-    .where(and(eq(visitChoices.personId, me.id), eq(visitChoices.scope, choice.scope)))
-    .returning({ scope: visitChoices.scope });
-  if (taken.length === 0) return null;
+  const id = q.about.candidates[n - 1];
+  if (!me || !id) return null;
   const household = await getHousehold(ctx.db, id);
-  if (choice.purpose === "report") {
+  const { purpose, visitKind, channel, query, note } = q.about;
+  if (purpose === "report") {
     if (!household) return null;
-    const ticket = await openTicket(ctx, actor, choice.note ?? "", { household, requester: requesterIn(household, choice.query) });
+    const ticket = await openTicket(ctx, actor, note ?? "", { household, requester: requesterIn(household, query) });
     return { ok: true, status: "reported", ticket };
   }
   // The visit belongs to the chat where it was written, even when the pick came by direct message.
-  return record(ctx, actor, me, choice, household);
+  return record(ctx, actor, me, { kind: visitKind, channel, query, note, chatId: q.chatId }, household);
 }
 
 /**
