@@ -10,7 +10,7 @@ import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { createApp } from "../src/app.js";
 import { DingTalkBot } from "../src/bot/dingtalk/index.js";
-import { chats, identities, inboundMessages, ticketEvents, ticketMedia } from "../src/db/schema/index.js";
+import { chats, identities, inboundMessages, media as images, ticketEvents, ticketMedia } from "../src/db/schema/index.js";
 import { ignoredCallbacks } from "../src/lib/metrics.js";
 import { FakeDingTalk, fakeConfig } from "./fakes/dingtalk.js";
 import { FakeDingTalkMedia } from "./fakes/dingtalk-media.js";
@@ -110,16 +110,26 @@ describe("DingTalk photos", () => {
     ["a code DingTalk refuses", async () => "dlcNeverUploaded", "平台拒绝了下载"],
     ["a link that has lapsed", async () => files.upload(await plainPng(), { linkValidMs: 0 }), "下载链接已过期"],
     ["a file that is not an image", async () => files.upload(Buffer.from("%PDF-1.4\n%%EOF\n")), "文件不是图片"],
+    ["a file over 10 MB", async () => files.upload(Buffer.concat([Buffer.from([0xff, 0xd8, 0xff, 0xe0]), Buffer.alloc(10 * 1024 * 1024)])), "照片超过 10 MB"],
+    ["a truncated JPEG", async () => files.upload((await gpsPhoto(300, 200)).subarray(0, 700)), "图片损坏或不完整"],
+    ["an error answer instead of the file", async () => files.upload(await plainPng(), { errorAnswer: { code: "InvalidAuthentication" } }), "平台拒绝了下载"],
   ];
   for (const [name, make, why] of failures) {
-    it(`${name}: the ticket opens and its 台账 says why`, async () => {
+    it(`${name}: the ticket opens, its 台账 says why, the group is told, nothing is kept`, async () => {
+      const kept = (await h.db.select({ s: images.sha256 }).from(images)).length;
       const text = await push("staff-r1", richText("报事 墙皮脱落", await make()));
       expect(text).toContain("已登记工单");
       const id = ticketNo(text);
       const [row] = await settled(id);
       expect(row?.status).toBe("failed");
+      expect(row?.sha256).toBeNull();
+      expect((await h.db.select({ s: images.sha256 }).from(images)).length).toBe(kept);
       const events = await h.db.select().from(ticketEvents).where(eq(ticketEvents.ticketId, id));
       expect(events.find((e) => e.kind === "photo_failed")?.text).toBe(why);
+      const told = await waitFor(async () =>
+        [...fake.sessionPosts, ...fake.requests].find((r) => JSON.stringify(r.body).includes(`工单 #${id} 的照片没能保存`)),
+      );
+      expect(JSON.stringify(told.body)).toContain(why);
     });
   }
 

@@ -133,6 +133,23 @@ describe("which ticket a photo belongs to", () => {
     expect((await h.db.select().from(ticketMedia).where(eq(ticketMedia.ticketId, id))).length).toBe(1);
   });
 
+  it("the 10 minutes are counted from the report: at 9 the photo attaches, at 11 it is asked about", async () => {
+    let skewMs = 0;
+    const e = await createHarness({ clock: () => new Date(Date.now() + skewMs) });
+    try {
+      const app2 = createApp({ runtime: e.runtime, logger: silent, sim: true });
+      const id = ticketNo((await send({ chatId: "c1", userId: "r1", text: "报事 桥下积水" }, app2)).text);
+      skewMs = 9 * 60_000;
+      expect((await send({ chatId: "c1", userId: "r1", attachments: [image(await plainPng(14, 14))] }, app2)).text).toContain(`已附到工单 #${id}`);
+      skewMs = 11 * 60_000;
+      const late = await send({ chatId: "c1", userId: "r1", attachments: [image(await plainPng(15, 15))] }, app2);
+      expect(late.text).not.toContain("已附到");
+      expect(late.text).toContain("要用这张照片报事吗");
+    } finally {
+      await e.close();
+    }
+  });
+
   it("answering 是 reports with the held photo and its words; 不用 keeps nothing", async () => {
     const png = await plainPng(24, 24);
     const asked = await send({ chatId: "c1", userId: "nl1", text: "井盖丢了", attachments: [image(png)] });

@@ -7,7 +7,7 @@
 import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { createApp } from "../src/app.js";
-import { ticketEvents, ticketMedia, tickets } from "../src/db/schema/index.js";
+import { media as images, ticketEvents, ticketMedia, tickets } from "../src/db/schema/index.js";
 import { newMsgId, randomAESKey } from "./fakes/wecom.js";
 import { BOT_ID, CHATID, startWecomBot } from "./fakes/wecom-bot.js";
 import { FakeWecomMedia, groupMixed, singleImage } from "./fakes/wecom-media.js";
@@ -109,13 +109,19 @@ describe("WeCom photos", () => {
     ["a truncated JPEG (encrypted whole)", async () => [(await gpsPhoto(300, 200)).subarray(0, 700)], "图片损坏或不完整"],
     ["a file that is not an image", async () => [Buffer.from("%PDF-1.7\n%%EOF\n")], "文件不是图片"],
     ["a file over 10 MB", async () => [Buffer.alloc(10 * 1024 * 1024 + 100, 1)], "照片超过 10 MB"],
+    ["an error answer instead of the file", async () => [await plainPng(), { errorAnswer: { errcode: 40007, errmsg: "invalid media_id" } }], "平台拒绝了下载"],
   ];
   for (const [name, make, why] of failures) {
     it(`${name}: the ticket opens, the 台账 says why, the group is told without the photo`, async () => {
       const url = media.host(...(await make()));
+      const kept = (await bot.h.db.select({ s: images.sha256 }).from(images)).length;
       const id = ticketNo(await report("报事 垃圾没人清", url));
       const [row] = await settled(id);
       expect(row?.status).toBe("failed");
+      // Nothing half-written: no image kept, no bytes left on the row.
+      expect(row?.sha256).toBeNull();
+      expect(row?.inline).toBeNull();
+      expect((await bot.h.db.select({ s: images.sha256 }).from(images)).length).toBe(kept);
       const events = await bot.h.db.select().from(ticketEvents).where(eq(ticketEvents.ticketId, id));
       expect(events.find((e) => e.kind === "photo_failed")?.text).toBe(why);
       const notice = await waitFor(async () => bot.fake.sent(bot.hook.key).find((c) => JSON.stringify(c.body).includes(`工单 #${id} 的照片没能保存`)));

@@ -4,14 +4,14 @@
  * message's `downloadCode` is exchanged at POST /v1.0/robot/messageFiles/download with `{downloadCode, robotCode}`
  * and the app's access token for `{downloadUrl}`, a temporary link to the file itself. Added to the FakeDingTalk as
  * one more OpenAPI route; the files are served from this fake's own HTTP server. Scripted: a code that is refused,
- * links that lapse at once, a file server that fails a few times.
+ * links that lapse at once, a file server that fails a few times, one that answers an error document instead.
  */
 import { randomBytes } from "node:crypto";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { FakeDingTalk } from "./dingtalk.js";
 
-type File = { data: Buffer; linkValidMs: number; failFirst: number; gets: number };
+type File = { data: Buffer; linkValidMs: number; failFirst: number; gets: number; errorAnswer?: Record<string, unknown> };
 
 export class FakeDingTalkMedia {
   private readonly files = new Map<string, File>();
@@ -33,6 +33,8 @@ export class FakeDingTalkMedia {
       file.gets += 1;
       if (Date.now() >= link.expiresAt) return void res.writeHead(403, { "content-type": "application/xml" }).end("<Error><Code>AccessDenied</Code></Error>");
       if (file.gets <= file.failFirst) return void res.writeHead(502).end();
+      // The document says nothing of an error answer from the download link; this one is JSON with a 200.
+      if (file.errorAnswer) return void res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(file.errorAnswer));
       res.writeHead(200, { "content-type": "application/octet-stream", "content-length": String(file.data.length) }).end(file.data);
     });
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", () => resolve()));
@@ -43,9 +45,9 @@ export class FakeDingTalkMedia {
   }
 
   /** A file a user sent; returns its downloadCode. */
-  upload(data: Buffer, opts: { linkValidMs?: number; failFirst?: number } = {}): string {
+  upload(data: Buffer, opts: { linkValidMs?: number; failFirst?: number; errorAnswer?: Record<string, unknown> } = {}): string {
     const code = `dlc${randomBytes(16).toString("base64url")}`;
-    this.files.set(code, { data, linkValidMs: opts.linkValidMs ?? 60_000, failFirst: opts.failFirst ?? 0, gets: 0 });
+    this.files.set(code, { data, linkValidMs: opts.linkValidMs ?? 60_000, failFirst: opts.failFirst ?? 0, gets: 0, errorAnswer: opts.errorAnswer });
     return code;
   }
 
@@ -55,10 +57,12 @@ export class FakeDingTalkMedia {
 
   private exchange(body: Record<string, unknown>) {
     this.exchanges.push(body);
-    if (body.robotCode !== this.fake.clientId) return { status: 400, body: { code: "invalidParameter.robotCode", message: "robotCode 不正确" } };
+    // The document's error table: HTTP 400 with these codes and messages.
+    if (body.robotCode !== this.fake.clientId)
+      return { status: 400, body: { code: "invalidParameter.robotCode.auth", message: "此downloadCode和机器人robotCode不匹配，请使用接收此条消息机器人robotCode和对应的downloadCode" } };
     const code = typeof body.downloadCode === "string" ? body.downloadCode : "";
     const file = this.files.get(code);
-    if (!file) return { status: 400, body: { code: "invalidParameter.downloadCode", message: "downloadCode 无效或已过期" } };
+    if (!file) return { status: 400, body: { code: "invalidParameter.robotCode.downloadCode", message: "下载码有误或者已经过期" } };
     const token = randomBytes(12).toString("hex");
     this.links.set(token, { code, expiresAt: Date.now() + file.linkValidMs });
     return { status: 200, body: { downloadUrl: `${this.url}/files/${token}?Expires=${Date.now() + file.linkValidMs}` } };

@@ -3,7 +3,7 @@
  * in a callback gets a URL that serves the file encrypted with the bot's EncodingAESKey — AES-256-CBC, IV the key's
  * first 16 bytes, PKCS#7 padding to a multiple of 32 bytes, no framing — for five minutes. Written from the document
  * (its own cipher code, not the bot's). Scripted behaviours: a link that has lapsed, one that fails a few times
- * first, one encrypted with another key, one cut short.
+ * first, one encrypted with another key, one cut short, one that answers an error document instead of the file.
  */
 import { createCipheriv, randomBytes } from "node:crypto";
 import { createServer, type Server, type ServerResponse } from "node:http";
@@ -29,6 +29,8 @@ export type Hosted = {
   failFirst?: number;
   /** Serve only the first n bytes of the ciphertext. */
   truncateTo?: number;
+  /** Answer 200 with this JSON error document instead of the file (100719 says nothing of error answers). */
+  errorAnswer?: Record<string, unknown>;
   /** Answer only once this settles (a slow download: the bot must not wait for it to reply). */
   hold?: Promise<void>;
   expiresAt: number;
@@ -85,6 +87,10 @@ export class FakeWecomMedia {
     // A lapsed link: object storage answers 403 (the signature is no longer valid).
     if (this.now() >= f.expiresAt) {
       res.writeHead(403, { "content-type": "application/xml" }).end("<Error><Code>AccessDenied</Code></Error>");
+      return;
+    }
+    if (f.errorAnswer) {
+      res.writeHead(200, { "content-type": "application/json; charset=UTF-8" }).end(JSON.stringify(f.errorAnswer));
       return;
     }
     if (f.failFirst && f.gets <= f.failFirst) {

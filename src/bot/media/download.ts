@@ -52,8 +52,8 @@ export async function download(url: string, opts: { timeoutMs?: number; maxBytes
       throw new TransientDownloadError(`download cut short: ${(err as Error).name}`);
     }
     const body = Buffer.concat(chunks);
-    // An API error page instead of a file ({"errcode": …}): the link is not usable.
-    if (/json/i.test(res.headers.get("content-type") ?? "") && body.length < 4096) throw new MediaError("expired", "an error answer instead of the file");
+    // An API error document instead of a file ({"errcode": …}): the platform will not give this file.
+    if (/json/i.test(res.headers.get("content-type") ?? "") && body.length < 4096) throw new MediaError("refused", "an error answer instead of the file");
     return body;
   });
 }
