@@ -151,6 +151,60 @@ describe("dashboard in Chromium", () => {
     await context.close();
   });
 
+  it("on a phone, every page of the nav fits the screen: the nav in two rows of five, the current page marked, tables scroll in their box", async () => {
+    expect((await h.say("c1", "gl1", "恳谈会 下周五 19:00 村部会议室")).text).toContain("民情恳谈会通知");
+    expect((await h.say("cv", "vo1", "通知 秋季森林防火\n即日起禁止野外用火，烧秸秆请先到村部登记。")).text).toContain("已发往");
+    expect((await h.say("c1", "nl1", "调解 两户因宅基地边界起争执")).text).toContain("已记录一件调解");
+    const context = await browser.newContext({ viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true, locale: "zh-CN" });
+    const page = await context.newPage();
+    await page.goto(`${base}/dashboard/login`);
+    await page.fill('input[name="token"]', TOKEN);
+    await Promise.all([page.waitForURL(`${base}/dashboard`), page.click('button[type="submit"]')]);
+    const hrefs = await page.locator("header nav a").evaluateAll((as) => as.map((a) => a.getAttribute("href") ?? ""));
+    expect(hrefs).toHaveLength(10);
+    for (const href of [...hrefs, `/dashboard/tickets/${ids[0]}`, "/dashboard/directory/people"]) {
+      await page.goto(`${base}${href}`);
+      // The page never scrolls sideways; a wide table scrolls inside its own box.
+      expect(await page.evaluate(() => document.documentElement.scrollWidth), href).toBeLessThanOrEqual(390);
+      // Every link of the nav is on screen, in two rows, each big enough to tap.
+      const boxes = await page.locator("header nav a").evaluateAll((as) => as.map((a) => a.getBoundingClientRect().toJSON() as DOMRect));
+      for (const b of boxes) {
+        expect(b.left, href).toBeGreaterThanOrEqual(0);
+        expect(b.right, href).toBeLessThanOrEqual(390);
+        expect(b.height, href).toBeGreaterThanOrEqual(32);
+      }
+      expect(new Set(boxes.map((b) => Math.round(b.top))).size, href).toBe(2);
+      // The page one is on (or a page under it) is marked in the nav.
+      const here = await page.locator('header nav a[aria-current="page"]').evaluateAll((as) => as.map((a) => a.getAttribute("href")));
+      expect(here, href).toEqual([hrefs.filter((x) => href === x || (x !== "/dashboard" && href.startsWith(`${x}/`))).at(-1)]);
+      // A short name in a table cell (柳溪村一组一邻) stays on one line instead of one character per line.
+      const wrapped = await page.locator("main td").evaluateAll((cells) =>
+        cells
+          .filter((td) => /^[\p{Script=Han}\w]{2,10}$/u.test(td.textContent?.trim() ?? ""))
+          .filter((td) => {
+            const walker = document.createTreeWalker(td, NodeFilter.SHOW_TEXT);
+            for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+              const range = document.createRange();
+              range.selectNodeContents(node);
+              if (new Set([...range.getClientRects()].map((r) => Math.round(r.top))).size > 1) return true;
+            }
+            return false;
+          })
+          .map((td) => td.textContent),
+      );
+      expect(wrapped, href).toEqual([]);
+      if (href === "/dashboard/circulars") await page.screenshot({ path: `${SHOTS}/phone-circulars.png`, fullPage: true });
+    }
+    // An address no page answers, and another's page, get the dashboard's own page with a way back.
+    for (const href of ["/dashboard/no-such-page", "/dashboard/meetings/99999", "/dashboard/tickets/99999"]) {
+      const r = await page.goto(`${base}${href}`);
+      expect(r?.status(), href).toBe(404);
+      expect(await page.locator("#not-found p").first().textContent(), href).toBe("它不存在，或不在你负责的范围内。");
+      expect(await page.locator("#not-found a.button").count(), href).toBe(1);
+    }
+    await context.close();
+  });
+
   it("loads the simulator and the sign-in page without a failed request (the tab's icon included)", async () => {
     const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: "zh-CN" });
     const errors: string[] = [];

@@ -29,7 +29,26 @@ export type DashboardDeps = {
 export type DashboardPage = (deps: DashboardDeps) => DashboardApp;
 
 /** A page in the dashboard's frame, for the signed-in viewer. */
-export const render = (c: Context<DashboardEnv>, title: string, body: Raw) => page(title, body, c.get("viewer").name);
+export const render = (c: Context<DashboardEnv>, title: string, body: Raw) => page(title, body, c.get("viewer").name, c.req.path);
+
+/**
+ * A page that is not there for this viewer: whether it does not exist or lies outside the viewer's scope, the answer is
+ * the same words (another village's page tells nothing about it), with a way back.
+ */
+export const notFoundPage = (c: Context<DashboardEnv>, what: string, back: readonly [href: string, label: string]) =>
+  c.html(
+    render(c, what, h`<div class="card" id="not-found"><h1>${what}</h1><p>它不存在，或不在你负责的范围内。</p><p><a class="button" href="${back[0]}">← ${back[1]}</a></p></div>`),
+    404,
+  );
+
+/** A picture stored by us (re-encoded, no metadata), served inline as the type it was checked to be. */
+export const imageResponse = (c: Context<DashboardEnv>, file: { mime: string; data: Uint8Array }) =>
+  c.body(new Uint8Array(file.data), 200, {
+    "content-type": file.mime,
+    "content-disposition": "inline",
+    "cache-control": "private, max-age=3600",
+    "x-content-type-options": "nosniff",
+  });
 
 /** What a signed-in leader sees on a page only the admin may use (the dashboard's and the simulator's). */
 export const adminOnlyHtml = (who: string) =>

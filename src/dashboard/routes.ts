@@ -12,7 +12,7 @@ import type { Context, Next } from "hono";
 import { Hono } from "hono";
 import type { Runtime } from "../runtime.js";
 import { LINK_TTL_MS, Signer } from "./auth.js";
-import type { DashboardDeps, DashboardEnv, DashboardPage } from "./context.js";
+import { type DashboardDeps, type DashboardEnv, type DashboardPage, notFoundPage } from "./context.js";
 import type { LoginLimits } from "./login-limit.js";
 import { circularsPage } from "./pages/circulars.js";
 import { mediationsPage } from "./pages/mediations.js";
@@ -85,5 +85,7 @@ export function dashboardRoutes(runtime: Runtime, opts: DashboardOptions): Hono<
   app.use("/dashboard/*", auth);
 
   for (const page of PAGES) app.route("/", page(deps));
+  // A dashboard address no page answered (a mistyped or outdated link): the dashboard's own page, not the API's JSON.
+  app.get("/dashboard/*", (c) => notFoundPage(c, "找不到这一页", ["/dashboard", "返回概览"]));
   return app;
 }

@@ -39,7 +39,13 @@ ol.timeline li:before{content:"";position:absolute;left:-22px;top:6px;width:11px
 h2.section{font-size:15px;color:#52606d;margin:18px 0 8px}.todo ul{list-style:none;padding:0;margin:0}.todo li{padding:6px 0;border-bottom:1px solid #f0f4f8}
 .todo .count{font-size:22px;color:#b42318}.late{color:#b42318;font-weight:600}.scroll{overflow-x:auto}th a{color:inherit;text-decoration:none}th a.on{color:#1f6f50}
 td.num,th.num{text-align:right;white-space:nowrap}#units td:first-child{white-space:nowrap}tr.bad td{background:#fff5f5}
-@media (max-width:600px){body{font-size:15px}main{padding:10px}header{padding:8px 12px;gap:10px}.cards{grid-template-columns:1fr}}
+header nav{display:flex;flex-wrap:wrap;gap:4px 18px}header nav a[aria-current=page]{opacity:1;font-weight:600;text-decoration:underline;text-underline-offset:5px}
+@media (max-width:600px){body{font-size:15px}main{padding:10px}header{padding:8px 12px;gap:8px 10px}.cards{grid-template-columns:1fr}
+  header nav{order:3;flex-basis:100%;display:grid;grid-template-columns:repeat(5,1fr);gap:4px}
+  header nav a{text-align:center;white-space:nowrap;padding:7px 0;border-radius:6px;background:#ffffff1a}
+  header nav a[aria-current=page]{background:#fff;color:#1f6f50;text-decoration:none}
+  header .who{overflow:hidden;text-overflow:ellipsis;white-space:nowrap;min-width:0}
+  main table{display:block;overflow-x:auto;word-break:keep-all}}
 .formula{background:#fff;border-left:4px solid #1f6f50;padding:8px 12px}.login{max-width:380px;margin:60px auto}.err{color:#b42318}
 svg.chart{display:block;width:100%;height:auto;max-width:560px;margin:auto}img.thumb{max-width:160px;max-height:160px;border:1px solid #e4e7eb;border-radius:4px;margin-top:4px}
 nav.tabs{display:flex;flex-wrap:wrap;gap:14px;margin:0 0 12px;padding-bottom:6px;border-bottom:1px solid #e4e7eb}
@@ -48,9 +54,25 @@ nav.tabs{display:flex;flex-wrap:wrap;gap:14px;margin:0 0 12px;padding-bottom:6px
 
 export const statusPill = (s: string) => h`<span class="pill s-${s}">${STATUS_ZH[s as TicketStatus] ?? s}</span>`;
 
-export function page(title: string, body: Raw, who: string | null): string {
+/** The dashboard's pages in the nav, in order; a page under one of them (/dashboard/tickets/12) marks it as current. */
+const NAV: readonly (readonly [href: string, label: string])[] = [
+  ["/dashboard", "概览"],
+  ["/dashboard/units", "单位三率"],
+  ["/dashboard/tickets", "工单台账"],
+  ["/dashboard/scorecards", "履职评议"],
+  ["/dashboard/visits", "走访核对"],
+  ["/dashboard/meetings", "会议"],
+  ["/dashboard/good-neighbors", "好邻"],
+  ["/dashboard/circulars", "通知传达"],
+  ["/dashboard/mediations", "矛盾调解"],
+  ["/dashboard/directory", "名册"],
+];
+const current = (href: string, path: string) => (href === "/dashboard" ? path === href : path === href || path.startsWith(`${href}/`));
+
+/** A page in the dashboard's frame; `who` (the signed-in viewer) brings the nav, `path` marks the nav's current page. */
+export function page(title: string, body: Raw, who: string | null, path = ""): string {
   const nav = who
-    ? h`<a href="/dashboard">概览</a><a href="/dashboard/units">单位三率</a><a href="/dashboard/tickets">工单台账</a><a href="/dashboard/scorecards">履职评议</a><a href="/dashboard/visits">走访核对</a><a href="/dashboard/meetings">会议</a><a href="/dashboard/good-neighbors">好邻</a><a href="/dashboard/circulars">通知传达</a><a href="/dashboard/mediations">矛盾调解</a><a href="/dashboard/directory">名册</a>
+    ? h`<nav aria-label="看板页面">${NAV.map(([href, label]) => h`<a href="${href}"${raw(current(href, path) ? ' aria-current="page"' : "")}>${label}</a>`)}</nav>
         <span class="who">${who}</span><form method="post" action="/dashboard/logout"><button type="submit">退出</button></form>`
     : h``;
   return `<!doctype html><html lang="zh-CN"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">

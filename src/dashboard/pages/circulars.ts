@@ -6,7 +6,7 @@ import { Hono } from "hono";
 import { LEVEL_ZH } from "../../workflows/roles.js";
 import { relayRates } from "../../workflows/circulars/rates.js";
 import type { DashboardDeps, DashboardEnv } from "../context.js";
-import { render } from "../context.js";
+import { imageResponse, notFoundPage, render } from "../context.js";
 import { circularInScope, circularPhoto, circularPhotoIds, circularsInScope, circularTimeline, unitsInScope } from "../circulars-data.js";
 import { fmt } from "../format.js";
 import { h } from "../views.js";
@@ -47,7 +47,7 @@ export function circularsPage({ db, now }: DashboardDeps) {
   app.get("/dashboard/circulars/:id", async (c) => {
     const v = c.get("viewer");
     const x = await circularInScope(db, v.scope, Number(c.req.param("id")));
-    if (!x) return c.html(render(c, "找不到通知", h`<h1>找不到这条通知</h1><p>它不存在，或不在你负责的范围内。</p>`), 404);
+    if (!x) return notFoundPage(c, "找不到这条通知", ["/dashboard/circulars", "返回通知列表"]);
     const mine = await unitsInScope(db, v.scope);
     // The whole notice's rates, cut to the viewer's subtree; a 邻's own row only for the 邻 itself (its 邻长).
     const rates = (await relayRates(db, { id: x.id, unitId: x.unit_id })).filter(
@@ -82,12 +82,7 @@ export function circularsPage({ db, now }: DashboardDeps) {
     const x = await circularInScope(db, c.get("viewer").scope, id);
     const file = x ? await circularPhoto(db, x.id, Number(c.req.param("photo")), c.req.query("size") === "thumb") : null;
     if (!file) return c.text("找不到这张图片，或它不在你负责的范围内。", 404);
-    return c.body(new Uint8Array(file.data), 200, {
-      "content-type": file.mime,
-      "content-disposition": "inline",
-      "cache-control": "private, max-age=3600",
-      "x-content-type-options": "nosniff",
-    });
+    return imageResponse(c, file);
   });
   return app;
 }

@@ -1,6 +1,6 @@
 /** /dashboard/media/:id: a ticket's photo, only for a viewer whose scope covers the ticket. */
 import { Hono } from "hono";
-import type { DashboardDeps, DashboardEnv } from "../context.js";
+import { type DashboardDeps, type DashboardEnv, imageResponse } from "../context.js";
 import { mediaFile, ticketInScope } from "../data.js";
 
 export function mediaRoute({ db }: DashboardDeps) {
@@ -11,12 +11,7 @@ export function mediaRoute({ db }: DashboardDeps) {
     const v = c.get("viewer");
     const file = await mediaFile(db, Number(c.req.param("id")), c.req.query("size") === "thumb");
     if (!file || !(await ticketInScope(db, v.scope, file.ticketId))) return c.text("找不到这张照片，或它不在你负责的范围内。", 404);
-    return c.body(new Uint8Array(file.data), 200, {
-      "content-type": file.mime,
-      "content-disposition": "inline",
-      "cache-control": "private, max-age=3600",
-      "x-content-type-options": "nosniff",
-    });
+    return imageResponse(c, file);
   });
   return app;
 }

@@ -7,7 +7,7 @@ import { type MediationStatus, mediationStatuses } from "../../db/schema/index.j
 import { STATUS_ZH } from "../../workflows/mediations/words.js";
 import { LEVEL_ZH } from "../../workflows/roles.js";
 import type { DashboardDeps, DashboardEnv } from "../context.js";
-import { render } from "../context.js";
+import { notFoundPage, render } from "../context.js";
 import { fmt } from "../format.js";
 import { mediationInScope, mediationsInScope, mediationTimeline, mediationTotals } from "../mediations-data.js";
 import { h } from "../views.js";
@@ -48,7 +48,7 @@ export function mediationsPage({ db }: DashboardDeps) {
   app.get("/dashboard/mediations/:id", async (c) => {
     const v = c.get("viewer");
     const m = await mediationInScope(db, v.scope, v.id, Number(c.req.param("id")));
-    if (!m) return c.html(render(c, "找不到调解", h`<h1>找不到这件调解</h1><p>它不存在，或不在你负责的范围内。</p>`), 404);
+    if (!m) return notFoundPage(c, "找不到这件调解", ["/dashboard/mediations", "返回调解列表"]);
     const events = await mediationTimeline(db, m.id);
     return c.html(
       render(

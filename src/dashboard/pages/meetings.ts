@@ -11,7 +11,7 @@ import { posterOfList } from "../../workflows/good-neighbors.js";
 import { meetingCounts } from "../../workflows/meetings/missing.js";
 import { MEETING_ZH } from "../../workflows/meetings/texts.js";
 import type { DashboardDeps, DashboardEnv } from "../context.js";
-import { render } from "../context.js";
+import { notFoundPage, render } from "../context.js";
 import { fmt } from "../format.js";
 import { goodNeighborHistory, listMeetings, meetingEvents, meetingInScope } from "../meetings-data.js";
 import { h, statusPill } from "../views.js";
@@ -52,7 +52,7 @@ export function meetingsPage({ db, now, runtime }: DashboardDeps) {
 
   app.get("/dashboard/meetings/:id", async (c) => {
     const m = await meetingInScope(db, c.get("viewer").scope, Number(c.req.param("id")));
-    if (!m) return c.html(render(c, "会议", h`<h1>找不到这次会议</h1><p><a href="/dashboard/meetings">← 返回会议列表</a></p>`), 404);
+    if (!m) return notFoundPage(c, "找不到这次会议", ["/dashboard/meetings", "返回会议列表"]);
     const events = await meetingEvents(db, m.id);
     const a = m.agenda;
     const decisions = events.filter((e) => e.kind === "decided");

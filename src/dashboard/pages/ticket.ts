@@ -3,7 +3,7 @@ import { Hono } from "hono";
 import type { UnitKind } from "../../db/schema/index.js";
 import { LEVEL_ZH } from "../../workflows/roles.js";
 import type { DashboardDeps, DashboardEnv } from "../context.js";
-import { render } from "../context.js";
+import { notFoundPage, render } from "../context.js";
 import { type EventRow, ticketInScope, timeline } from "../data.js";
 import { EVENT_ZH, fmt } from "../format.js";
 import { h, statusPill } from "../views.js";
@@ -47,7 +47,7 @@ export function ticketPage({ db }: DashboardDeps) {
   app.get("/dashboard/tickets/:id", async (c) => {
     const v = c.get("viewer");
     const t = await ticketInScope(db, v.scope, Number(c.req.param("id")));
-    if (!t) return c.html(render(c, "找不到工单", h`<h1>找不到这个工单</h1><p>它不存在，或不在你负责的范围内。</p>`), 404);
+    if (!t) return notFoundPage(c, "找不到这个工单", ["/dashboard/tickets", "返回台账"]);
     const events = await timeline(db, t.id);
     return c.html(
       render(
