@@ -2,8 +2,9 @@
  * The dashboard's notice queries. A viewer sees the notices sent in their subtree and the ones sent from above that
  * reached it; the 传达率 they see is their own subtree's part (the admin sees every notice whole).
  */
-import type { SQL } from "drizzle-orm";
+import { and, eq, type SQL } from "drizzle-orm";
 import { type Db, queryRows, sql } from "../db/client.js";
+import { media, ticketMedia } from "../db/schema/index.js";
 import { everyUnitCte, pathUpCte, subtreeCte, withRecursive } from "../db/unit-tree.js";
 import type { Scope } from "./data.js";
 
@@ -106,14 +107,11 @@ export async function circularPhotoIds(db: Db, id: number): Promise<number[]> {
 /** One photo of a notice (the kept image, or its thumbnail). */
 export async function circularPhoto(db: Db, circularId: number, id: number, thumb: boolean): Promise<{ mime: string; data: Buffer } | null> {
   if (!Number.isSafeInteger(id) || id <= 0) return null;
-  const rows = await queryRows<{ mime: string; data: Uint8Array | string }>(
-    db,
-    sql`select ${thumb ? sql`'image/jpeg'` : sql`m.mime`} as mime, ${thumb ? sql`m.thumb` : sql`m.data`} as data
-      from ticket_media l join media m on m.sha256 = l.sha256
-      where l.id = ${id} and l.circular_id = ${circularId} and l.status = 'stored'`,
-  );
-  const r = rows[0];
+  const [r] = await db
+    .select({ mime: media.mime, data: media.data, thumb: media.thumb })
+    .from(ticketMedia)
+    .innerJoin(media, eq(media.sha256, ticketMedia.sha256))
+    .where(and(eq(ticketMedia.id, id), eq(ticketMedia.circularId, circularId), eq(ticketMedia.status, "stored")));
   if (!r) return null;
-  const data = typeof r.data === "string" ? Buffer.from(r.data.replace(/^\\x/, ""), "hex") : Buffer.from(r.data);
-  return { mime: r.mime, data };
+  return thumb ? { mime: "image/jpeg", data: r.thumb } : { mime: r.mime, data: r.data };
 }
