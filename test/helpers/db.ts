@@ -10,21 +10,26 @@ import { migrateDatabase } from "../../src/db/migrate.js";
 export type TestDatabase = Database & { url?: string };
 export type ScratchDatabase = Database & { url: string; name: string };
 
-/** A new migrated PostgreSQL database on the server of `base`; `close()` drops it unless `keep` is set. */
+/**
+ * A new migrated PostgreSQL database on the server of `base`; `close()` drops it unless `keep` is set. `name`: use the
+ * database of that name, created when missing (a benchmark's kept seed; migrations bring it to the current schema).
+ */
 export async function scratchPostgres(
   base: string,
-  opts: { prefix?: string; poolSize?: number; keep?: boolean; migrationsFolder?: string } = {},
+  opts: { prefix?: string; poolSize?: number; keep?: boolean; migrationsFolder?: string; name?: string } = {},
 ): Promise<ScratchDatabase> {
-  const name = `${opts.prefix ?? "haolin_t_"}${randomUUID().replaceAll("-", "").slice(0, 16)}`;
-  const onServer = async (statement: string) => {
+  if (opts.name && !/^[a-z_][a-z0-9_]*$/.test(opts.name)) throw new Error(`not a plain database name: ${opts.name}`);
+  const name = opts.name ?? `${opts.prefix ?? "haolin_t_"}${randomUUID().replaceAll("-", "").slice(0, 16)}`;
+  const onServer = async (statement: string, unlessExists = false) => {
     const admin = postgres(base, { max: 1, onnotice: () => {} });
     try {
+      if (unlessExists && (await admin`select 1 from pg_database where datname = ${name}`).length > 0) return;
       await admin.unsafe(statement);
     } finally {
       await admin.end();
     }
   };
-  await onServer(`create database ${name}`);
+  await onServer(`create database ${name}`, Boolean(opts.name));
   const url = new URL(base);
   url.pathname = `/${name}`;
   const database = await openDatabase({ url: url.toString(), poolSize: opts.poolSize ?? 10 });
