@@ -21,8 +21,10 @@ import { mediaReplies } from "./media-replies.js";
 import { stripMentions } from "./mentions.js";
 import { parseCommand } from "./parse.js";
 import type { IncomingMessage, Reply } from "./types.js";
+import { postVoiceReport, voiceHomeChat } from "./voice-report.js";
 
-type Dispatch = (text: string) => Promise<Reply[]>;
+/** Runs the message's command; `as` runs it for the same person as if in another chat (a voice report's group). */
+type Dispatch = (text: string, as?: Actor) => Promise<Reply[]>;
 
 /** Does this message need more than its command? (Cheap: most messages are plain text.) */
 export const needsMediaDispatch = (msg: IncomingMessage) => Boolean(msg.attachments?.length || msg.voice || msg.location);
@@ -41,10 +43,17 @@ export async function mediaDispatch(
   const cmd = parseCommand(msg.text, { botNames, quotedTicket });
   if (!atts.length && !msg.location && cmd.intent !== "report") return dispatch(msg.text);
   if (cmd.intent === "report") {
-    const out = await dispatch(msg.text);
+    // Voice reaches the bot only in a single chat: a voice 报事 opens in the reporter's home group (voice-report.ts).
+    const home = msg.voice && !actor.chat && actor.person ? await voiceHomeChat(ctx, actor.person, msg.platform) : null;
+    const out = await dispatch(msg.text, home ? { ...actor, chat: home } : actor);
     const ticketId = out.find((r) => r.ticketId !== undefined)?.ticketId;
     if (ticketId === undefined) return out;
     if (msg.voice) await markVoice(ctx, ticketId);
+    const opened = home && actor.person ? await getTicket(ctx.db, ticketId) : null;
+    if (home && actor.person && opened) {
+      const matter = { home, person: actor.person, ticketId, unitId: opened.unitId, matter: cmd.body ?? "", opened: out };
+      return postVoiceReport(ctx, matter);
+    }
     const extra: Reply[] = [];
     if (atts.length) {
       await recordAttachments(ctx, atts, sent, { ticketId, role: "report" });

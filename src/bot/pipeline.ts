@@ -266,7 +266,7 @@ async function run(deps: PipelineDeps, db: Db, effects: Effects, msg: IncomingMe
   const actor: Actor = { person: from.person, externalId: msg.senderExternalId, chat: from.chat, household: from.household };
   const addressed = msg.addressed ?? Boolean(deps.addressing?.test(msg.text));
   const quoted = msg.quote ? await quotedTicketId(db, msg.quote, from.chat?.id ?? null, deps.botNames) : undefined;
-  const command = (text: string) => dispatch(ctx, actor, text, deps.botNames, addressed, !from.chat, quoted);
+  const command = (text: string, as: Actor = actor) => dispatch(ctx, as, text, deps.botNames, addressed, !as.chat, quoted);
   // Photos, voice and places decide which ticket they belong to around the command (src/bot/media-dispatch.ts).
   const out = await (needsMediaDispatch(msg) ? mediaDispatch(ctx, actor, msg, deps.botNames, command, quoted) : command(msg.text));
   return from.chat ? out.map((r) => ({ ...r, text: guardGroupMessage(r.text) })) : out;
