@@ -16,9 +16,10 @@ import { execFileSync, spawn } from "node:child_process";
 import { cpus } from "node:os";
 import { createInterface } from "node:readline";
 import type { DingTalkJob } from "./dingtalk-load.js";
-import type { LoadJob, LoadResult } from "./loadgen.js";
-import { printTable } from "./lib.js";
-import { onStop, procStats, stopAll, treeCpuS } from "./soak/services.js";
+import { printTable, printVerdicts } from "./lib.js";
+import { type CpuPerMessage, load, type Procs, type Usage } from "./load-process.js";
+import type { LoadResult } from "./loadgen.js";
+import { onStop, procStats, stopAll } from "./soak/services.js";
 import { Bot, REPO, startStage } from "./soak/world.js";
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
@@ -41,53 +42,6 @@ const GUARD = {
   dingtalkP99Ms: 75,
   peakRssMb: 200,
 } as const;
-
-type Usage = { cpuPct: number; peakRssMb: number };
-/** CPU per message (µs) of each process on the machine, over the measured window only. */
-type CpuPerMessage = { bot: number; postgres: number; redis: number; loadgen: number };
-type Procs = { bot?: number; postgres: number; redis: number };
-
-/**
- * Run one load-generator job in its own process. Between its start and stop markers (see bench/loadgen.ts), every
- * process's CPU is read: the bot's, PostgreSQL's (postmaster and backends), Redis's and the load generator's own.
- */
-async function load(job: LoadJob, procs: Procs): Promise<LoadResult & Usage & { cpuUs: CpuPerMessage }> {
-  const child = spawn(process.execPath, ["--import", "tsx", "bench/loadgen.ts"], {
-    cwd: REPO,
-    env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/tmp", LOADGEN_JOB: JSON.stringify(job) },
-    stdio: ["ignore", "pipe", "inherit"],
-  });
-  onStop(async () => void child.kill("SIGKILL"));
-  const cpuNow = () => ({
-    at: performance.now(),
-    bot: procs.bot ? (procStats(procs.bot)?.cpuS ?? 0) : 0,
-    postgres: treeCpuS(procs.postgres),
-    redis: procStats(procs.redis)?.cpuS ?? 0,
-    loadgen: procStats(child.pid as number)?.cpuS ?? 0,
-  });
-  let first: ReturnType<typeof cpuNow> | null = null;
-  let last: ReturnType<typeof cpuNow> | null = null;
-  let result: LoadResult | null = null;
-  let peakRssMb = 0;
-  const rss = setInterval(() => {
-    const s = procs.bot ? procStats(procs.bot) : null;
-    if (s && first && !last) peakRssMb = Math.max(peakRssMb, s.rssMb);
-  }, 250);
-  for await (const line of createInterface({ input: child.stdout })) {
-    const msg = JSON.parse(line) as { phase?: "start" | "stop" } & LoadResult;
-    if (msg.phase === "start") first = cpuNow();
-    else if (msg.phase === "stop") last = cpuNow();
-    else result = msg;
-  }
-  clearInterval(rss);
-  const code = await new Promise<number>((resolve) => (child.exitCode !== null ? resolve(child.exitCode) : child.on("exit", (c) => resolve(c ?? 1))));
-  const [from, to, done] = [first, last, result];
-  if (code !== 0 || !done || !from || !to) throw new Error(`load generator failed (${job.mode})`);
-  const perMessage = (k: keyof CpuPerMessage) => Math.round(((to[k] - from[k]) * 1e6) / Math.max(1, done.ok));
-  const cpuUs = { bot: perMessage("bot"), postgres: perMessage("postgres"), redis: perMessage("redis"), loadgen: perMessage("loadgen") };
-  const cpuPct = Math.round(((to.bot - from.bot) / ((to.at - from.at) / 1000)) * 100);
-  return { ...done, cpuPct, peakRssMb: Math.round(peakRssMb), cpuUs };
-}
 
 /** Samples the bot's CPU and RSS while `work` runs (CPU from half a second in, when the load is up). */
 async function sampled(botPid: number, work: Promise<LoadResult>): Promise<LoadResult & Usage> {
@@ -255,9 +209,7 @@ async function main() {
     [`peak RSS = ${peakRss} MB (guard ≤ ${GUARD.peakRssMb} MB)`, peakRss <= GUARD.peakRssMb],
     [`failed or bad replies = ${failures} (guard 0)`, failures === 0],
   ] as const;
-  console.log("\nRegression guards");
-  for (const [text, ok] of targets) console.log(`  ${ok ? "met   " : "MISSED"}  ${text}`);
-  const pass = targets.every(([, ok]) => ok);
+  const pass = printVerdicts("Regression guards", targets);
   await stopAll();
   console.log(
     `\n${pass ? "PASS" : "FAIL"}: c32 ${o32.perSecond}/s vs baseline ${b32.perSecond}/s (${Math.round(ratio32 * 100)}%), ` +

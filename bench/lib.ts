@@ -27,6 +27,13 @@ export function printTable(title: string, header: string[], rows: (string | numb
   }
 }
 
+/** One line per target (met / MISSED) under `title`; true when every target is met. */
+export function printVerdicts(title: string, targets: readonly (readonly [string, boolean])[]): boolean {
+  console.log(`\n${title}`);
+  for (const [text, ok] of targets) console.log(`  ${ok ? "met   " : "MISSED"}  ${text}`);
+  return targets.every(([, ok]) => ok);
+}
+
 /** What one load phase measured: accepted messages, latencies, and replies opened and checked. */
 export type LoadResult = {
   mode: "closed" | "open" | "baseline";

@@ -1,12 +1,15 @@
 /**
- * The bench's load generator, a separate process so its CPU is not the bot's: reads one JSON job from
- * LOADGEN_JOB, prints one JSON result line on stdout.
+ * The benches' load generator, a separate process so its CPU is not the bot's: reads one JSON job on stdin
+ * (bench/load-process.ts sends it), prints one JSON result line on stdout.
  *
  *   closed   — `concurrency` callers back to back for `durationMs`: throughput of the WeCom callback path
  *   open     — a fixed `rate` of callbacks per second for `durationMs`: latency measured from each callback's
  *              scheduled send time (no coordinated omission)
  *   baseline — the floor with the same clients (postgres.js pool, BullMQ producer as BullScheduler makes it):
  *              a single-row INSERT … RETURNING, then a delayed Queue.add with a job id, `concurrency` at a time
+ *   burst    — a flood day (`npm run bench:burst`): a steady trickle of reports (the normal load) throughout, and
+ *              `count` more from many groups offered evenly within `windowMs` after `beforeMs`; every request's
+ *              send offset, latency (from its scheduled send time) and the ticket number its reply names
  *
  * Every callback is prepared (signed and encrypted, as WeCom does) before the clock starts; replies are opened
  * and checked after it stops. Two marker lines on stdout, `{"phase":"start"}` and `{"phase":"stop"}`, bound the
@@ -22,7 +25,24 @@ import type { Group, WecomCreds } from "./soak/world.js";
 export type LoadJob =
   | { mode: "closed"; url: string; creds: WecomCreds; groups: Group[]; concurrency: number; durationMs: number; maxCount: number }
   | { mode: "open"; url: string; creds: WecomCreds; groups: Group[]; rate: number; durationMs: number }
-  | { mode: "baseline"; databaseUrl: string; redisUrl: string; poolSize: number; concurrency: number; durationMs: number };
+  | { mode: "baseline"; databaseUrl: string; redisUrl: string; poolSize: number; concurrency: number; durationMs: number }
+  | {
+      mode: "burst";
+      url: string;
+      creds: WecomCreds;
+      groups: Group[];
+      /** Marks this run's messages: ids `<tag>B-<i>` (burst) and `<tag>T-<i>` (trickle), and the same in the text. */
+      tag: string;
+      count: number;
+      windowMs: number;
+      trickleRate: number;
+      beforeMs: number;
+      afterMs: number;
+    };
+
+/** One request of a burst job: kind, index, send offset (ms from the start), latency ms (null: failed), ticket named. */
+export type BurstRecord = ["B" | "T", number, number, number | null, number | null];
+export type BurstResult = { ok: number; failed: number; badReplies: number; records: BurstRecord[] };
 
 export type { LoadResult } from "./lib.js";
 
@@ -31,34 +51,34 @@ const TEXTS = ["村口路灯坏了", "水沟堵了，下雨就漫到路上", "�
 /** Marks the start or the end of the measured part (see the header). */
 const phase = (name: "start" | "stop") => process.stdout.write(`${JSON.stringify({ phase: name })}\n`);
 
+/** The i-th report: from the i-th group in turn, each group's residents in turn; `mark` names it in the text. */
+function report(job: { creds: WecomCreds; groups: Group[] }, i: number, mark: string, id: string): Prepared {
+  const g = job.groups[i % job.groups.length] as Group;
+  const user = g.residents[Math.floor(i / job.groups.length) % g.residents.length] as string;
+  return prepare(job.creds, groupText(job.creds, g.chatId, user, `@好邻 报事 ${TEXTS[i % TEXTS.length]}（${mark}）`, id));
+}
+
 function reports(job: { creds: WecomCreds; groups: Group[] }, n: number): Prepared[] {
-  const out: Prepared[] = [];
-  for (let i = 0; i < n; i++) {
-    const g = job.groups[i % job.groups.length] as Group;
-    const user = g.residents[Math.floor(i / job.groups.length) % g.residents.length] as string;
-    const content = `@好邻 报事 ${TEXTS[i % TEXTS.length]}（${i}）`;
-    out.push(prepare(job.creds, groupText(job.creds, g.chatId, user, content, msgId("b"))));
-  }
-  return out;
+  return Array.from({ length: n }, (_, i) => report(job, i, String(i), msgId("b")));
 }
 
 
+/** The ticket number a reply names, opened as WeCom would; null for a reply that is not a registered report. */
+function ticketOf(creds: WecomCreds, p: Prepared, body: string, bad: { n: number }): number | null {
+  try {
+    const text = openReply(creds, body, p.nonce);
+    const m = /已登记(?:紧急)?工单[\s\S]*?#(\d+)/.exec(text);
+    if (m) return Number(m[1]);
+    if (bad.n < 3) console.error(`bad reply: ${text.slice(0, 200)}`);
+  } catch {}
+  bad.n++;
+  return null;
+}
+
 function check(creds: WecomCreds, answers: { p: Prepared; body: string }[]): { verified: number; bad: number } {
-  let verified = 0;
-  let bad = 0;
-  for (const a of answers) {
-    try {
-      const text = openReply(creds, a.body, a.p.nonce);
-      if (/已登记(紧急)?工单[\s\S]*#\d+/.test(text)) verified++;
-      else {
-        if (bad < 3) console.error(`bad reply: ${text.slice(0, 200)}`);
-        bad++;
-      }
-    } catch {
-      bad++;
-    }
-  }
-  return { verified, bad };
+  const bad = { n: 0 };
+  const verified = answers.filter((a) => ticketOf(creds, a.p, a.body, bad) !== null).length;
+  return { verified, bad: bad.n };
 }
 
 async function closed(job: Extract<LoadJob, { mode: "closed" }>): Promise<LoadResult> {
@@ -103,8 +123,7 @@ async function open(job: Extract<LoadJob, { mode: "open" }>): Promise<LoadResult
   const start = performance.now();
   for (let i = 0; i < n; i++) {
     const due = start + (i * 1000) / job.rate;
-    const wait = due - performance.now();
-    if (wait > 1) await new Promise((r) => setTimeout(r, wait));
+    await until(due);
     const p = prepared[i] as Prepared;
     inflight.push(
       post(job.url, p, ag, 10_000).then((a) => {
@@ -121,6 +140,53 @@ async function open(job: Extract<LoadJob, { mode: "open" }>): Promise<LoadResult
   ag.destroy();
   const c = check(job.creds, kept);
   return summary("open", lat, failed, elapsed, c.verified, c.bad);
+}
+
+/** Sleeps until `due` (a performance.now() time) unless it is less than a millisecond away. */
+async function until(due: number): Promise<void> {
+  const wait = due - performance.now();
+  if (wait > 1) await new Promise((r) => setTimeout(r, wait));
+}
+
+async function burst(job: Extract<LoadJob, { mode: "burst" }>): Promise<BurstResult> {
+  const total = job.beforeMs + job.windowMs + job.afterMs;
+  type Send = { kind: "B" | "T"; i: number; at: number; p: Prepared };
+  const sends: Send[] = [];
+  for (let i = 0; i < Math.floor((job.trickleRate * total) / 1000); i++) {
+    // The trickle walks the groups from the other end, so it is not the burst's own next message.
+    const id = `${job.tag}T-${i}`;
+    sends.push({ kind: "T", i, at: (i * 1000) / job.trickleRate, p: report(job, job.groups.length - 1 - (i % job.groups.length), id, id) });
+  }
+  for (let i = 0; i < job.count; i++) {
+    const id = `${job.tag}B-${i}`;
+    sends.push({ kind: "B", i, at: job.beforeMs + (i * job.windowMs) / job.count, p: report(job, i, id, id) });
+  }
+  sends.sort((a, b) => a.at - b.at);
+  // As many connections as WeCom opens in a burst is unknown; enough that the bot, not this process, queues them.
+  const ag = agent(1024);
+  const answers: { s: Send; latency: number | null; body: string }[] = [];
+  phase("start");
+  const start = performance.now();
+  const inflight: Promise<void>[] = [];
+  for (const s of sends) {
+    await until(start + s.at);
+    inflight.push(
+      post(job.url, s.p, ag, 30_000).then((a) => {
+        const latency = a.status === 200 ? performance.now() - start - s.at : null;
+        answers.push({ s, latency, body: a.body });
+      }),
+    );
+  }
+  await Promise.all(inflight);
+  phase("stop");
+  ag.destroy();
+  const bad = { n: 0 };
+  const records = answers.map(({ s, latency, body }): BurstRecord => {
+    const ticket = latency === null ? null : ticketOf(job.creds, s.p, body, bad);
+    return [s.kind, s.i, Math.round(s.at), latency === null ? null : Math.round(latency * 10) / 10, ticket];
+  });
+  const ok = records.filter((r) => r[3] !== null).length;
+  return { ok, failed: records.length - ok, badReplies: bad.n, records };
 }
 
 async function baseline(job: Extract<LoadJob, { mode: "baseline" }>): Promise<LoadResult> {
@@ -163,9 +229,12 @@ async function baseline(job: Extract<LoadJob, { mode: "baseline" }>): Promise<Lo
 }
 
 async function main() {
-  const job = JSON.parse(process.env.LOADGEN_JOB ?? "null") as LoadJob | null;
-  if (!job) throw new Error("LOADGEN_JOB is not set");
-  const result = job.mode === "closed" ? await closed(job) : job.mode === "open" ? await open(job) : await baseline(job);
+  const chunks: Buffer[] = [];
+  for await (const c of process.stdin) chunks.push(c as Buffer);
+  const job = JSON.parse(Buffer.concat(chunks).toString("utf8") || "null") as LoadJob | null;
+  if (!job) throw new Error("no job on stdin");
+  const run = { closed, open, baseline, burst } as const;
+  const result = await (run[job.mode] as (j: LoadJob) => Promise<unknown>)(job);
   process.stdout.write(`${JSON.stringify(result)}\n`);
   process.exit(0);
 }
