@@ -48,4 +48,21 @@ describe("the command table", () => {
     expect(leader).toContain(COMMANDS.visit.usage);
     expect(helpReply(null).text).toBe(resident);
   });
+
+  it("offers each the meeting commands they may use: 恳谈会, 纪要, 议定 from the 组长 up, 分析会 to officials", () => {
+    const groupOnly = [COMMANDS.talkMeeting, COMMANDS.minutes, COMMANDS.decision].map((c) => c.usage);
+    const menu = (role: Parameters<typeof helpReply>[0]) => helpReply(role).text;
+    for (const u of [...groupOnly, COMMANDS.analysisMeeting.usage]) expect(menu("neighbor_leader")).not.toContain(u);
+    for (const role of ["group_leader", "area_leader"] as const) {
+      for (const u of groupOnly) expect(menu(role)).toContain(u);
+      expect(menu(role)).not.toContain(COMMANDS.analysisMeeting.usage);
+      expect(menu(role)).not.toContain(COMMANDS.circular.usage);
+    }
+    for (const role of ["village_official", "town_official", "admin"] as const) {
+      for (const u of [...groupOnly, COMMANDS.analysisMeeting.usage, COMMANDS.circular.usage]) expect(menu(role)).toContain(u);
+    }
+    // Every command but 帮助 itself is in someone's menu.
+    const all = [null, "neighbor_leader", "group_leader", "admin"].map((r) => menu(r as Parameters<typeof helpReply>[0])).join("\n");
+    for (const [intent, c] of Object.entries(COMMANDS)) if (intent !== "help") expect(all, intent).toContain(c.usage);
+  });
 });

@@ -358,6 +358,22 @@ describe("bad photos", () => {
     });
   }
 
+  it("a tenth photo on one ticket is refused with the reason; the nine are kept", async () => {
+    const nine = await Promise.all(Array.from({ length: 9 }, (_, i) => plainPng(40 + i, 40)));
+    const r = await send({ chatId: "c2", userId: "r3", text: "报事 河堤裂了好几处", attachments: nine.map((b) => image(b)) });
+    const id = ticketNo(r.text);
+    expect((await settled(id, 9)).map((m) => m.status)).toEqual(Array(9).fill("stored"));
+    const tenth = await send({ chatId: "c2", userId: "r3", attachments: [image(await plainPng(60, 40))] });
+    expect(tenth.text).toContain(`已附到工单 #${id}`);
+    const rows = await settled(id, 10);
+    expect(rows.map((m) => m.status)).toEqual([...Array(9).fill("stored"), "failed"]);
+    expect(rows[9]?.inline).toBeNull();
+    const events = await h.db.select().from(ticketEvents).where(eq(ticketEvents.ticketId, id));
+    expect(events.filter((e) => e.kind === "photo_failed").map((e) => e.text)).toEqual(["每个工单最多保存 9 张照片"]);
+    const told = await waitFor(async () => (await h.chatLog("c2")).find((m) => m.from === "bot" && m.text.includes(`工单 #${id} 的照片没能保存`)));
+    expect(told.text).toContain("最多保存 9 张");
+  });
+
   it("a message with neither text nor photo is refused with a reason", async () => {
     const r = await send({ chatId: "c1", userId: "r1", text: "" });
     expect(r.status).toBe(400);

@@ -71,6 +71,8 @@ export type Permission = {
 export type CommandCall = { ctx: Ctx; actor: Actor; cmd: ParsedCommand; text: string };
 export type Handler = (call: CommandCall) => Promise<Reply[]>;
 
+export type Audience = "resident" | "leader" | "group" | "official";
+
 export type Command = {
   words: readonly Words[];
   shape: Shape;
@@ -80,8 +82,11 @@ export type Command = {
   permission: Permission;
   /** The answer to someone `who` does not allow (a hint at what they can do instead). */
   refused?: string;
-  /** Listed in the help menu for these audiences, in table order (officials see the leaders' lines too). */
-  menu: readonly ("resident" | "leader" | "official")[];
+  /**
+   * Listed in the help menu for these audiences, in table order: `leader` every leader, `group` the 组长 and above
+   * (those who may hold a 组's 恳谈会), `official` village and town officials (see helpReply).
+   */
+  menu: readonly Audience[];
   run: Handler;
 };
 
@@ -251,7 +256,7 @@ export const COMMANDS: Readonly<Record<CommandIntent, Command>> = {
     usage: MEETING_USAGE.talk,
     permission: { who: "leader", where: "group", elsewhere: "请在本组的群里安排民情恳谈会，通知会发在群里。" },
     refused: "民情恳谈会由组长及以上的负责人安排。有想在会上说的事，可以先发「报事 问题描述」。",
-    menu: ["leader"],
+    menu: ["group"],
     run: ({ ctx, actor, cmd }) => meetingCommand(ctx, actor, "talk", cmd.body ?? ""),
   },
   analysisMeeting: {
@@ -261,7 +266,7 @@ export const COMMANDS: Readonly<Record<CommandIntent, Command>> = {
     usage: MEETING_USAGE.analysis,
     permission: { who: "leader", where: "group", elsewhere: "请在村（社区）的群里安排民情分析会，通知会发在群里。" },
     refused: "民情分析会由村干部及以上的负责人安排。",
-    menu: ["leader"],
+    menu: ["official"],
     run: ({ ctx, actor, cmd }) => meetingCommand(ctx, actor, "analysis", cmd.body ?? ""),
   },
   minutes: {
@@ -271,7 +276,7 @@ export const COMMANDS: Readonly<Record<CommandIntent, Command>> = {
     usage: "纪要 会议内容，例如：纪要 到会 12 人，大家反映二组水渠淤堵、路灯不亮",
     permission: { who: "leader", where: "group", elsewhere: "请在开会的群里发「纪要 …」，会记到这次会议上。" },
     refused: "会议纪要由召开会议的负责人记录。",
-    menu: ["leader"],
+    menu: ["group"],
     run: ({ ctx, actor, cmd }) => minutesCommand(ctx, actor, cmd.body ?? ""),
   },
   decision: {
@@ -281,7 +286,7 @@ export const COMMANDS: Readonly<Record<CommandIntent, Command>> = {
     usage: "议定 事项（可写负责人和期限），例如：议定 清理二组水渠，王秀英负责，12月31日前完成（只备案不立工单：议定 备案 …）",
     permission: { who: "leader", where: "group", elsewhere: "请在开会的群里发「议定 …」，会记到这次会议上。" },
     refused: "议定事项由召开会议的负责人记录。",
-    menu: ["leader"],
+    menu: ["group"],
     run: ({ ctx, actor, cmd }) => decisionCommand(ctx, actor, cmd.body ?? ""),
   },
   goodNeighbors: {
@@ -371,7 +376,14 @@ export const COMMANDS: Readonly<Record<CommandIntent, Command>> = {
 
 /** The help menu for a person of this role (null: not in the directory): the table's usage lines, in order. */
 export function helpReply(role: Role | null): Reply {
-  const audiences = !role || !isLeader(role) ? ["resident"] : isOfficial(role) ? ["leader", "official"] : ["leader"];
+  const audiences: Audience[] =
+    !role || !isLeader(role)
+      ? ["resident"]
+      : isOfficial(role)
+        ? ["leader", "group", "official"]
+        : role === "neighbor_leader"
+          ? ["leader"]
+          : ["leader", "group"];
   const usage = Object.values(COMMANDS)
     .filter((c) => c.menu.some((a) => audiences.includes(a)))
     .map((c) => c.usage);
