@@ -4,13 +4,13 @@
  */
 import type { Logger } from "pino";
 import { createPipeline, type PipelineDeps } from "./bot/pipeline.js";
-import type { Database } from "./db/client.js";
+import { type Database, queryRows, sql } from "./db/client.js";
 import { errInfo } from "./lib/errors.js";
 import { Permanent, type Scheduler } from "./scheduler/types.js";
 import type { Ctx } from "./workflows/context.js";
 import { type DeliveryDeps, deliverOutbox, pendingOutbox, type Sender } from "./workflows/delivery.js";
 import { Effects } from "./workflows/effects.js";
-import { handleDeadline } from "./workflows/escalation.js";
+import { type DeadlineOutcome, handleDeadline, handleDeadlines } from "./workflows/escalation.js";
 import { wakeJob } from "./workflows/tickets.js";
 import type { PolicyOverrides } from "./workflows/policy.js";
 import { dueInSlot, lapsedDeadlines, upcomingTimers } from "./workflows/reconcile.js";
@@ -40,7 +40,16 @@ export type RuntimeOptions = {
 export type PeriodicTask = { id: string; pattern: string; run: (rt: Runtime) => Promise<void> };
 
 /** `armed`: the timers and deliveries could be (re)set in the scheduler; false while Redis is down. */
-export type ReconcileReport = { applied: number; timers: number; outbox: number; media: number; oldestOverdueMs: number; armed: boolean };
+/** `dbMs`: how long the pass waited on the database (its reads and sweeps, and the deadlines it applied). */
+export type ReconcileReport = {
+  applied: number;
+  timers: number;
+  outbox: number;
+  media: number;
+  oldestOverdueMs: number;
+  armed: boolean;
+  dbMs: number;
+};
 
 /**
  * The reconciler re-adds wake-up jobs for clocks lapsing within this horizon (and outbox deliveries due within it).
@@ -49,8 +58,11 @@ export type ReconcileReport = { applied: number; timers: number; outbox: number;
  */
 const HORIZON_MS = 15 * 60_000;
 
-/** Tickets of one wake-up slot handled at once (each its own transaction; the pool has room for the messages). */
-const WAKE_LANES = 4;
+/**
+ * Lapsed clocks handled in one transaction. A wave of reports comes due together four hours later: a 100 ms wake-up
+ * slot may hold hundreds; the reconciler catches up 500 at a time.
+ */
+const DEADLINE_BATCH = 500;
 
 const mediaJob = (id: number, runAt: Date) => ({ jobId: `media-${id}`, payload: { id }, runAt });
 
@@ -119,25 +131,65 @@ export class Runtime {
   }
 
   /**
-   * A wake-up slot's job: every ticket whose clock lapses in the slot, each in its own transaction, a few at a time.
-   * If one fails the job fails after the rest have run, and the queue retries it (the done ones are then stale).
+   * A wake-up slot's job: every ticket whose clock lapses in the slot, together (see onDeadlines). If a ticket fails,
+   * the job fails after the rest have run, and the queue retries it (the done ones are then stale).
    */
   async onWake(slot: Date): Promise<void> {
-    const ids = await dueInSlot(this.opts.database.db, slot);
-    const failures: unknown[] = [];
-    let next = 0;
-    const lane = async () => {
-      for (let id = ids[next++]; id !== undefined; id = ids[next++]) await this.onDeadline(id).catch((err: unknown) => failures.push(err));
-    };
-    await Promise.all(Array.from({ length: Math.min(WAKE_LANES, ids.length) }, lane));
+    const { failures } = await this.onDeadlines(await dueInSlot(this.opts.database.db, slot));
     if (failures.length) throw failures[0];
   }
 
-  async onDeadline(ticketId: number) {
+  /** One ticket's lapsed clock, in a transaction of its own. */
+  async onDeadline(ticketId: number): Promise<DeadlineOutcome> {
     const outcome = await this.transact((ctx) => handleDeadline(ctx, ticketId));
     this.opts.logger.info({ ticketId, outcome }, "deadline");
     deadlines.inc({ outcome });
     return outcome;
+  }
+
+  /**
+   * Many lapsed clocks: up to DEADLINE_BATCH tickets in one transaction, their writes a few statements in all (as the
+   * message path's group commit does). A batch that fails is retried ticket by ticket, each in its own transaction,
+   * so one bad ticket fails alone: the failures are returned, the rest are done.
+   */
+  async onDeadlines(ids: number[]): Promise<{ outcomes: Map<number, DeadlineOutcome>; failures: unknown[] }> {
+    const outcomes = new Map<number, DeadlineOutcome>();
+    const failures: unknown[] = [];
+    for (let i = 0; i < ids.length; i += DEADLINE_BATCH) {
+      const batch = ids.slice(i, i + DEADLINE_BATCH);
+      const effects = new Effects();
+      let done: Map<number, DeadlineOutcome>;
+      try {
+        done = await this.opts.database.db.transaction(async (db) => {
+          const ctx: Ctx = { db, now: this.clock(), effects, overrides: this.pipeline.overrides, directory: this.pipeline.directory };
+          const [v] = await queryRows<{ version: string | number }>(db, sql`select version from directory_version where id = 1`);
+          this.pipeline.directory.observe(Number(v?.version ?? -1));
+          return handleDeadlines(ctx, batch);
+        });
+      } catch (err) {
+        this.opts.logger.warn({ tickets: batch.length, ...errInfo(err) }, "a batch of deadlines failed; each ticket goes again alone");
+        for (const id of batch) {
+          await this.onDeadline(id).then(
+            (outcome) => outcomes.set(id, outcome),
+            (e: unknown) => {
+              this.opts.logger.error({ ticketId: id, ...errInfo(e) }, "deadline failed");
+              failures.push(e);
+            },
+          );
+        }
+        continue;
+      }
+      await this.afterCommit(effects);
+      const counts: Partial<Record<DeadlineOutcome, number>> = {};
+      for (const [id, outcome] of done) {
+        outcomes.set(id, outcome);
+        counts[outcome] = (counts[outcome] ?? 0) + 1;
+        deadlines.inc({ outcome });
+      }
+      if (batch.length === 1) this.opts.logger.info({ ticketId: batch[0], outcome: done.get(batch[0] as number) }, "deadline");
+      else this.opts.logger.info({ tickets: batch.length, ...counts }, "deadlines");
+    }
+    return { outcomes, failures };
   }
 
   start(): void {
@@ -195,22 +247,19 @@ export class Runtime {
     const { db } = this.opts.database;
     const now = this.clock();
     const grace = this.opts.graceMs ?? 15_000;
+    const started = performance.now();
     const lapsed = await lapsedDeadlines(db, new Date(now.getTime() - grace), 500);
     const oldestOverdueMs = lapsed[0] ? now.getTime() - lapsed[0].due.getTime() : 0;
-    let applied = 0;
-    for (const d of lapsed) {
-      // One ticket that keeps failing must not stop the pass: the rest of recovery comes after it.
-      const outcome = await this.onDeadline(d.id).catch((err) => {
-        this.opts.logger.error({ ticketId: d.id, ...errInfo(err) }, "deadline failed in the reconciler");
-        return "stale" as const;
-      });
-      if (outcome !== "not_due" && outcome !== "stale") applied += 1;
-    }
+    const { outcomes, failures } = await this.onDeadlines(lapsed.map((d) => d.id));
+    // A ticket that keeps failing does not stop the pass (it was logged): the rest of recovery comes after it.
+    const applied = [...outcomes.values()].filter((o) => o !== "not_due" && o !== "stale").length;
+    if (failures.length) this.opts.logger.error({ failed: failures.length }, "deadlines failed in the reconciler");
     const timers = await upcomingTimers(db, new Date(now.getTime() + HORIZON_MS));
     const rows = await pendingOutbox(db, now, HORIZON_MS);
     await sweepHeldPhotos(db, now);
     await sweepQuestions(db, now);
     const photos = await pendingMedia(db);
+    const dbMs = Math.round(performance.now() - started);
     // Re-arming needs the scheduler (Redis); the deadlines above did not. Redis being down must not fail the pass:
     // the deadlines keep being applied from PostgreSQL every pass, and the timers are re-armed once it is back.
     let armed = true;
@@ -227,7 +276,7 @@ export class Runtime {
       armed = false;
       this.opts.logger.warn(errInfo(err), "reconciler could not re-arm timers (scheduler unavailable); the next pass tries again");
     }
-    const report = { applied, timers: timers.length, outbox: rows.length, media: photos.length, oldestOverdueMs, armed };
+    const report = { applied, timers: timers.length, outbox: rows.length, media: photos.length, oldestOverdueMs, armed, dbMs };
     this.lastReconcile = { ...report, at: now };
     if (applied || oldestOverdueMs > 60_000) this.opts.logger.warn(report, "reconciler caught up on lapsed deadlines");
     return report;

@@ -2,34 +2,31 @@
  * The ladder 邻 → 组 → (片) → 村 → 镇: one code path for timed escalation (answer clock lapsed), 督办 (resolution
  * clock lapsed) and manual 上报. PostgreSQL holds the truth; a timer only wakes us up, and every action is a
  * compare-and-set on the ticket's version, so a late, early or doubled wake-up changes nothing twice.
+ *
+ * Many tickets go up together (a wake-up slot's, the reconciler's): their reads are one statement each, and their
+ * compare-and-sets, 台账 events and outbox rows one statement in all (src/workflows/escalation-apply.ts). A single
+ * manual 上报 is the same path with one ticket.
  */
+import { inArray } from "drizzle-orm";
+import { people, tickets } from "../db/schema/index.js";
 import type { Ctx } from "./context.js";
-import { getPerson, type Leader } from "./directory.js";
+import type { Leader, Person } from "./directory.js";
 import { photoCounts } from "./media/attach.js";
 import { escalationDirect, type EscalationReason, escalationPing, topRePing } from "./notices.js";
-import { queueMessage } from "./outbox.js";
+import type { QueueMessage } from "./outbox.js";
 import { deliverAfterQuietHours } from "./policy.js";
 import { requestersOf } from "./requesters.js";
-import {
-  deadlineJobId,
-  getTicketToChange,
-  holders,
-  type Ladder,
-  loadLadder,
-  nextPlacement,
-  recordEvent,
-  rescheduleTimer,
-  runningDeadline,
-  type Ticket,
-  updateTicket,
-  wakeSlot,
-} from "./tickets.js";
+import { applyEscalations, type EscalationPlan } from "./escalation-apply.js";
+import { deadlineJobId, holders, type Ladder, loadLadder, nextPlacement, runningDeadline, type Ticket, wakeSlot } from "./tickets.js";
 
 export type EscalationOutcome =
   | { kind: "escalated"; ticket: Ticket; leaders: Leader[] }
   | { kind: "repinged"; ticket: Ticket; leaders: Leader[] }
   | { kind: "at_top"; ticket: Ticket }
   | { kind: "conflict" };
+
+/** One ticket to move up: as read in this transaction, with its ladder. */
+export type EscalationRequest = { t: Ticket; ladder: Ladder; reason: EscalationReason; actorId: string | null; note?: string | null };
 
 /** Move a ticket one level up (or, at the top, re-ping the top leaders when the clock lapsed). */
 export async function escalate(
@@ -40,34 +37,64 @@ export async function escalate(
   actorId: string | null,
   note: string | null = null,
 ): Promise<EscalationOutcome> {
+  const [out] = await escalateMany(ctx, [{ t, ladder, reason, actorId, note }]);
+  return out as EscalationOutcome;
+}
+
+/** A ticket's 台账 never runs backwards: a change is stamped no earlier than the ticket's last one (see getTicketToChange). */
+const stepTime = (ctx: Ctx, t: Ticket) => (t.updatedAt.getTime() > ctx.now.getTime() ? t.updatedAt : ctx.now);
+
+/** Move many tickets up at once; one outcome per request, in order. Each is its own compare-and-set. */
+export async function escalateMany(ctx: Ctx, requests: EscalationRequest[]): Promise<EscalationOutcome[]> {
+  const moving = requests.filter((r) => r.reason !== "manual" || nextPlacement(r.ladder, r.t.level));
+  const photos = await photoCounts(
+    ctx,
+    moving.flatMap((r) => (r.t.chatId ? [r.t.id] : [])),
+  );
+  // Who asked is told when it goes up a level (a re-ping at the top only reminds the leaders).
+  const climbing = moving.filter((r) => nextPlacement(r.ladder, r.t.level));
+  const reporterIds = [...new Set(climbing.flatMap((r) => (r.t.reporterId ? [r.t.reporterId] : [])))];
+  const reporters = new Map<string, Person>(
+    (reporterIds.length ? await ctx.db.select().from(people).where(inArray(people.id, reporterIds)) : []).map((p) => [p.id, p]),
+  );
+  const told = new Map<number, Person[]>();
+  for (const r of climbing) told.set(r.t.id, await requestersOf(ctx.db, r.t, r.t.reporterId ? (reporters.get(r.t.reporterId) ?? null) : null));
+
+  const plans = new Map<Ticket, EscalationPlan>();
+  for (const r of moving) plans.set(r.t, plan(r, stepTime(ctx, r.t), photos.get(r.t.id) ?? 0, told.get(r.t.id) ?? []));
+  const won = await applyEscalations(ctx, [...plans.values()]);
+  return requests.map((r): EscalationOutcome => {
+    const p = plans.get(r.t);
+    if (!p) return { kind: "at_top", ticket: r.t };
+    if (!won.has(r.t.id)) return { kind: "conflict" };
+    return { kind: p.outcome, ticket: p.after, leaders: p.leaders };
+  });
+}
+
+/** What one ticket's move changes, records and says: the rules of the ladder, no database. */
+function plan(r: EscalationRequest, now: Date, photos: number, told: Person[]): EscalationPlan {
+  const { t, ladder, reason } = r;
+  const note = r.note ?? null;
   const next = nextPlacement(ladder, t.level);
   const urgent = t.urgency === "urgent";
-  const photos = t.chatId ? ((await photoCounts(ctx, [t.id])).get(t.id) ?? 0) : 0;
-  const pingAt = urgent ? ctx.now : deliverAfterQuietHours(ladder.policy, ctx.now);
+  const pingAt = urgent ? now : deliverAfterQuietHours(ladder.policy, now);
+  const messages: QueueMessage[] = [];
 
   if (!next) {
-    if (reason === "manual") return { kind: "at_top", ticket: t };
     // Never silent, never beyond the top: restart the clock and remind the top leaders again.
     const leaders = holders(ladder, t);
     // The clock starts when the leaders can hear about it: after quiet hours for a non-urgent ping.
     const dueAt = new Date(pingAt.getTime() + ladder.policy.repingMs);
-    const updated = await updateTicket(ctx, t, {
-      status: "open",
-      answerDueAt: dueAt,
-      resolveDueAt: null,
-      reminderCount: t.reminderCount + 1,
-    });
-    if (!updated) return { kind: "conflict" };
+    const after: Ticket = { ...t, status: "open", answerDueAt: dueAt, resolveDueAt: null, reminderCount: t.reminderCount + 1, version: t.version + 1, updatedAt: now };
     // Reminders count from 1 at the top; the escalations that brought it there are counted apart (上报次数).
-    const round = updated.reminderCount;
-    await recordEvent(ctx, t, { kind: "repinged", actorId: null, toStatus: "open", data: { reason, round } });
+    const round = after.reminderCount;
     if (t.chatId) {
-      await queueMessage(ctx, {
-        dedupeKey: `reping-${t.id}-${updated.version}`,
+      messages.push({
+        dedupeKey: `reping-${t.id}-${after.version}`,
         to: { chatId: t.chatId },
         kind: "ping",
         payload: {
-          text: topRePing({ ticketId: t.id, text: t.text, leaders, round, dueAt, now: ctx.now, tags: ladder.policy.sensitiveTags, photos }),
+          text: topRePing({ ticketId: t.id, text: t.text, leaders, round, dueAt, now, tags: ladder.policy.sensitiveTags, photos }),
           mentions: leaders.map((p) => p.id),
           ticketId: t.id,
           actions: ["claim", "resolve"],
@@ -75,12 +102,13 @@ export async function escalate(
         notBefore: pingAt,
       });
     }
-    rescheduleTimer(ctx, t, updated);
-    return { kind: "repinged", ticket: updated, leaders };
+    const event = { kind: "repinged" as const, actorId: null, fromStatus: t.status, toStatus: "open" as const, level: t.level, text: null, data: { reason, round } };
+    return { before: t, after, now, outcome: "repinged", leaders, event, messages };
   }
 
   const dueAt = new Date(pingAt.getTime() + ladder.policy.answerMs);
-  const updated = await updateTicket(ctx, t, {
+  const after: Ticket = {
+    ...t,
     status: "open",
     holderUnitId: next.unit.id,
     level: next.unit.kind,
@@ -88,22 +116,21 @@ export async function escalate(
     answerDueAt: dueAt,
     resolveDueAt: null,
     escalationCount: t.escalationCount + 1,
-  });
-  if (!updated) return { kind: "conflict" };
-  await recordEvent(ctx, t, {
-    kind: "escalated",
-    actorId,
-    toStatus: "open",
+    version: t.version + 1,
+    updatedAt: now,
+  };
+  const event = {
+    kind: "escalated" as const,
+    actorId: r.actorId,
+    fromStatus: t.status,
+    toStatus: "open" as const,
     level: next.unit.kind,
     text: note,
     data: { reason, from: t.level, to: next.unit.kind, unitId: next.unit.id },
-  });
-
-  const reporter = t.reporterId ? await getPerson(ctx.db, t.reporterId) : null;
-  const told = await requestersOf(ctx.db, t, reporter);
-  const key = `esc-${t.id}-${updated.version}`;
+  };
+  const key = `esc-${t.id}-${after.version}`;
   if (t.chatId) {
-    await queueMessage(ctx, {
+    messages.push({
       dedupeKey: key,
       to: { chatId: t.chatId },
       kind: "ping",
@@ -118,7 +145,7 @@ export async function escalate(
           leaders: next.leaders,
           told,
           dueAt,
-          now: ctx.now,
+          now,
           tags: ladder.policy.sensitiveTags,
           photos,
         }),
@@ -130,16 +157,15 @@ export async function escalate(
     });
   }
   for (const leader of next.leaders) {
-    await queueMessage(ctx, {
+    messages.push({
       dedupeKey: `${key}-dm-${leader.id}`,
       to: { personId: leader.id },
       kind: "ping",
-      payload: { text: escalationDirect({ ticketId: t.id, text: t.text, dueAt, now: ctx.now }), mentions: [], ticketId: t.id },
+      payload: { text: escalationDirect({ ticketId: t.id, text: t.text, dueAt, now }), mentions: [], ticketId: t.id },
       notBefore: pingAt,
     });
   }
-  rescheduleTimer(ctx, t, updated);
-  return { kind: "escalated", ticket: updated, leaders: next.leaders };
+  return { before: t, after, now, outcome: "escalated", leaders: next.leaders, event, messages };
 }
 
 export type DeadlineOutcome = "not_found" | "not_due" | "stale" | EscalationOutcome["kind"];
@@ -149,18 +175,33 @@ export type DeadlineOutcome = "not_found" | "not_due" | "stale" | EscalationOutc
  * the right timer again (the effects) and does nothing.
  */
 export async function handleDeadline(ctx: Ctx, ticketId: number): Promise<DeadlineOutcome> {
-  const t = await getTicketToChange(ctx, ticketId);
-  if (!t) return "not_found";
-  const d = runningDeadline(t);
-  if (!d) return "stale";
-  if (d.dueAt.getTime() > ctx.now.getTime()) {
-    // Woken early (clocks differ between machines): set the timer again under a new id — the job that woke us is
-    // still running, and a queue drops a job whose id it already holds.
-    const jobId = deadlineJobId(t);
-    if (jobId) ctx.effects.timers.push({ jobId: `${jobId}-again`, runAt: wakeSlot(d.dueAt) });
-    return "not_due";
+  return (await handleDeadlines(ctx, [ticketId])).get(ticketId) ?? "not_found";
+}
+
+/** Wake-ups for many tickets' clocks at once (a slot's, the reconciler's): each acts as handleDeadline would. */
+export async function handleDeadlines(ctx: Ctx, ids: number[]): Promise<Map<number, DeadlineOutcome>> {
+  const out = new Map<number, DeadlineOutcome>();
+  const valid = [...new Set(ids)].filter((id) => Number.isInteger(id) && id > 0 && id <= 2 ** 31 - 1);
+  // In id order: two batches over the same tickets take their row locks in the same order.
+  const rows = valid.length ? await ctx.db.select().from(tickets).where(inArray(tickets.id, valid)).orderBy(tickets.id) : [];
+  const due: { t: Ticket; reason: EscalationReason }[] = [];
+  for (const t of rows) {
+    const d = runningDeadline(t);
+    if (!d) out.set(t.id, "stale");
+    else if (d.dueAt.getTime() > stepTime(ctx, t).getTime()) {
+      // Woken early (clocks differ between machines): set the timer again under a new id — the job that woke us is
+      // still running, and a queue drops a job whose id it already holds.
+      const jobId = deadlineJobId(t);
+      if (jobId) ctx.effects.timers.push({ jobId: `${jobId}-again`, runAt: wakeSlot(d.dueAt) });
+      out.set(t.id, "not_due");
+    } else due.push({ t, reason: d.kind === "answer" ? "timeout" : "resolve_timeout" });
   }
-  const ladder = await loadLadder(ctx, t.unitId);
-  const outcome = await escalate(ctx, t, ladder, d.kind === "answer" ? "timeout" : "resolve_timeout", null);
-  return outcome.kind;
+  const ladders = new Map<string, Ladder>();
+  for (const unitId of new Set(due.map((d) => d.t.unitId))) ladders.set(unitId, await loadLadder(ctx, unitId));
+  const outcomes = await escalateMany(
+    ctx,
+    due.map((d) => ({ t: d.t, ladder: ladders.get(d.t.unitId) as Ladder, reason: d.reason, actorId: null })),
+  );
+  for (const [i, d] of due.entries()) out.set(d.t.id, (outcomes[i] as EscalationOutcome).kind);
+  return out;
 }

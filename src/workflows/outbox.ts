@@ -21,22 +21,24 @@ export type QueueMessage = {
  * and this net catches what a future renderer might forget (it cannot mend a cut made before masking).
  */
 export async function queueMessage(ctx: Ctx, msg: QueueMessage): Promise<boolean> {
-  const notBefore = msg.notBefore ?? ctx.now;
-  const payload = "chatId" in msg.to ? { ...msg.payload, text: guardGroupMessage(msg.payload.text) } : msg.payload;
-  const [row] = await ctx.db
-    .insert(outbox)
-    .values({
-      dedupeKey: msg.dedupeKey,
-      chatId: "chatId" in msg.to ? msg.to.chatId : null,
-      personId: "personId" in msg.to ? msg.to.personId : null,
-      kind: msg.kind,
-      payload,
-      notBefore,
-      createdAt: ctx.now,
-    })
-    .onConflictDoNothing({ target: outbox.dedupeKey })
-    .returning({ id: outbox.id });
+  const values = outboxValues(ctx.now, msg);
+  const [row] = await ctx.db.insert(outbox).values(values).onConflictDoNothing({ target: outbox.dedupeKey }).returning({ id: outbox.id });
   if (!row) return false;
-  ctx.effects.outbox.push({ id: row.id, notBefore });
+  ctx.effects.outbox.push({ id: row.id, notBefore: values.notBefore });
   return true;
+}
+
+/** The outbox row of a message queued at `now` (also written many at once, see applyEscalations). */
+export function outboxValues(now: Date, msg: QueueMessage) {
+  const notBefore = msg.notBefore ?? now;
+  const payload = "chatId" in msg.to ? { ...msg.payload, text: guardGroupMessage(msg.payload.text) } : msg.payload;
+  return {
+    dedupeKey: msg.dedupeKey,
+    chatId: "chatId" in msg.to ? msg.to.chatId : null,
+    personId: "personId" in msg.to ? msg.to.personId : null,
+    kind: msg.kind,
+    payload,
+    notBefore,
+    createdAt: now,
+  };
 }

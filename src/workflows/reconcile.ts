@@ -7,7 +7,7 @@
 import { and, eq, gt, lt, lte, or, type SQL, sql } from "drizzle-orm";
 import type { Db } from "../db/client.js";
 import { tickets } from "../db/schema/index.js";
-import { runningDeadline, WAKE_SLOT_MS, type WakeJob, wakeJob, wakeSlot } from "./tickets.js";
+import { runningDeadline, WAKE_SLOT_MS, type WakeJob, wakeJob } from "./tickets.js";
 
 export type DueTicket = { id: number; due: Date };
 
@@ -41,17 +41,17 @@ export async function dueInSlot(db: Db, slot: Date): Promise<number[]> {
   return rows.map((r) => r.id);
 }
 
-/** Wake-up jobs that should exist for clocks lapsing before `until`: one per slot. */
+/**
+ * Wake-up jobs that should exist for clocks lapsing before `until`: one per slot. The slots are computed by the
+ * database (as wakeSlot does: the clock's millisecond, rounded up to the slot), so a pass reads one number per slot,
+ * not every ticket's row.
+ */
 export async function upcomingTimers(db: Db, until: Date): Promise<WakeJob[]> {
+  const width = sql.raw(String(WAKE_SLOT_MS));
+  const due = sql`case when ${tickets.status} = 'open' then ${tickets.answerDueAt} else ${tickets.resolveDueAt} end`;
   const rows = await db
-    .select()
+    .selectDistinct({ slot: sql<string>`ceil(floor(extract(epoch from ${due}) * 1000) / ${width})::bigint * ${width}` })
     .from(tickets)
-    .where(runningClock((due) => lt(due, until)));
-  const slots = new Map<number, Date>();
-  for (const t of rows) {
-    const d = runningDeadline(t);
-    const slot = d && wakeSlot(d.dueAt);
-    if (slot) slots.set(slot.getTime(), slot);
-  }
-  return [...slots.values()].map((slot) => wakeJob(slot));
+    .where(runningClock((d) => lt(d, until)));
+  return rows.map((r) => wakeJob(new Date(Number(r.slot))));
 }
