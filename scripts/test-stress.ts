@@ -45,7 +45,14 @@ for (const sig of ["SIGINT", "SIGTERM"] as const)
   });
 
 type JsonReport = {
-  testResults: { name: string; status: string; message?: string; assertionResults: { fullName: string; status: string; failureMessages: string[] }[] }[];
+  testResults: {
+    name: string;
+    status: string;
+    message?: string;
+    startTime?: number;
+    endTime?: number;
+    assertionResults: { fullName: string; status: string; failureMessages: string[] }[];
+  }[];
 };
 
 function runSuite(i: number): Promise<{ report: JsonReport | null; seconds: number; code: number | null }> {
@@ -74,7 +81,9 @@ const firstLine = (s: string) => s.split("\n").find((l) => l.trim())?.trim().sli
 async function main() {
   console.log(`test:stress — ${RUNS} runs of ${files.length ? files.join(" ") : "the whole suite"} with ${HOGS} CPU hog(s) on ${availableParallelism()} core(s)`);
   startHogs();
-  const perFile = new Map<string, { pass: number; fail: number }>();
+  // Per file: runs passed and failed, tests that did not run in a run that reported the file (a hook that failed or
+  // timed out skips its tests; no test in the suite is skipped on purpose), and the longest the file took.
+  const perFile = new Map<string, { pass: number; fail: number; skipped: number; maxSeconds: number }>();
   const failures: string[] = [];
   let badRuns = 0;
   try {
@@ -89,7 +98,9 @@ async function main() {
       let failed = 0;
       for (const f of report.testResults) {
         const name = path.relative(root, f.name);
-        const t = perFile.get(name) ?? { pass: 0, fail: 0 };
+        const t = perFile.get(name) ?? { pass: 0, fail: 0, skipped: 0, maxSeconds: 0 };
+        t.skipped += f.assertionResults.filter((a) => a.status !== "passed" && a.status !== "failed").length;
+        if (f.startTime && f.endTime) t.maxSeconds = Math.max(t.maxSeconds, Math.round((f.endTime - f.startTime) / 1000));
         if (f.status === "passed") t.pass++;
         else {
           t.fail++;
@@ -102,17 +113,24 @@ async function main() {
       }
       if (failed) badRuns++;
       console.log(`run ${i}/${RUNS}: ${report.testResults.length - failed}/${report.testResults.length} files passed, ${seconds} s`);
+      // This run's failures at once: a long stress run shows what it found while it goes on.
+      for (const f of failures.filter((x) => x.startsWith(`run ${i}: `))) console.log(`  ${f}`);
     }
   } finally {
     stopHogs();
   }
   const width = Math.max(...[...perFile.keys()].map((k) => k.length), 4);
-  console.log(`\n${"file".padEnd(width)}  passed  failed`);
-  for (const [name, t] of [...perFile.entries()].sort((a, b) => b[1].fail - a[1].fail || a[0].localeCompare(b[0])))
-    console.log(`${name.padEnd(width)}  ${String(t.pass).padStart(6)}  ${String(t.fail).padStart(6)}`);
+  console.log(`\n${"file".padEnd(width)}  passed  failed  skipped  longest`);
+  for (const [name, t] of [...perFile.entries()].sort((a, b) => b[1].fail - a[1].fail || b[1].skipped - a[1].skipped || a[0].localeCompare(b[0])))
+    console.log(
+      `${name.padEnd(width)}  ${String(t.pass).padStart(6)}  ${String(t.fail).padStart(6)}  ${String(t.skipped).padStart(7)}  ${String(t.maxSeconds).padStart(5)} s`,
+    );
   if (failures.length) console.log(`\nFailures:\n${failures.map((f) => `  ${f}`).join("\n")}`);
   const totalFails = [...perFile.values()].reduce((n, t) => n + t.fail, 0);
-  console.log(`\nSTRESS ${badRuns === 0 ? "PASS" : "FAIL"}: ${RUNS - badRuns}/${RUNS} runs green, ${totalFails} file failures, ${HOGS} hog(s)`);
+  const totalSkipped = [...perFile.values()].reduce((n, t) => n + t.skipped, 0);
+  console.log(
+    `\nSTRESS ${badRuns === 0 ? "PASS" : "FAIL"}: ${RUNS - badRuns}/${RUNS} runs green, ${totalFails} file failures, ${totalSkipped} tests not run, ${HOGS} hog(s)`,
+  );
   cleanup();
   process.exit(badRuns === 0 ? 0 : 1);
 }
