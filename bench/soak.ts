@@ -8,7 +8,7 @@
  *   - messages accepted (distinct msgids answered 200) = inbound rows; accepted reports = tickets, each once
  *   - escalations due (replayed from the 台账) = escalations done, each once
  *   - outbox rows for groups created = delivered at the fake WeCom; every extra copy is explained by the README's
- *     delivery guarantee (its sender was SIGKILLed, or never got WeCom's answer, between the copies) or the run
+ *     delivery guarantee (an earlier copy's sender was SIGKILLed, or never got WeCom's answer, before it) or the run
  *     fails; each duplicate is printed with its copies' arrival times and senders next to the fault timeline
  *   - no group-visible text holds a phone number, house number/address or household tag
  *   - RSS of the bots did not keep growing

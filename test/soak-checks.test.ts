@@ -1,7 +1,8 @@
 /**
  * The soak's duplicate accounting (bench/soak/checks.ts) on a real database: an extra copy is explained only when
- * the process that sent an earlier copy was SIGKILLed, or never got the platform's answer, between the copies — each
- * such event explaining one copy — and anything else is reported unexplained (which fails the soak).
+ * the process that sent an earlier copy was SIGKILLed before the extra copy arrived (even before the fake read its own
+ * copy: a bot killed with its request written), or never got the platform's answer between the copies — each such
+ * event explaining one copy — and anything else is reported unexplained (which fails the soak).
  */
 import postgres from "postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -21,7 +22,7 @@ beforeAll(async () => {
   await importDirectory(t.db, FIXTURE);
   await t.db.insert(chats).values({ id: "w1", platform: "wecom", externalId: "wrSoak1", unitId: "g1", name: "企微群", webhookUrl: `https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=${KEY}` });
   const sent = (dedupeKey: string, text: string) => ({ dedupeKey, chatId: "w1", kind: "ping" as const, payload: { text, mentions: [] }, status: "sent" as const });
-  await t.db.insert(outbox).values([sent("k-kill", "消息一"), sent("k-none", "消息二"), sent("k-lost", "消息三"), sent("k-twice", "消息四"), sent("k-same-a", "同样的话"), sent("k-same-b", "同样的话")]);
+  await t.db.insert(outbox).values([sent("k-kill", "消息一"), sent("k-none", "消息二"), sent("k-lost", "消息三"), sent("k-twice", "消息四"), sent("k-same-a", "同样的话"), sent("k-same-b", "同样的话"), sent("k-inflight", "消息五"), sent("k-late", "消息六")]);
   sql = postgres(t.url, { max: 1, onnotice: () => {} });
 });
 afterAll(async () => {
@@ -35,6 +36,8 @@ const lives: Life[] = [
   { bot: "bot-a", pid: 100, startedAt: T0 },
   { bot: "bot-b", pid: 200, startedAt: T0, killedAt: T0 + 2000 },
   { bot: "bot-b", pid: 201, startedAt: T0 + 4000 },
+  { bot: "bot-c", pid: 300, startedAt: T0, killedAt: T0 + 7000 },
+  { bot: "bot-d", pid: 400, startedAt: T0, killedAt: T0 + 3000 },
 ];
 
 describe("duplicate accounting", () => {
@@ -51,21 +54,25 @@ describe("duplicate accounting", () => {
       copy("消息三", 1000, 100), copy("消息三", 3000, 201), // pid 100 never got the answer: explained
       copy("消息四", 1000, 200), copy("消息四", 4500, 201), copy("消息四", 6000, 100), // one kill explains one copy only
       copy("同样的话", 1000, 100), copy("同样的话", 1200, 100), // two rows, same text: two copies, no duplicate
+      copy("消息五", 3050, 400), copy("消息五", 6000, 100), // bot-d killed at 3 s with its request written (read at 3.05 s): explained
+      copy("消息六", 1000, 300), copy("消息六", 5000, 100), // bot-c killed at 7 s, after the second copy: unexplained
     ];
     const r = await checkOutbox(sql, calls, { lives, failed, t0: T0 });
-    expect(r).toMatchObject({ chatSent: 6, webhookAccepted: 11, duplicates: 5, explained: 3, unexplained: 2, unmatched: 0, stray: 0 });
+    expect(r).toMatchObject({ chatSent: 8, webhookAccepted: 15, duplicates: 7, explained: 4, unexplained: 3, unmatched: 0, stray: 0 });
     const line = (key: string) => r.duplicateLines.filter((l) => l.includes(`(${key})`));
     expect(line("k-kill")).toEqual([expect.stringContaining("explained: bot-b pid 200 was SIGKILLed at 2.0 s")]);
     expect(line("k-none")).toEqual([expect.stringContaining("UNEXPLAINED")]);
     expect(line("k-lost")).toEqual([expect.stringContaining("explained: pid 100 never got WeCom's answer")]);
     expect(line("k-twice").map((l) => l.endsWith("UNEXPLAINED"))).toEqual([false, true]);
     expect(line("k-kill")[0]).toContain("1.0 s by bot-b pid 200; 5.0 s by bot-b pid 201");
+    expect(line("k-inflight")).toEqual([expect.stringContaining("explained: bot-d pid 400 was SIGKILLed at 3.0 s")]);
+    expect(line("k-late")).toEqual([expect.stringContaining("UNEXPLAINED")]);
   });
 
   it("a copy nobody sent a row for is stray, and a sent row never received is unmatched", async () => {
     const r = await checkOutbox(sql, [copy("消息一", 1000, 100), copy("没有这条", 1000, 100)], { lives, failed: [], t0: T0 });
     expect(r.stray).toBe(1);
-    expect(r.unmatched).toBe(5); // 消息二, 消息三, 消息四 and the two 同样的话
+    expect(r.unmatched).toBe(7); // 消息二 to 消息六 and the two 同样的话
   });
 
   it("reads the failed sends from a bot's JSON log", () => {

@@ -125,7 +125,7 @@ export type OutboxReport = {
   webhookRefused: number;
   /** Extra copies a group received beyond its rows. */
   duplicates: number;
-  /** …of which the stated guarantee explains (the sender was SIGKILLed, or its answer was lost, between the copies). */
+  /** …of which the stated guarantee explains (an earlier copy's sender was SIGKILLed, or lost its answer, before it). */
   explained: number;
   unexplained: number;
   /** Sent rows the fake never received, and accepted copies that match no sent row. */
@@ -171,9 +171,12 @@ const ANSWER_LOST = /request failed|timeout|abort|socket|ECONN|EPIPE|fetch faile
 /**
  * Every group row sent = received by the fake; every extra copy explained by the guarantee or not. Copies are matched
  * to rows by webhook key and text (rows with the same text to the same group form one set: n copies for k rows make
- * n − k extras). An extra copy is explained when an earlier copy's sending process was SIGKILLed, or logged a send of
- * one of those rows as failed with its answer lost, after that copy arrived and before the extra one did; each such
- * event explains at most one extra copy.
+ * n − k extras). An extra copy is explained when an earlier copy's sending process was SIGKILLed before the extra one
+ * arrived (it was alive when it sent its copy, so it died with that row in flight: had the row been recorded as sent,
+ * no process would have sent it again), or logged a send of one of those rows as failed with its answer lost after
+ * its copy arrived and before the extra one did; each such event explains at most one extra copy. The kill is not
+ * required to come after the earlier copy's arrival: the fake records a copy when it has read the request, and a bot
+ * killed with its request already written (the message in flight) dies before that.
  */
 export async function checkOutbox(
   sql: postgres.Sql,
@@ -247,9 +250,9 @@ export async function checkOutbox(
       for (const earlier of got.slice(0, j)) {
         const pid = pidOf(earlier);
         const life = lifeOf(pid);
-        if (life?.killedAt && !used.has(life) && life.killedAt >= earlier.at && life.killedAt <= extra.at) {
+        if (life?.killedAt && !used.has(life) && life.killedAt <= extra.at) {
           used.add(life);
-          why = `${life.bot} pid ${pid} was SIGKILLed at ${secs(life.killedAt)}, after its copy arrived and before another was sent`;
+          why = `${life.bot} pid ${pid} was SIGKILLed at ${secs(life.killedAt)}, with its copy sent and before another arrived`;
           break;
         }
         const lost = who.failed.find((f) => !used.has(f) && f.pid === pid && ids.has(f.outboxId) && f.at >= earlier.at && f.at <= extra.at && ANSWER_LOST.test(f.error));
