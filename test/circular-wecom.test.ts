@@ -57,7 +57,11 @@ describe("通知 on WeCom", () => {
     expect(metadataLeft(bytes)).toEqual({ exif: false, gps: false, place: false });
     // The group's send slot spaced them: the picture's send began a slot after the text's (the rows' sentAt, the
     // moments the sends took their slots; the fake's arrival times would measure the loaded machine instead).
-    const sent = await bot.h.db.select().from(outbox).where(and(like(outbox.dedupeKey, "circular-1-%"), eq(outbox.chatId, bot.chatId)));
+    // The fake records a send when it arrives, which can be before the sender records it on the row: wait for both.
+    const sent = await waitFor(async () => {
+      const rows = await bot.h.db.select().from(outbox).where(and(like(outbox.dedupeKey, "circular-1-%"), eq(outbox.chatId, bot.chatId)));
+      return rows.length === 2 && rows.every((r) => r.sentAt) ? rows : null;
+    }, 45_000);
     const textRow = sent.find((r) => !r.payload.image);
     const pictureRow = sent.find((r) => r.payload.image);
     expect((pictureRow?.sentAt?.getTime() ?? 0) - (textRow?.sentAt?.getTime() ?? Number.POSITIVE_INFINITY)).toBeGreaterThanOrEqual(SPACING_MS);
