@@ -81,8 +81,8 @@ const TICKET_COLUMNS = sql`t.id, t.created_at, t.category, t.urgency, t.status, 
   case when t.on_behalf then r.name end as relayed_by, t.first_answered_at, t.resolved_at, t.closed_at,
   t.rating, t.reopen_count, t.escalation_count, t.text,
   (select coalesce(string_agg(m.id::text, ',' order by m.id), '') from ticket_media m where m.ticket_id = t.id and m.status = 'stored') as photo_ids`;
-const TICKET_JOINS = sql`join sub on sub.unit_id = t.unit_id
-  join units o on o.id = t.unit_id
+/** The joins that name a ticket's units and people (after the ticket is chosen). */
+const TICKET_JOINS = sql`join units o on o.id = t.unit_id
   join units hu on hu.id = t.holder_unit_id
   left join people a on a.id = t.assignee_id
   left join people r on r.id = t.reporter_id
@@ -102,18 +102,47 @@ function toTicketRow(r: Record<string, unknown>): TicketRow {
   };
 }
 
-export async function listTickets(db: Db, scope: Scope, f: TicketFilter, limit: number, offset = 0): Promise<{ rows: TicketRow[]; total: number }> {
+/**
+ * Where a page of tickets starts (newest first): below the id `before` (the next page), above `after` (the previous
+ * page), or — for an address without either — after skipping `offset` tickets.
+ */
+export type PageAt = { before: number } | { after: number } | { offset: number };
+
+/**
+ * One page of the tickets in scope matching the filter, newest first. The page's ids are chosen first, from tickets
+ * alone (an index per unit of the subtree, or the primary key from the cursor down), and only those `limit` rows are
+ * joined to their units, people, household and photos: a village's ten thousand tickets are never all joined.
+ */
+export async function ticketPage(db: Db, scope: Scope, f: TicketFilter, at: PageAt, limit: number): Promise<TicketRow[]> {
+  const up = "after" in at;
+  const cursor = "before" in at ? sql`and t.id < ${at.before}` : "after" in at ? sql`and t.id > ${at.after}` : sql``;
+  const offset = "offset" in at && at.offset > 0 ? sql`offset ${at.offset}` : sql``;
   const rows = await queryRows<Record<string, unknown>>(
     db,
-    sql`${scopeCte(scope)}
-      select ${TICKET_COLUMNS}, count(*) over () as total
-      from tickets t ${TICKET_JOINS}
-      where ${filterSql(f)}
-      order by t.id desc
-      limit ${limit} offset ${offset}`,
+    sql`${scopeCte(scope)}, page as (
+        select t.id from tickets t join sub on sub.unit_id = t.unit_id
+        where ${filterSql(f)} ${cursor}
+        order by t.id ${up ? sql`asc` : sql`desc`} limit ${limit} ${offset}
+      )
+      select ${TICKET_COLUMNS}
+      from page join tickets t on t.id = page.id ${TICKET_JOINS}
+      order by t.id desc`,
   );
-  const total = Number(rows[0]?.total ?? 0);
-  return { total, rows: rows.map(toTicketRow) };
+  return rows.map(toTicketRow);
+}
+
+/** How many tickets in scope match the filter (counted on tickets alone). */
+export async function countTickets(db: Db, scope: Scope, f: TicketFilter): Promise<number> {
+  const [r] = await queryRows<{ n: string | number }>(
+    db,
+    sql`${scopeCte(scope)} select count(*) as n from tickets t join sub on sub.unit_id = t.unit_id where ${filterSql(f)}`,
+  );
+  return Number(r?.n ?? 0);
+}
+
+export async function listTickets(db: Db, scope: Scope, f: TicketFilter, limit: number, at: PageAt): Promise<{ rows: TicketRow[]; total: number }> {
+  const [rows, total] = await Promise.all([ticketPage(db, scope, f, at, limit), countTickets(db, scope, f)]);
+  return { rows, total };
 }
 
 export async function ticketInScope(db: Db, scope: Scope, id: number): Promise<TicketRow | null> {
@@ -122,7 +151,7 @@ export async function ticketInScope(db: Db, scope: Scope, id: number): Promise<T
     db,
     sql`${scopeCte(scope)}
       select ${TICKET_COLUMNS}
-      from tickets t ${TICKET_JOINS}
+      from tickets t join sub on sub.unit_id = t.unit_id ${TICKET_JOINS}
       where t.id = ${id}`,
   );
   const r = rows[0];
@@ -147,23 +176,6 @@ export async function timeline(db: Db, ticketId: number): Promise<EventRow[]> {
     text: (r.text as string) ?? null,
     data: typeof r.data === "string" ? JSON.parse(r.data) : ((r.data as Record<string, unknown>) ?? null),
   }));
-}
-
-/**
- * The 台账 export's pages: tickets in scope matching the filter, newest first, `limit` at a time below `beforeId`
- * (keyset paging, so a page costs the same at the end of a county's year as at the start).
- */
-export async function exportTicketPage(db: Db, scope: Scope, f: TicketFilter, beforeId: number | null, limit: number): Promise<TicketRow[]> {
-  const rows = await queryRows<Record<string, unknown>>(
-    db,
-    sql`${scopeCte(scope)}
-      select ${TICKET_COLUMNS}
-      from tickets t ${TICKET_JOINS}
-      where ${filterSql(f)} ${beforeId === null ? sql`` : sql`and t.id < ${beforeId}`}
-      order by t.id desc
-      limit ${limit}`,
-  );
-  return rows.map(toTicketRow);
 }
 
 /** The events of these tickets (the export's second sheet), by ticket and time. */

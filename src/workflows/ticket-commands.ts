@@ -132,10 +132,12 @@ export async function openTicket(
     status: "open",
     assignee_id: named?.id ?? place?.leaders[0]?.id ?? null,
     answer_due_at: new Date(ctx.now.getTime() + ladder.policy.answerMs),
+    given_answer_due_at: new Date(ctx.now.getTime() + ladder.policy.answerMs),
     created_at: ctx.now,
     updated_at: ctx.now,
   };
-  // The answer clock this ticket was given, in its 台账: scorecards judge it by this, not by today's policy.
+  // The answer clock this ticket was given, in its 台账 (and on the row, given_answer_due_at): scorecards and the
+  // per-unit table judge it by this, not by today's policy.
   const data = {
     answerDueAt: row.answer_due_at.toISOString(),
     ...(household ? { householdId: household.id, onBehalf } : {}),

@@ -6,7 +6,7 @@ import { type TicketStatus, type UnitKind, unitKinds } from "../../db/schema/ind
 import { errInfo } from "../../lib/errors.js";
 import { LEVEL_ZH, STATUS_ZH } from "../../workflows/roles.js";
 import type { DashboardDeps, DashboardEnv } from "../context.js";
-import { exportEventPage, exportTicketPage, type TicketFilter, type TicketRow } from "../data.js";
+import { exportEventPage, type TicketFilter, ticketPage, type TicketRow } from "../data.js";
 import { EVENT_ZH, fmt, parseFilter } from "../format.js";
 import { parsePeriod } from "../period.js";
 import { clockRoots } from "../queries/clocks.js";
@@ -70,11 +70,14 @@ function addRow(sheet: ExcelJS.Worksheet, values: Cell[]) {
 export function exportRoutes({ db, runtime, now }: DashboardDeps) {
   const app = new Hono<DashboardEnv>();
 
-  /** The tickets of an export, newest first, a page at a time (at most EXPORT_LIMIT): nothing holds them all. */
+  /**
+   * The tickets of an export, newest first, a page at a time below the last one's id (keyset paging, so a page costs
+   * the same at the end of a county's year as at the start), at most EXPORT_LIMIT: nothing holds them all.
+   */
   async function* exportPages(v: Viewer, f: TicketFilter): AsyncGenerator<TicketRow[]> {
     let before: number | null = null;
     for (let n = 0; n < EXPORT_LIMIT; ) {
-      const rows = await exportTicketPage(db, v.scope, f, before, Math.min(EXPORT_PAGE, EXPORT_LIMIT - n));
+      const rows = await ticketPage(db, v.scope, f, before === null ? { offset: 0 } : { before }, Math.min(EXPORT_PAGE, EXPORT_LIMIT - n));
       if (rows.length === 0) return;
       yield rows;
       n += rows.length;

@@ -1,4 +1,7 @@
-/** /dashboard/tickets: the 工单台账 — filters, one page of tickets, links to the exports. */
+/**
+ * /dashboard/tickets: the 工单台账 — filters, one page of tickets, links to the exports. 下一页 / 上一页 carry the
+ * last / first id of the page (before= / after=), so a deep page costs what the first does; page= only numbers it.
+ */
 import { Hono } from "hono";
 import { ticketStatuses } from "../../db/schema/index.js";
 import { formatDurationZh } from "../../lib/duration.js";
@@ -7,11 +10,16 @@ import { UnitTree } from "../../workflows/digests/index.js";
 import { LEVEL_ZH, STATUS_ZH } from "../../workflows/roles.js";
 import type { DashboardDeps, DashboardEnv } from "../context.js";
 import { render } from "../context.js";
-import { categoryOptions, listTickets, unitOptions } from "../data.js";
+import { categoryOptions, listTickets, type PageAt, unitOptions } from "../data.js";
 import { fmt, parseFilter } from "../format.js";
 import { h, raw, statusPill } from "../views.js";
 
 const PAGE_SIZE = 50;
+
+const ticketId = (v: string | undefined) => {
+  const n = Number(v);
+  return Number.isInteger(n) && n > 0 && n <= 2 ** 31 - 1 ? n : null;
+};
 
 export function ticketsPage({ db, runtime }: DashboardDeps) {
   const app = new Hono<DashboardEnv>();
@@ -19,18 +27,22 @@ export function ticketsPage({ db, runtime }: DashboardDeps) {
     const v = c.get("viewer");
     const q = c.req.query();
     const f = parseFilter(q);
-    const pageNo = Math.max(1, Math.min(10_000, Number(q.page) || 1));
+    const pageNo = Math.max(1, Math.min(10_000, Math.floor(Number(q.page)) || 1));
+    const before = ticketId(q.before);
+    const after = ticketId(q.after);
+    const at: PageAt = before ? { before } : after ? { after } : { offset: (pageNo - 1) * PAGE_SIZE };
     const [list, unitsList, cats, tree] = await Promise.all([
-      listTickets(db, v.scope, f, PAGE_SIZE, (pageNo - 1) * PAGE_SIZE),
+      listTickets(db, v.scope, f, PAGE_SIZE, at),
       unitOptions(db, v.scope),
       categoryOptions(db, v.scope),
       UnitTree.load(db),
     ]);
     // The list is often on a shared screen: 事项 masked exactly as a group sees it (the ticket's page has it whole).
     const item = (t: (typeof list.rows)[number]) => forGroup(t.text, GROUP_CUTS.item, tree.policy(t.unit_id, runtime.pipeline.overrides).sensitiveTags);
-    const keep = new URLSearchParams(Object.entries(q).filter(([k, val]) => k !== "page" && val));
+    const keep = new URLSearchParams(Object.entries(q).filter(([k, val]) => !["page", "before", "after"].includes(k) && val));
     const opt = (value: string, label: string, cur: string | undefined) => h`<option value="${value}"${raw(cur === value ? " selected" : "")}>${label}</option>`;
     const pages = Math.max(1, Math.ceil(list.total / PAGE_SIZE));
+    const [first, last] = [list.rows[0], list.rows.at(-1)];
     return c.html(
       render(
         c,
@@ -56,7 +68,7 @@ export function ticketsPage({ db, runtime }: DashboardDeps) {
             <td>${t.rating === "satisfied" ? "满意" : t.rating === "unsatisfied" ? "不满意" : ""}</td></tr>`,
         )}
         </tbody></table></div>
-        <p>${pageNo > 1 ? h`<a href="?${keep.toString()}&page=${pageNo - 1}">上一页</a> ` : ""}${pageNo < pages ? h`<a href="?${keep.toString()}&page=${pageNo + 1}">下一页</a>` : ""}</p>`,
+        <p>${pageNo > 1 && first ? h`<a href="?${keep.toString()}&page=${pageNo - 1}&after=${first.id}">上一页</a> ` : ""}${pageNo < pages && last && list.rows.length === PAGE_SIZE ? h`<a href="?${keep.toString()}&page=${pageNo + 1}&before=${last.id}">下一页</a>` : ""}</p>`,
       ),
     );
   });

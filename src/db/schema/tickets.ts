@@ -55,6 +55,11 @@ export const tickets = pgTable(
     status: text().$type<TicketStatus>().notNull().default("open"),
     assigneeId: text().references(() => people.id),
     answerDueAt: timestamp({ withTimezone: true }),
+    /**
+     * The answer clock it was given when opened (also on its opened event): figures judge it by this, not by today's
+     * policy. Null for tickets opened before the clock was recorded (today's clock applies).
+     */
+    givenAnswerDueAt: timestamp({ withTimezone: true }),
     resolveDueAt: timestamp({ withTimezone: true }),
     answeredAt: timestamp({ withTimezone: true }),
     firstAnsweredAt: timestamp({ withTimezone: true }),

@@ -1,14 +1,14 @@
 /**
- * The answer clock a ticket was given when it was opened, as SQL over a `tickets t` row: written on its opened event
- * (`answerDueAt`), so figures judge each ticket by its own clock even after the town changes its policy. Tickets
- * opened before the clock was recorded fall back to `answer` (today's clock). One rule for digests and scorecards.
+ * The answer clock a ticket was given when it was opened, as SQL over a `tickets t` row: kept on the row
+ * (`given_answer_due_at`, also `answerDueAt` on its opened event), so figures judge each ticket by its own clock even
+ * after the town changes its policy. Tickets opened before the clock was recorded fall back to `answer` (today's
+ * clock). One rule for digests, scorecards and the per-unit table. (It used to be read from the opened event, one
+ * index lookup per ticket: the export's all-time per-unit sheet did a million of them.)
  */
 import type { SQL } from "drizzle-orm";
 import { sql } from "../../db/client.js";
 
-export const givenAnswerDue = (answer: SQL): SQL =>
-  sql`coalesce((select (o.data ->> 'answerDueAt')::timestamptz from ticket_events o
-    where o.ticket_id = t.id and o.kind = 'opened' order by o.id limit 1), t.created_at + ${answer})`;
+export const givenAnswerDue = (answer: SQL): SQL => sql`coalesce(t.given_answer_due_at, t.created_at + ${answer})`;
 
 /** A duration as an SQL interval. */
 export const msInterval = (n: number): SQL => sql`(${Math.round(n)}::bigint * interval '1 millisecond')`;

@@ -37,8 +37,8 @@ function count(out: Coverage, h: Household, history: Parameters<typeof careStatu
 
 /**
  * Coverage of many subtrees at once (a table of units): one query for all their households, one history read per
- * 1,000 households, each household judged once by its town's rules (`rulesOf` its root). The roots must not nest
- * (a household counts under the one root above it that was given; nested roots would each count it).
+ * 1,000 households, each household judged by its town's rules (`rulesOf` its root, which lies inside one town).
+ * Roots may nest: a household counts under every given root above it (each root's whole subtree).
  */
 export async function visitCoverageOfRoots(
   db: Db,
@@ -102,14 +102,18 @@ export async function visitCoverage(db: Db, scope: CoverageScope, asOf: Date): P
   return out;
 }
 
-/** Visits and contacts logged in a unit's subtree within [from, to): the activity of a digest's window. */
-export async function visitsBetween(db: Db, root: string, from: Date, to: Date): Promise<{ visits: number; contacts: number }> {
-  const [r] = await queryRows<{ visits: string | number; contacts: string | number }>(
+/** Visits and contacts logged within [from, to) in each root's subtree (one query for all): a digest window's activity. */
+export async function visitsBetweenOfRoots(db: Db, roots: string[], from: Date, to: Date): Promise<Map<string, { visits: number; contacts: number }>> {
+  const out = new Map(roots.map((r) => [r, { visits: 0, contacts: 0 }]));
+  if (roots.length === 0) return out;
+  const rows = await queryRows<{ root: string; visits: string | number; contacts: string | number }>(
     db,
-    sql`${withRecursive(subtreeCte("s", root))}
-      select count(*) filter (where v.kind = 'visit') as visits, count(*) filter (where v.kind = 'contact') as contacts
+    sql`${withRecursive(subtreeCte("s", sql`select id, id from units where id in (${sql.join(roots.map((r) => sql`${r}`), sql`, `)})`, ["root"]))}
+      select s.root, count(*) filter (where v.kind = 'visit') as visits, count(*) filter (where v.kind = 'contact') as contacts
       from visits v join s on s.unit_id = v.unit_id
-      where v.at >= ${from.toISOString()}::timestamptz and v.at < ${to.toISOString()}::timestamptz`,
+      where v.at >= ${from.toISOString()}::timestamptz and v.at < ${to.toISOString()}::timestamptz
+      group by s.root`,
   );
-  return { visits: Number(r?.visits ?? 0), contacts: Number(r?.contacts ?? 0) };
+  for (const r of rows) out.set(String(r.root), { visits: Number(r.visits), contacts: Number(r.contacts) });
+  return out;
 }

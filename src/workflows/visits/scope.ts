@@ -59,12 +59,24 @@ export async function caretakers(db: Db, rootId: string): Promise<Map<string, Pe
 
 /** The town above a unit, with its settings. */
 export async function townOf(db: Db, unitId: string): Promise<{ id: string; settings: Record<string, unknown> } | null> {
-  const rows = await queryRows<{ id: string; settings: Record<string, unknown> }>(
+  return (await townsOf(db, [unitId])).get(unitId) ?? null;
+}
+
+/** The town above each of these units (a town is its own), with its settings; units without one are left out. */
+export async function townsOf(db: Db, unitIds: string[]): Promise<Map<string, { id: string; settings: Record<string, unknown> }>> {
+  const out = new Map<string, { id: string; settings: Record<string, unknown> }>();
+  if (unitIds.length === 0) return out;
+  const rows = await queryRows<{ root: string; id: string; settings: Record<string, unknown> }>(
     db,
-    sql`${withRecursive(pathUpCte("up", unitId))}
-        select id, settings from up where kind = 'town' limit 1`,
+    sql`with recursive up(root, id, parent_id, kind, settings) as (
+        select u.id, u.id, u.parent_id, u.kind, u.settings from units u where u.id in (${sql.join(unitIds.map((id) => sql`${id}`), sql`, `)})
+        union all
+        select up.root, u.id, u.parent_id, u.kind, u.settings from units u join up on u.id = up.parent_id where up.kind <> 'town'
+      )
+      select root, id, settings from up where kind = 'town'`,
   );
-  return rows[0] ?? null;
+  for (const r of rows) out.set(r.root, { id: r.id, settings: typeof r.settings === "string" ? JSON.parse(r.settings) : r.settings });
+  return out;
 }
 
 /** Each household's visit history as of `now` (visits logged later are ignored), for the rules in `rules`. */
