@@ -13,6 +13,7 @@ import type { Runtime } from "../../runtime.js";
 import { cleanIncoming } from "../clean.js";
 import { handleIncoming } from "../pipeline.js";
 import { SIM_PAGE } from "./page.js";
+import { dmChatId } from "./sender.js";
 
 
 /** Base64 of a little more than the 10 MB limit, so an oversized photo is answered as such rather than refused. */
@@ -28,7 +29,9 @@ const attachment = z.object({
 
 const messageBody = z
   .object({
-    chatId: z.string().min(1).max(100),
+    /** The group; omitted with `private`: a single chat with the bot (its log is the person's 私信). */
+    chatId: z.string().min(1).max(100).optional(),
+    private: z.boolean().optional(),
     userId: z.string().min(1).max(100),
     text: z.string().max(20_000).default(""),
     messageId: z.string().min(1).max(200).optional(),
@@ -45,6 +48,10 @@ const messageBody = z
   .refine((b) => b.text.trim() !== "" || (b.attachments?.length ?? 0) > 0 || b.location, {
     message: "text is required unless an attachment or a location is sent",
     path: ["text"],
+  })
+  .refine((b) => (b.private === true) === (b.chatId === undefined), {
+    message: "give either a chatId (a group) or private: true (a single chat with the bot)",
+    path: ["chatId"],
   });
 
 export function simRoutes(runtime: Runtime): Hono {
@@ -76,7 +83,7 @@ export function simRoutes(runtime: Runtime): Hono {
     const msg = cleanIncoming({
       platform: "sim",
       messageId: parsed.data.messageId ?? randomUUID(),
-      chatExternalId: parsed.data.chatId,
+      chatExternalId: parsed.data.chatId ?? null,
       senderExternalId: parsed.data.userId,
       text: parsed.data.text,
       receivedAt: runtime.clock(),
@@ -90,8 +97,9 @@ export function simRoutes(runtime: Runtime): Hono {
       ...(quote ? { quote } : {}),
       ...(voice ? { voice } : {}),
     });
-    const chatId = msg.chatExternalId as string;
     const userId = msg.senderExternalId;
+    // A single chat's messages and answers go to the person's 私信 log, where the bot's private messages are.
+    const chatId = msg.chatExternalId ?? dmChatId(userId);
     const [person] = await db.select({ id: people.id }).from(people).where(eq(people.id, userId));
     if (!person) return c.json({ error: `userId: unknown person "${userId}"` }, 400);
     const result = await handleIncoming(runtime.pipeline, msg, async (tx, replies) => {
