@@ -42,3 +42,24 @@ export function outboxValues(now: Date, msg: QueueMessage) {
     createdAt: now,
   };
 }
+
+/** Rows per insert: nine bound parameters each, and PostgreSQL takes at most 65,535 in a statement. */
+const ROWS_PER_INSERT = 1000;
+
+/**
+ * Queue many messages (a digest fan-out) with one insert per thousand, as `queueMessage` does one. Returns how many
+ * were new (the others' dedupe keys were queued before).
+ */
+export async function queueMessages(ctx: Ctx, msgs: QueueMessage[]): Promise<number> {
+  let queued = 0;
+  for (let i = 0; i < msgs.length; i += ROWS_PER_INSERT) {
+    const inserted = await ctx.db
+      .insert(outbox)
+      .values(msgs.slice(i, i + ROWS_PER_INSERT).map((msg) => outboxValues(ctx.now, msg)))
+      .onConflictDoNothing({ target: outbox.dedupeKey })
+      .returning({ id: outbox.id, notBefore: outbox.notBefore });
+    for (const row of inserted) ctx.effects.outbox.push({ id: row.id, notBefore: row.notBefore });
+    queued += inserted.length;
+  }
+  return queued;
+}

@@ -13,51 +13,19 @@
  */
 import { and, inArray } from "drizzle-orm";
 import type { Db } from "../../db/client.js";
-import { chats, outbox, people, units } from "../../db/schema/index.js";
+import { chats, outbox, people } from "../../db/schema/index.js";
 import type { Ctx } from "../context.js";
 import { type Chat, isActive } from "../directory.js";
-import { queueMessage } from "../outbox.js";
-import { type Policy, type PolicyOverrides, policyFor } from "../policy.js";
+import { queueMessage, queueMessages } from "../outbox.js";
+import { type Policy, policyFor } from "../policy.js";
 import { coverageByUnit } from "./coverage.js";
 import { formatMonthlyReport, formatWeeklyDigest } from "./format.js";
 import { monthlyFigures } from "./monthly.js";
 import { monthlySlot, trailingWeek, type Window, weeklySlot } from "./period.js";
+import { UnitTree } from "./tree.js";
 import { type WeeklyFigures, weeklyFigures } from "./weekly.js";
 
-type UnitRow = { id: string; parentId: string | null; kind: string; name: string; settings: Record<string, unknown> };
-
-/** The unit tree in memory (thousands of rows at most): names, towns and policies without a query per chat. */
-export class UnitTree {
-  private readonly byId: Map<string, UnitRow>;
-  constructor(rows: UnitRow[]) {
-    this.byId = new Map(rows.map((u) => [u.id, u]));
-  }
-  static async load(db: Db): Promise<UnitTree> {
-    return new UnitTree(
-      await db.select({ id: units.id, parentId: units.parentId, kind: units.kind, name: units.name, settings: units.settings }).from(units),
-    );
-  }
-  get(id: string) {
-    return this.byId.get(id);
-  }
-  name(id: string) {
-    return this.byId.get(id)?.name ?? id;
-  }
-  townOf(id: string): UnitRow | undefined {
-    let u = this.byId.get(id);
-    for (let i = 0; u && u.kind !== "town" && i < 10; i++) u = u.parentId ? this.byId.get(u.parentId) : undefined;
-    return u;
-  }
-  towns(): UnitRow[] {
-    return [...this.byId.values()].filter((u) => u.kind === "town");
-  }
-  children(id: string): UnitRow[] {
-    return [...this.byId.values()].filter((u) => u.parentId === id).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-  }
-  policy(id: string, overrides: PolicyOverrides): Policy {
-    return policyFor(this.townOf(id)?.settings, overrides);
-  }
-}
+export { UnitTree };
 
 /** Figures of chats (one town's, or any with the same clocks) for a window, with visit coverage. */
 export async function digestFigures(
@@ -81,11 +49,16 @@ export const digestKey = (chatId: string, week: string) => `digest-${chatId}-${w
 
 export type FanOut = { towns: number; queued: number; existing: number };
 
-/** Queue this week's digest for every chat whose town's slot has passed (idempotent; see the module comment). */
+/**
+ * Queue this week's digest for every chat whose town's slot has passed (idempotent; see the module comment). Towns
+ * whose digests share a window and clocks (the default policy's, typically all of them) are computed together: the
+ * figure queries then read each table once for a province, not once per town.
+ */
 export async function fanOutWeeklyDigests(ctx: Ctx): Promise<FanOut> {
   const tree = await UnitTree.load(ctx.db);
   const all = await ctx.db.select().from(chats);
   const result: FanOut = { towns: 0, queued: 0, existing: 0 };
+  const groups = new Map<string, { week: string; slot: Date; window: Window; policy: Policy; todo: typeof all }>();
   for (const town of tree.towns()) {
     const policy = policyFor(town.settings, ctx.overrides);
     const { week, slot, window } = weeklySlot(ctx.now, policy.digest.weekday, policy.digest.minutes);
@@ -103,26 +76,32 @@ export async function fanOutWeeklyDigests(ctx: Ctx): Promise<FanOut> {
     const todo = mine.filter((c) => !done.has(digestKey(c.id, week)));
     result.existing += mine.length - todo.length;
     if (todo.length === 0) continue;
+    const key = JSON.stringify([slot, window, policy.answerMs, policy.resolveMs]);
+    const group = groups.get(key);
+    if (group) group.todo.push(...todo);
+    else groups.set(key, { week, slot, window, policy, todo });
+  }
+  for (const { week, slot, window, policy, todo } of groups.values()) {
     const figures = await digestFigures(ctx.db, todo, window, slot, policy);
-    for (const c of todo) {
-      const f = figures.get(c.id) as WeeklyFigures;
-      const queued = await queueMessage(ctx, {
+    const queued = await queueMessages(
+      ctx,
+      todo.map((c) => ({
         dedupeKey: digestKey(c.id, week),
         to: { chatId: c.id },
-        kind: "digest",
-        payload: { text: formatWeeklyDigest(f, tree.name(c.unitId)), mentions: [], format: "markdown" },
+        kind: "digest" as const,
+        payload: { text: formatWeeklyDigest(figures.get(c.id) as WeeklyFigures, tree.name(c.unitId)), mentions: [], format: "markdown" as const },
         notBefore: ctx.now,
-      });
-      if (queued) result.queued += 1;
-      else result.existing += 1;
-    }
+      })),
+    );
+    result.queued += queued;
+    result.existing += todo.length - queued;
   }
   return result;
 }
 
 /** 周报 on demand in a chat: the same digest over the 7 full days before today. */
 export async function digestForChat(ctx: Ctx, chat: Pick<Chat, "id" | "unitId">): Promise<string> {
-  const tree = await UnitTree.load(ctx.db);
+  const tree = await UnitTree.loadPath(ctx.db, chat.unitId);
   const policy = tree.policy(chat.unitId, ctx.overrides);
   const figures = await digestFigures(ctx.db, [chat], trailingWeek(ctx.now), ctx.now, policy);
   return formatWeeklyDigest(figures.get(chat.id) as WeeklyFigures, tree.name(chat.unitId), "近 7 天");

@@ -16,7 +16,6 @@
  *   answered longer than the resolution clock ago.
  * - 未经确认关闭: resolved at least 7 days ago and never rated, or closed in the window without a rating.
  */
-import type { SQL } from "drizzle-orm";
 import { type Db, queryRows, sql } from "../../db/client.js";
 import type { Role, UnitKind } from "../../db/schema/index.js";
 import { subtreeCte, withRecursive } from "../../db/unit-tree.js";
@@ -66,16 +65,7 @@ const STARS_SHOWN = 3;
 
 const ts = (d: Date) => sql`${d.toISOString()}::timestamptz`;
 
-/** Each chat with every unit of its unit's subtree. */
-function scopeCte(scopes: DigestScope[]): SQL {
-  const values = sql.join(
-    scopes.map((s) => sql`(${s.chatId}::text, ${s.unitId}::text)`),
-    sql`, `,
-  );
-  return withRecursive(subtreeCte("scope", sql`select * from (values ${values}) as v(chat_id, unit_id)`, ["chat_id"]));
-}
-
-type Row = Record<string, unknown> & { chat_id: string };
+type Row = Record<string, unknown> & { unit_id: string };
 const num = (v: unknown) => Number(v ?? 0);
 
 function empty(s: DigestScope, p: FigureParams): WeeklyFigures {
@@ -105,32 +95,186 @@ function empty(s: DigestScope, p: FigureParams): WeeklyFigures {
 const LEVEL_RANK = sql`case e.level when 'neighborhood' then 0 when 'group' then 1 when 'area' then 2 when 'village' then 3 when 'town' then 4 end`;
 const RANK_LEVEL: UnitKind[] = ["neighborhood", "group", "area", "village", "town"];
 
-/** Figures for many chats over one window (chats of one town: one answer clock). Chats in batches of 500. */
-export async function weeklyFigures(db: Db, scopes: DigestScope[], p: FigureParams): Promise<Map<string, WeeklyFigures>> {
-  const out = new Map<string, WeeklyFigures>();
-  for (const s of scopes) out.set(s.chatId, empty(s, p));
-  for (let i = 0; i < scopes.length; i += 500) await batch(db, scopes.slice(i, i + 500), p, out);
+/**
+ * Up to this many units the figure queries name them (index scans by unit; 周报 in one chat names a handful). Past it
+ * (a town's or a province's fan-out) they read the window once for every unit and keep the ones asked for: one pass
+ * whatever the number of chats, instead of a pass per batch of named units.
+ */
+const UNITS_NAMED = 2000;
+/** Each name is a bound parameter, and PostgreSQL takes at most 65,535 in a statement. */
+const NAMES_PER_QUERY = 5000;
+
+/** Each chat's units (its unit's whole subtree), walked once for all the chats (src/db/unit-tree.ts). */
+async function unitsOfChats(db: Db, scopes: DigestScope[]): Promise<Map<string, string[]>> {
+  const out = new Map<string, string[]>(scopes.map((s) => [s.chatId, []]));
+  for (let i = 0; i < scopes.length; i += NAMES_PER_QUERY / 2) {
+    const values = sql.join(
+      scopes.slice(i, i + NAMES_PER_QUERY / 2).map((s) => sql`(${s.chatId}::text, ${s.unitId}::text)`),
+      sql`, `,
+    );
+    const rows = await queryRows<{ chat_id: string; unit_id: string }>(
+      db,
+      sql`${withRecursive(subtreeCte("scope", sql`select * from (values ${values}) as v(chat_id, unit_id)`, ["chat_id"]))}
+        select chat_id, unit_id from scope`,
+    );
+    for (const r of rows) out.get(r.chat_id)?.push(r.unit_id);
+  }
   return out;
 }
 
-async function batch(db: Db, scopes: DigestScope[], p: FigureParams, out: Map<string, WeeklyFigures>) {
-  const scope = scopeCte(scopes);
+/** Per-unit figures: every figure of a chat is a sum (or a merge) over the units of its subtree. */
+type UnitFigures = {
+  created: number;
+  answerDecided: number;
+  answeredInTime: number;
+  resolvedOfNew: number;
+  resolved: number;
+  resolvedWithPhoto: number;
+  escalated: Partial<Record<UnitKind, number>>;
+  rated: number;
+  satisfied: number;
+  reopened: number;
+  unconfirmed: number;
+  overdue: number;
+  /** The unit's oldest overdue tickets (at most OVERDUE_SHOWN), with their creation time in µs for merging. */
+  oldest: (Omit<OverdueItem, "holders"> & { createdUs: number; holderUnitId: string })[];
+  /** Per answering leader: first answers in the window, those within the clock, the fastest. */
+  answerers: Map<string, Omit<LeaderStat, "personId">>;
+};
+
+const emptyUnit = (): UnitFigures => ({
+  created: 0,
+  answerDecided: 0,
+  answeredInTime: 0,
+  resolvedOfNew: 0,
+  resolved: 0,
+  resolvedWithPhoto: 0,
+  escalated: {},
+  rated: 0,
+  satisfied: 0,
+  reopened: 0,
+  unconfirmed: 0,
+  overdue: 0,
+  oldest: [],
+  answerers: new Map(),
+});
+
+/**
+ * Figures for many chats over one window (chats of one town: one answer clock). Each query aggregates per unit, once
+ * for every unit any of the chats covers (however many chats cover it: a village's chat and its groups' chats share
+ * the rows), and each chat's figures are then added up from its units here. No recursive CTE in the figure queries:
+ * its row estimate (a hundred times the roots) made the planner cost them in millions and JIT-compile each one.
+ */
+export async function weeklyFigures(db: Db, scopes: DigestScope[], p: FigureParams): Promise<Map<string, WeeklyFigures>> {
+  const out = new Map<string, WeeklyFigures>();
+  for (const s of scopes) out.set(s.chatId, empty(s, p));
+  if (scopes.length === 0) return out;
+  const unitsOf = await unitsOfChats(db, scopes);
+  const units = [...new Set([...unitsOf.values()].flat())];
+  const perUnit = new Map<string, UnitFigures>(units.map((u) => [u, emptyUnit()]));
+  await withoutJit(db, (tx) => unitFigures(tx, units.length <= UNITS_NAMED ? units : null, p, perUnit));
+  const shown: { item: OverdueItem; holderUnitId: string }[] = [];
+  for (const s of scopes) {
+    const f = out.get(s.chatId) as WeeklyFigures;
+    const stars = new Map<string, LeaderStat>();
+    let oldest: UnitFigures["oldest"] = [];
+    for (const u of unitsOf.get(s.chatId) ?? []) {
+      const x = perUnit.get(u) as UnitFigures;
+      f.created += x.created;
+      f.answerDecided += x.answerDecided;
+      f.answeredInTime += x.answeredInTime;
+      f.resolvedOfNew += x.resolvedOfNew;
+      f.resolved += x.resolved;
+      f.resolvedWithPhoto += x.resolvedWithPhoto;
+      for (const [level, n] of Object.entries(x.escalated)) f.escalated[level as UnitKind] = (f.escalated[level as UnitKind] ?? 0) + n;
+      f.rated += x.rated;
+      f.satisfied += x.satisfied;
+      f.reopened += x.reopened;
+      f.unconfirmed += x.unconfirmed;
+      f.overdue.count += x.overdue;
+      if (x.oldest.length) oldest = oldest.concat(x.oldest);
+      for (const [personId, a] of x.answerers) {
+        const was = stars.get(personId);
+        if (!was) stars.set(personId, { personId, ...a });
+        else {
+          was.answered += a.answered;
+          was.inTime += a.inTime;
+          was.fastestMs = Math.min(was.fastestMs, a.fastestMs);
+        }
+      }
+    }
+    oldest.sort((a, b) => a.createdUs - b.createdUs || a.id - b.id);
+    f.overdue.oldest = oldest.slice(0, OVERDUE_SHOWN).map(({ createdUs: _, holderUnitId, ...rest }) => {
+      const item = { ...rest, holders: [] };
+      shown.push({ item, holderUnitId });
+      return item;
+    });
+    f.stars = [...stars.values()]
+      .filter((a) => a.inTime > 0)
+      .sort((a, b) => b.inTime - a.inTime || a.fastestMs - b.fastestMs || (a.personId < b.personId ? -1 : a.personId > b.personId ? 1 : 0))
+      .slice(0, STARS_SHOWN);
+  }
+  // Who holds each shown overdue ticket: the active leaders of its holder unit, by name.
+  const holders = await holdersOf(db, [...new Set(shown.map((x) => x.holderUnitId))]);
+  for (const { item, holderUnitId } of shown) item.holders = holders.get(holderUnitId) ?? [];
+  return out;
+}
+
+/**
+ * Runs the figure queries with JIT compilation off (in a transaction, or a savepoint of the caller's: `set local`).
+ * They are planned from estimates that can be far off, and on this workload compiling cost 1.5–2 s a query for plans
+ * that run in 0.1 s (docs/performance.md, bench:digest).
+ */
+async function withoutJit(db: Db, work: (tx: Db) => Promise<void>): Promise<void> {
+  await db.transaction(async (tx) => {
+    await tx.execute(sql`set local jit = off`);
+    await work(tx as unknown as Db);
+  });
+}
+
+async function holdersOf(db: Db, unitIds: string[]): Promise<Map<string, string[]>> {
+  const out = new Map<string, string[]>();
+  for (let i = 0; i < unitIds.length; i += NAMES_PER_QUERY) {
+    const list = sql.join(
+      unitIds.slice(i, i + NAMES_PER_QUERY).map((u) => sql`${u}::text`),
+      sql`, `,
+    );
+    const rows = await queryRows<{ id: string; name: string }>(
+      db,
+      sql`select hu.id, p.name from units hu join people p on p.unit_id = hu.id
+        where hu.id in (${list}) and p.active and p.role = ${leaderRoleSql(sql`hu.kind`)}
+        order by hu.id, p.id`,
+    );
+    for (const r of rows) out.set(r.id, [...(out.get(r.id) ?? []), r.name]);
+  }
+  return out;
+}
+
+/** Fills `perUnit` for the named units (`named`), or for those of `perUnit` read from every unit's rows (null). */
+async function unitFigures(db: Db, named: string[] | null, p: FigureParams, perUnit: Map<string, UnitFigures>) {
+  const inUnits = named
+    ? sql`t.unit_id in (${sql.join(
+        named.map((u) => sql`${u}::text`),
+        sql`, `,
+      )})`
+    : sql`true`;
   const { from, to } = p.window;
   const asOf = ts(p.asOf);
   const answer = ms(p.answerMs);
-  const get = (r: Row) => out.get(r.chat_id) as WeeklyFigures;
+  const none = emptyUnit();
+  // A unit no chat asked for (read when not named) lands in a figure nobody reads.
+  const get = (r: Row) => perUnit.get(r.unit_id) ?? none;
 
   const created = await queryRows<Row>(
     db,
-    sql`${scope}
-      select s.chat_id,
+    sql`select t.unit_id,
         count(*) as created,
         count(*) filter (where t.first_answered_at is not null or ${givenAnswerDue(answer)} <= ${asOf}) as decided,
         count(*) filter (where t.first_answered_at <= ${givenAnswerDue(answer)}) as in_time,
         count(*) filter (where t.status in ('resolved', 'closed')) as resolved_of_new
-      from scope s join tickets t on t.unit_id = s.unit_id
-      where t.created_at >= ${ts(from)} and t.created_at < ${ts(to)}
-      group by s.chat_id`,
+      from tickets t
+      where ${inUnits} and t.created_at >= ${ts(from)} and t.created_at < ${ts(to)}
+      group by t.unit_id`,
   );
   for (const r of created) {
     const f = get(r);
@@ -140,21 +284,20 @@ async function batch(db: Db, scopes: DigestScope[], p: FigureParams, out: Map<st
     f.resolvedOfNew = num(r.resolved_of_new);
   }
 
+  // A ticket lies in one unit, so distinct tickets per unit add up to distinct tickets per chat.
   const events = await queryRows<Row>(
     db,
-    sql`${scope}
-      select s.chat_id,
+    sql`select t.unit_id,
         count(distinct e.ticket_id) filter (where e.kind = 'resolved') as resolved,
         count(distinct e.ticket_id) filter (where e.kind = 'resolved' and exists (select 1 from ticket_media m
           where m.ticket_id = e.ticket_id and m.role = 'result' and m.status = 'stored')) as resolved_with_photo,
         count(*) filter (where e.kind = 'rated') as satisfied,
         count(*) filter (where e.kind in ('rated', 'reopened')) as rated,
         count(*) filter (where e.kind = 'reopened') as reopened
-      from ticket_events e
-        join tickets t on t.id = e.ticket_id
-        join scope s on s.unit_id = t.unit_id
-      where e.kind in ('resolved', 'rated', 'reopened') and e.at >= ${ts(from)} and e.at < ${ts(to)}
-      group by s.chat_id`,
+      from ticket_events e join tickets t on t.id = e.ticket_id
+      where ${inUnits}
+        and e.kind in ('resolved', 'rated', 'reopened') and e.at >= ${ts(from)} and e.at < ${ts(to)}
+      group by t.unit_id`,
   );
   for (const r of events) {
     const f = get(r);
@@ -167,15 +310,12 @@ async function batch(db: Db, scopes: DigestScope[], p: FigureParams, out: Map<st
 
   const escalations = await queryRows<Row>(
     db,
-    sql`${scope}
-      select chat_id, top, count(*) as n from (
-        select s.chat_id, e.ticket_id, max(${LEVEL_RANK}) as top
-        from ticket_events e
-          join tickets t on t.id = e.ticket_id
-          join scope s on s.unit_id = t.unit_id
-        where e.kind = 'escalated' and e.at >= ${ts(from)} and e.at < ${ts(to)}
-        group by s.chat_id, e.ticket_id
-      ) x group by chat_id, top`,
+    sql`select unit_id, top, count(*) as n from (
+        select t.unit_id, e.ticket_id, max(${LEVEL_RANK}) as top
+        from ticket_events e join tickets t on t.id = e.ticket_id
+        where ${inUnits} and e.kind = 'escalated' and e.at >= ${ts(from)} and e.at < ${ts(to)}
+        group by t.unit_id, e.ticket_id
+      ) x group by unit_id, top`,
   );
   for (const r of escalations) {
     const level = RANK_LEVEL[num(r.top)] ?? "town";
@@ -184,73 +324,63 @@ async function batch(db: Db, scopes: DigestScope[], p: FigureParams, out: Map<st
 
   const overdue = await queryRows<Row>(
     db,
-    sql`${scope}, late as (
-        select s.chat_id, t.id, t.level, t.category, t.created_at, t.holder_unit_id,
-          count(*) over (partition by s.chat_id) as total,
-          row_number() over (partition by s.chat_id order by t.created_at, t.id) as rn
-        from tickets t join scope s on s.unit_id = t.unit_id
-        where ${overdueAt(asOf, answer, ms(p.resolveMs))}
-      )
-      select l.chat_id, l.id, l.level, l.category, l.total,
-        (extract(epoch from (${asOf} - l.created_at)) * 1000)::bigint as age_ms,
-        (select coalesce(json_agg(p.name order by p.id), '[]'::json)
-           from units hu join people p on p.unit_id = hu.id
-           where hu.id = l.holder_unit_id and p.active and p.role = ${leaderRoleSql(sql`hu.kind`)}) as holders
-      from late l where l.rn <= ${OVERDUE_SHOWN}
-      order by l.chat_id, l.rn`,
+    sql`select * from (
+        select t.unit_id, t.id, t.level, t.category, t.holder_unit_id,
+          (extract(epoch from t.created_at) * 1000000)::bigint as created_us,
+          (extract(epoch from (${asOf} - t.created_at)) * 1000)::bigint as age_ms,
+          count(*) over (partition by t.unit_id) as total,
+          row_number() over (partition by t.unit_id order by t.created_at, t.id) as rn
+        from tickets t
+        where ${inUnits} and ${overdueAt(asOf, answer, ms(p.resolveMs))}
+      ) late where rn <= ${OVERDUE_SHOWN}`,
   );
   for (const r of overdue) {
     const f = get(r);
-    f.overdue.count = num(r.total);
-    const holders = typeof r.holders === "string" ? (JSON.parse(r.holders) as string[]) : ((r.holders as string[]) ?? []);
-    f.overdue.oldest.push({
+    if (f === none) continue;
+    f.overdue = num(r.total);
+    f.oldest.push({
       id: num(r.id),
       level: r.level as UnitKind,
       category: String(r.category),
       ageMs: num(r.age_ms),
-      holders,
+      createdUs: num(r.created_us),
+      holderUnitId: String(r.holder_unit_id),
     });
   }
 
   const unconfirmed = await queryRows<Row>(
     db,
-    sql`${scope}
-      select s.chat_id, count(*) as n
-      from tickets t join scope s on s.unit_id = t.unit_id
-      where (t.status = 'resolved' and t.resolved_at <= ${asOf} - ${ms(p.unconfirmedMs ?? UNCONFIRMED_MS)})
-         or (t.status = 'closed' and t.rating is null and t.closed_at >= ${ts(from)} and t.closed_at < ${ts(to)})
-      group by s.chat_id`,
+    sql`select t.unit_id, count(*) as n
+      from tickets t
+      where ${inUnits}
+        and ((t.status = 'resolved' and t.resolved_at <= ${asOf} - ${ms(p.unconfirmedMs ?? UNCONFIRMED_MS)})
+          or (t.status = 'closed' and t.rating is null and t.closed_at >= ${ts(from)} and t.closed_at < ${ts(to)}))
+      group by t.unit_id`,
   );
   for (const r of unconfirmed) get(r).unconfirmed = num(r.n);
 
-  const stars = await queryRows<Row>(
+  // Each ticket's first answer in the window (the event at its first_answered_at), by who gave it, per unit.
+  const answerers = await queryRows<Row>(
     db,
-    sql`${scope}, firsts as (
+    sql`with firsts as (
         select distinct on (e.ticket_id) e.ticket_id, e.actor_id, t.unit_id,
           extract(epoch from (t.first_answered_at - t.created_at)) * 1000 as took_ms
         from ticket_events e join tickets t on t.id = e.ticket_id and t.first_answered_at = e.at
-        -- Narrow to the chats' units first: for one chat (周报 on demand) this avoids ranking the whole town's week.
-        where t.unit_id in (select unit_id from scope)
+        where ${inUnits}
           and e.kind in ('claimed', 'replied', 'resolved') and e.actor_id is not null
           and e.at >= ${ts(from)} and e.at < ${ts(to)}
         order by e.ticket_id, e.id
-      ), ranked as (
-        select s.chat_id, f.actor_id, count(*) as answered,
-          count(*) filter (where f.took_ms <= ${p.answerMs}) as in_time,
-          min(f.took_ms)::bigint as fastest,
-          row_number() over (partition by s.chat_id
-            order by count(*) filter (where f.took_ms <= ${p.answerMs}) desc, min(f.took_ms), f.actor_id) as rn
-        from firsts f join scope s on s.unit_id = f.unit_id
-        group by s.chat_id, f.actor_id
       )
-      select r.chat_id, r.actor_id, p.name, p.role, r.answered, r.in_time, r.fastest
-      from ranked r join people p on p.id = r.actor_id
-      where r.rn <= ${STARS_SHOWN} and r.in_time > 0
-      order by r.chat_id, r.rn`,
+      select f.unit_id, f.actor_id, p.name, p.role, count(*) as answered,
+        count(*) filter (where f.took_ms <= ${p.answerMs}) as in_time,
+        min(f.took_ms)::bigint as fastest
+      from firsts f join people p on p.id = f.actor_id
+      group by f.unit_id, f.actor_id, p.name, p.role`,
   );
-  for (const r of stars) {
-    get(r).stars.push({
-      personId: String(r.actor_id),
+  for (const r of answerers) {
+    const f = get(r);
+    if (f === none) continue;
+    f.answerers.set(String(r.actor_id), {
       name: String(r.name),
       role: r.role as Role,
       answered: num(r.answered),
