@@ -34,6 +34,7 @@ import { meetingTasks } from "./workflows/meetings/tasks.js";
 import { loadDemoGoodNeighbors } from "./workflows/good-neighbors.js";
 import { Effects } from "./workflows/effects.js";
 import { circularTasks } from "./workflows/circulars/tasks.js";
+import { mediationTasks } from "./workflows/mediations/tasks.js";
 import { loadDemoActivity } from "./workflows/demo-activity.js";
 
 const DEMO_FILE = fileURLToPath(new URL("../demo/directory.yaml", import.meta.url));
@@ -124,6 +125,8 @@ async function main() {
   for (const task of [...visitTasks, ...digestTasks, ...meetingTasks]) await runtime.addPeriodic(task);
   // 通知: the one reminder three days on, to whoever has not confirmed passing it on.
   for (const task of circularTasks) await runtime.addPeriodic(task);
+  // 调解: a case left 调解中 at one level for 14 days, its leaders reminded privately, once per stay.
+  for (const task of mediationTasks) await runtime.addPeriodic(task);
   // The dashboard: ADMIN_TOKEN signs in; in embedded mode without one, a one-off token is made and printed.
   const adminToken = env.ADMIN_TOKEN ?? (isEmbedded(env) ? randomBytes(18).toString("base64url") : undefined);
   const dashboard =

@@ -43,19 +43,19 @@ export async function postVoiceReport(
   ctx: Ctx,
   a: { home: Chat; person: Person; ticketId: number; unitId: string; matter: string; opened: Reply[] },
 ): Promise<Reply[]> {
-  const [first, ...rest] = a.opened;
-  if (!first) return a.opened;
+  const [reply, ...rest] = a.opened;
+  if (!reply) return a.opened;
   const tags = (await loadLadder(ctx, a.unitId)).policy.sensitiveTags;
   await queueMessage(ctx, {
     dedupeKey: `voice-report-${a.ticketId}`,
     to: { chatId: a.home.id },
     kind: "notice",
     payload: {
-      text: `🎤 ${a.person.name}发来语音报事：${forGroup(a.matter, GROUP_CUTS.words, tags)}\n${first.text}`,
-      mentions: first.mentions,
+      text: `🎤 ${a.person.name}发来语音报事：${forGroup(a.matter, GROUP_CUTS.words, tags)}\n${reply.text}`,
+      mentions: reply.mentions,
       ticketId: a.ticketId,
-      ...(first.actions ? { actions: first.actions } : {}),
+      ...(reply.actions ? { actions: reply.actions } : {}),
     },
   });
-  return [{ text: `${first.text}\n已转到「${a.home.name}」，负责人会在群里答复。`, mentions: [] }, ...rest];
+  return [{ text: `${reply.text}\n已转到「${a.home.name}」，负责人会在群里答复。`, mentions: [] }, ...rest];
 }

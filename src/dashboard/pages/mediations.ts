@@ -13,7 +13,7 @@ import { mediationInScope, mediationsInScope, mediationTimeline, mediationTotals
 import { h } from "../views.js";
 
 const LIST_LIMIT = 200;
-const EVENT_ZH: Record<string, string> = { opened: "登记", settled: "调解成功", escalated: "调解不成，上报", failed: "调解不成（已到最高一级）" };
+const EVENT_ZH: Record<string, string> = { opened: "登记", settled: "调解成功", escalated: "调解不成，上报", failed: "调解不成（已到最高一级）", reminded: "久未进展，已私信提醒" };
 const pill = (s: MediationStatus) => h`<span class="pill m-${s}">${STATUS_ZH[s]}</span>`;
 
 export function mediationsPage({ db }: DashboardDeps) {

@@ -49,7 +49,8 @@ export const mediations = pgTable(
   (t) => [index().on(t.holderUnitId, t.status), index().on(t.unitId, t.createdAt), index().on(t.openerId)],
 );
 
-export const mediationEventKinds = ["opened", "settled", "escalated", "failed"] as const;
+/** `reminded`: the case lay at its level for days (reminders.ts); data.version is the stay it was for. */
+export const mediationEventKinds = ["opened", "settled", "escalated", "failed", "reminded"] as const;
 export type MediationEventKind = (typeof mediationEventKinds)[number];
 
 export const mediationEvents = pgTable(

@@ -56,3 +56,13 @@ export function listText(list: Mediation[], now: Date): string {
   lines.push("调解成功发「调解成功 #编号 结果」，调解不成发「调解不成 #编号 原因」。");
   return lines.join("\n");
 }
+
+/** To the leaders of the level a case has lain at for days with nothing recorded (reminders.ts). */
+export function staleText(secret: Mediation, now: Date): string {
+  const days = Math.floor((now.getTime() - secret.updatedAt.getTime()) / (24 * 3600_000));
+  return [
+    `⏰ 调解 #${secret.id} 在${LEVEL_ZH[secret.level]}级已经 ${days} 天没有进展（${formatWhenZh(secret.createdAt, now)} 登记）。`,
+    `事由：${secret.summary}`,
+    next(secret.id),
+  ].join("\n");
+}
