@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createApp } from "../src/app.js";
 import { Signer } from "../src/dashboard/auth.js";
 import { importDirectory } from "../src/db/directory-import.js";
-import { directoryChanges, outbox, people, ticketEvents, tickets } from "../src/db/schema/index.js";
+import { circularEvents, circularRecipients, directoryChanges, outbox, people, ticketEvents, tickets } from "../src/db/schema/index.js";
 import { findPerson } from "../src/workflows/directory.js";
 import { queueMessage } from "../src/workflows/outbox.js";
 import { caretakers } from "../src/workflows/visits/scope.js";
@@ -78,6 +78,13 @@ describe("a 邻 handover", () => {
       }),
     );
 
+    // A notice 王邻长 has not yet confirmed passing on: his successor is to pass it on.
+    const circular = Number(/通知 #(\d+)/.exec((await h.say("cv", "vo1", "通知 秋收防火\n不要焚烧秸秆")).text)?.[1]);
+    expect(circular).toBeGreaterThan(0);
+    const recipientsOf = async () =>
+      (await h.db.select().from(circularRecipients).where(eq(circularRecipients.circularId, circular))).map((r) => r.personId).sort();
+    expect(await recipientsOf()).toContain("nl1");
+
     const vo1 = await signIn("vo1");
     const form = await (await get("/dashboard/directory/units/n1/handover", vo1)).text();
     expect(form).toContain("王邻长（未办结工单 2 件）");
@@ -108,6 +115,16 @@ describe("a 邻 handover", () => {
     // …and 李一 privately.
     const [dm] = await h.db.select().from(outbox).where(and(eq(outbox.personId, "r1"), eq(outbox.kind, "notice")));
     expect(dm?.payload.text).toContain("你已担任一邻邻长");
+    expect(dm?.payload.text).toContain(`还没传达的通知 #${circular} 也由你转告联系户`);
+
+    // The notice is 李一's to confirm now (the 传达率 still counts 一邻 once), with its 台账 line.
+    const recipients = await recipientsOf();
+    expect(recipients).toContain("r1");
+    expect(recipients).not.toContain("nl1");
+    const [moved] = await h.db.select().from(circularEvents).where(and(eq(circularEvents.circularId, circular), eq(circularEvents.kind, "handed_over")));
+    expect(moved).toMatchObject({ actorId: "vo1", data: { personId: "r1", from: "nl1" } });
+    expect((await h.say("c1", "nl1", `已传达 #${circular}`)).text).not.toContain("已确认传达");
+    expect((await h.say("c1", "r1", `已传达 #${circular}`)).text).toContain("李一 已确认传达");
 
     // From the chat: the old 邻长 can no longer act on them, the new one can.
     expect((await h.say("c1", "nl1", `办结 #${lamp} 好了`)).text).not.toContain("已办结");

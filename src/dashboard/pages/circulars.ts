@@ -19,6 +19,7 @@ const EVENT_ZH: Record<string, string> = {
   reminded: "私信提醒",
   photo: "附图已发到各群",
   photo_failed: "一张附图没能保存",
+  handed_over: "交接，改由新任转告",
 };
 
 export function circularsPage({ db, now }: DashboardDeps) {

@@ -58,8 +58,11 @@ export const circularRecipients = pgTable(
   ],
 );
 
-/** photo: a photo sent with it was kept and posted to its groups (data: mediaId); photo_failed: one could not be. */
-export const circularEventKinds = ["sent", "confirmed", "reminded", "photo", "photo_failed"] as const;
+/**
+ * photo: a photo sent with it was kept and posted to its groups (data: mediaId); photo_failed: one could not be;
+ * handed_over: a recipient's leader role was handed over and the successor is to pass it on (data: personId, from).
+ */
+export const circularEventKinds = ["sent", "confirmed", "reminded", "photo", "photo_failed", "handed_over"] as const;
 export type CircularEventKind = (typeof circularEventKinds)[number];
 
 /** The 台账 of a notice: sent, each confirmation, each reminder, its photos. */

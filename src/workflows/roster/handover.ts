@@ -17,6 +17,7 @@ import { LEADER_ROLE, ROLE_ZH } from "../roles.js";
 import { getTicketToChange, loadLadder, recordEvent, type Ticket, updateTicket } from "../tickets.js";
 import { type DirectoryActor, inScope } from "./access.js";
 import { recordChange } from "./history.js";
+import { handOverCirculars } from "../circulars/handover.js";
 
 /** The units whose leaders rotate among residents (三长); village and town officials are staff, kept by import. */
 export const HANDOVER_KINDS: readonly UnitKind[] = ["neighborhood", "group", "area"];
@@ -104,6 +105,8 @@ export async function handOver(ctx: Ctx, by: DirectoryActor, input: HandoverInpu
 
   const ladder = await loadLadder(ctx, unit.id);
   const moved = outgoing ? await moveTickets(ctx, by, outgoing, appointed as Person, unit.name, role) : [];
+  // The notices the outgoing leader had still to pass on are the new one's (the 传达率 keeps counting them).
+  const notices = outgoing ? await handOverCirculars(ctx, outgoing, appointed as Person, by.personId) : [];
   if (outgoing) {
     // The reminders waiting to go to the outgoing leader (visit due lists, weekly contact nudges) are the new one's now;
     // a household pick they left half-way is dropped.
@@ -124,7 +127,7 @@ export async function handOver(ctx: Ctx, by: DirectoryActor, input: HandoverInpu
     kind: "handover",
     unitId: unit.id,
     summary,
-    data: { from: outgoing?.id ?? null, to: incoming.id, tickets: moved, outgoingBecomes: outgoing ? input.outgoingBecomes : null },
+    data: { from: outgoing?.id ?? null, to: incoming.id, tickets: moved, circulars: notices, outgoingBecomes: outgoing ? input.outgoingBecomes : null },
   });
 
   // The unit's own group, else the nearest group above it (a 邻 usually shares its 组's group).
@@ -147,7 +150,7 @@ export async function handOver(ctx: Ctx, by: DirectoryActor, input: HandoverInpu
     dedupeKey: `handover-${changeId}-to-${incoming.id}`,
     to: { personId: incoming.id },
     kind: "notice",
-    payload: { text: appointedNotice(unit.name, role, moved), mentions: [] },
+    payload: { text: appointedNotice(unit.name, role, moved, notices), mentions: [] },
   });
   return { ok: true, changeId, moved, outgoing: stepped, incoming: appointed as Person, notified: groupChats.map((c) => c.id) };
 }
@@ -220,7 +223,10 @@ export function handoverNotice(a: {
   return lines.join("\n");
 }
 
-function appointedNotice(unitName: string, role: Role, moved: number[]): string {
+function appointedNotice(unitName: string, role: Role, moved: number[], notices: number[]): string {
   const tickets = moved.length ? `转交给你的未办结工单：${moved.map((id) => `#${id}`).join("、")}。发「待办」可以查看。` : "";
-  return `你已担任${unitName}${ROLE_ZH[role]}。${tickets}本${role === "neighbor_leader" ? "邻" : "单位"}住户的走访提醒今后发给你。`;
+  const relay = notices.length
+    ? `还没传达的通知 ${notices.map((id) => `#${id}`).join("、")} 也由你转告联系户，转告后发「已传达 #通知号」。`
+    : "";
+  return `你已担任${unitName}${ROLE_ZH[role]}。${tickets}${relay}本${role === "neighbor_leader" ? "邻" : "单位"}住户的走访提醒今后发给你。`;
 }
