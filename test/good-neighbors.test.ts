@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createApp } from "../src/app.js";
 import { Signer } from "../src/dashboard/auth.js";
 import { DingTalkBot } from "../src/bot/dingtalk/index.js";
+import { handleIncoming } from "../src/bot/pipeline.js";
 import { chats, goodNeighborLists, media, outbox } from "../src/db/schema/index.js";
 import { renderPoster } from "../src/lib/poster.js";
 import { cleanImage } from "../src/workflows/media/image.js";
@@ -112,8 +113,10 @@ describe("好邻 of the month and the meetings on the dashboard", () => {
     expect(Buffer.from(await served.arrayBuffer()).subarray(1, 4).toString()).toBe("PNG");
     // A photo no message posted is not served there.
     expect((await app.request(`/sim/media/${"0".repeat(64)}`)).status).toBe(404);
-    // Asked for in any chat of the village: the same list.
+    // Asked for in any chat of the village, or privately by someone of the village: the same list.
     expect((await h.say("c2", "r3", "好邻榜")).text).toBe(posted[0]);
+    const privately = await handleIncoming(h.runtime.pipeline, { platform: "sim", messageId: "gn-dm-1", chatExternalId: null, senderExternalId: "r3", text: "好邻榜", receivedAt: now });
+    expect(privately.replies.map((r) => r.text)).toEqual([posted[0]]);
   });
 
   it("the dashboard keeps the 好邻 history and shows each meeting; a leader sees their village's list but not another group's meeting", async () => {

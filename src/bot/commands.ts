@@ -294,11 +294,13 @@ export const COMMANDS: Readonly<Record<CommandIntent, Command>> = {
     shape: "bare",
     needsText: false,
     usage: "好邻榜（查看本村最近一次评出的好邻）",
-    permission: { who: "anyone", where: "group", elsewhere: "请在村、组群里发「好邻榜」，查看本村的好邻。" },
+    permission: { who: "anyone", where: "anywhere" },
     menu: ["resident", "leader"],
     run: async ({ ctx, actor }) => {
-      if (!actor.chat) return [];
-      const r = await latestGoodNeighbors(ctx, actor.chat);
+      // In a group its village's list; in a single chat the list of the sender's own village.
+      const unitId = actor.chat?.unitId ?? actor.person?.unitId;
+      if (!unitId) return [];
+      const r = await latestGoodNeighbors(ctx, unitId);
       const none = `${r.villageName}还没有评出好邻。每月 28 日按邻长履职评议自动评出，发到村群里。`;
       return one({ text: r.text ?? none, mentions: [] });
     },

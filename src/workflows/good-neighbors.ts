@@ -14,7 +14,6 @@ import { cleanImage } from "./media/image.js";
 import { formatDurationZh } from "../lib/duration.js";
 import { localDayStart } from "../lib/time.js";
 import type { Ctx } from "./context.js";
-import type { Chat } from "./directory.js";
 import { UnitTree } from "./digests/index.js";
 import { type Scorecard, scorecards } from "./digests/monthly.js";
 import { monthOf, monthlySlot, type Window, windowLabel } from "./digests/period.js";
@@ -179,9 +178,12 @@ export async function fanOutGoodNeighbors(ctx: Ctx): Promise<GoodNeighborFanOut>
   return out;
 }
 
-/** `好邻榜` in a chat: the latest 好邻 list of the chat's village, or null when none has been made yet. */
-export async function latestGoodNeighbors(ctx: Ctx, chat: Chat): Promise<{ villageName: string; text: string | null }> {
-  const ladder = await loadLadder(ctx, chat.unitId);
+/**
+ * `好邻榜`: the latest 好邻 list of the village a unit belongs to (a chat's, or in a single chat the sender's own), or
+ * null when none has been made yet.
+ */
+export async function latestGoodNeighbors(ctx: Ctx, unitId: string): Promise<{ villageName: string; text: string | null }> {
+  const ladder = await loadLadder(ctx, unitId);
   const village = ladder.path.find((u) => u.kind === "village");
   if (!village) return { villageName: ladder.path[0]?.name ?? "", text: null };
   const [row] = await ctx.db
