@@ -1,7 +1,8 @@
 /**
  * npm run bench:dashboard — the leaders' dashboard over a county's history: 1,000,000 tickets with their events over
  * 10,000 units (bench/seed.ts), read through the real HTTP path of a bot process this bench starts
- * (`node --import tsx src/index.ts` on loopback, PostgreSQL scratch database, in-process scheduler), signed in twice:
+ * (the compiled build with `npm run start:prod`'s command line, on loopback; a PostgreSQL scratch database, the
+ * in-process scheduler), signed in twice:
  * as the admin (the admin token) and as a town official (their login link from /dashboard/links).
  *
  * At each size (BENCH_SIZES, default 100000,1000000: the database grows from one to the next, so the growth is
@@ -16,10 +17,10 @@
  *
  * Env: DATABASE_URL (server, default the local one), BENCH_SIZES, BENCH_SAMPLES (default 20), BENCH_KEEP=1 keeps
  * the seeded databases; BENCH_DB=<name> keeps one database per size (<name>_<size>) and reuses its seed on the next
- * run (bench/seed.ts), BENCH_SEED_ONLY=1 (with BENCH_DB) only seeds. BOT_BUILD=dist runs the compiled build with
- * `npm run start:prod`'s command line (after `npm run build`).
+ * run (bench/seed.ts), BENCH_SEED_ONLY=1 (with BENCH_DB) only seeds. BOT_BUILD=src runs the sources through tsx
+ * instead of building first.
  */
-import { type ChildProcess, spawn } from "node:child_process";
+import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { openSync } from "node:fs";
 import { join } from "node:path";
 import { queryRows, sql } from "../src/db/client.js";
@@ -51,7 +52,7 @@ class BotProcess {
   static async start(databaseUrl: string, logDir: string, name: string): Promise<BotProcess> {
     const port = await freePort();
     const log = openSync(join(logDir, `${name}.log`), "a");
-    const entry = process.env.BOT_BUILD === "dist" ? nodeArgsOf("start:prod") : ["--import", "tsx", "src/index.ts"];
+    const entry = process.env.BOT_BUILD === "src" ? ["--import", "tsx", "src/index.ts"] : nodeArgsOf("start:prod");
     const child = spawn(process.execPath, entry, {
       cwd: REPO,
       stdio: ["ignore", log, log],
@@ -262,6 +263,8 @@ async function main() {
       `${SHAPE.groups} groups, ${SHAPE.groups * SHAPE.neighborhoodsPerGroup} 邻 (10,000 units); ${SAMPLES} samples per page and viewer`,
   );
   const logDir = scratchDir("haolin-bench-dashboard-");
+  // Measure what production runs: the compiled build with `npm run start:prod`'s command line (BOT_BUILD=src: tsx).
+  if (process.env.BOT_BUILD !== "src") execFileSync("npm", ["run", "--silent", "build"], { cwd: REPO, stdio: "inherit" });
   const results: SizeResult[] = [];
   for (const size of SIZES) {
     const r = await measureSize(size, logDir);

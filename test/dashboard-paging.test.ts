@@ -95,3 +95,25 @@ describe("ticket list paging", () => {
     expect(deep.ids.every((id) => n3.has(id))).toBe(true);
   });
 });
+
+describe("the unit tree kept between requests", () => {
+  it("a unit renamed, added or moved shows on the next page view, in names and in a leader's scope", async () => {
+    const cookie = await cookieFor("gl1"); // 组长 of g1 (一邻 n1, 二邻 n2)
+    const before = await (await app.request("/dashboard/units", { headers: { cookie } })).text();
+    expect(before).toContain("一邻");
+    const count = async () => (await page(cookie, "/dashboard/tickets")).count;
+    expect(await count()).toBe("共 130 件，第 1/3 页");
+
+    await h.db.execute(sql`update units set name = '一邻（新）' where id = 'n1'`);
+    expect(await (await app.request("/dashboard/units", { headers: { cookie } })).text()).toContain("一邻（新）");
+
+    // 三邻 moves under g1: its 40 tickets come into the 组长's scope at once; a new 邻 appears in the table.
+    await h.db.execute(sql`update units set parent_id = 'g1' where id = 'n3'`);
+    expect(await count()).toBe("共 170 件，第 1/4 页");
+    await h.db.execute(sql`insert into units (id, parent_id, kind, name) values ('n9', 'g1', 'neighborhood', '九邻')`);
+    expect(await (await app.request("/dashboard/units", { headers: { cookie } })).text()).toContain("九邻");
+    await h.db.execute(sql`delete from units where id = 'n9'`);
+    await h.db.execute(sql`update units set parent_id = 'g2' where id = 'n3'`);
+    expect(await count()).toBe("共 130 件，第 1/3 页");
+  });
+});

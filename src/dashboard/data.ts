@@ -8,13 +8,19 @@ import { fromRow } from "../db/rows.js";
 import { households, type TicketStatus, type UnitKind } from "../db/schema/index.js";
 import type { Household } from "../workflows/directory.js";
 import { everyUnitCte, subtreeCte, withRecursive } from "../db/unit-tree.js";
+import { unitArray, unitsCte } from "./tree.js";
 
-export type Scope = { rootId: string | null };
+/**
+ * What a viewer may see: the subtree of `rootId` (everything for the admin, null). `unitIds`, when the dashboard has
+ * it from its cached tree (./tree.ts), lists that subtree: queries then take it as one array the planner can count.
+ */
+export type Scope = { rootId: string | null; unitIds?: string[] };
 
 const ts = (d: Date) => sql`${d.toISOString()}::timestamptz`;
 
 /** The `sub(unit_id)` CTE that opens a scoped query's `with` clause (every unit for the admin). */
 export function scopeCte(scope: Scope): SQL {
+  if (scope.rootId && scope.unitIds) return withRecursive(unitsCte("sub", scope.unitIds));
   return withRecursive(scope.rootId ? subtreeCte("sub", scope.rootId) : everyUnitCte("sub"));
 }
 
@@ -22,6 +28,8 @@ export type TicketFilter = {
   status?: TicketStatus;
   level?: UnitKind;
   unitId?: string;
+  /** The subtree of `unitId` when known (the dashboard's cached tree): one array instead of a recursive walk. */
+  unitIds?: string[];
   category?: string;
   from?: Date;
   to?: Date;
@@ -34,8 +42,8 @@ function filterSql(f: TicketFilter): SQL {
   if (f.category) parts.push(sql`t.category = ${f.category}`);
   if (f.from) parts.push(sql`t.created_at >= ${ts(f.from)}`);
   if (f.to) parts.push(sql`t.created_at < ${ts(f.to)}`);
-  if (f.unitId)
-    parts.push(sql`t.unit_id in (${withRecursive(subtreeCte("f", f.unitId))} select unit_id from f)`);
+  if (f.unitId && f.unitIds) parts.push(sql`t.unit_id = any(${unitArray(f.unitIds)})`);
+  else if (f.unitId) parts.push(sql`t.unit_id in (${withRecursive(subtreeCte("f", f.unitId))} select unit_id from f)`);
   return sql.join(parts, sql` and `);
 }
 

@@ -29,6 +29,7 @@ import { ticketsPage } from "./pages/tickets.js";
 import { unitsPage } from "./pages/units.js";
 import { visitsPage } from "./pages/visits.js";
 import { viewerOf } from "./session.js";
+import { scopeTree } from "./tree.js";
 
 export type DashboardOptions = {
   adminToken?: string;
@@ -78,6 +79,8 @@ export function dashboardRoutes(runtime: Runtime, opts: DashboardOptions): Hono<
       if (c.req.method === "GET" && !c.req.path.startsWith("/dashboard/export")) return c.redirect("/dashboard/login", 303);
       return c.text("请先登录", 401);
     }
+    // The viewer's units, from the tree kept between requests: every scoped query takes them as one list.
+    if (viewer.scope.rootId) viewer.scope.unitIds = (await scopeTree(deps.db)).below(viewer.scope.rootId);
     c.set("viewer", viewer);
     await next();
   };

@@ -12,6 +12,7 @@ import { parsePeriod } from "../period.js";
 import { clockRoots } from "../queries/clocks.js";
 import { unitRates } from "../queries/unit-rates.js";
 import type { Viewer } from "../session.js";
+import { scopeTree } from "../tree.js";
 import { isRatio, parseUnitSort, shareOf, sortUnits, UNIT_COLUMNS } from "../unit-table.js";
 
 const EXPORT_LIMIT = 100_000;
@@ -70,6 +71,13 @@ function addRow(sheet: ExcelJS.Worksheet, values: Cell[]) {
 export function exportRoutes({ db, runtime, now }: DashboardDeps) {
   const app = new Hono<DashboardEnv>();
 
+  /** The export's filter, with the chosen unit's subtree from the tree kept between requests. */
+  async function exportFilter(q: Record<string, string>): Promise<TicketFilter> {
+    const f = parseFilter(q);
+    if (f.unitId) f.unitIds = (await scopeTree(db)).below(f.unitId);
+    return f;
+  }
+
   /**
    * The tickets of an export, newest first, a page at a time below the last one's id (keyset paging, so a page costs
    * the same at the end of a county's year as at the start), at most EXPORT_LIMIT: nothing holds them all.
@@ -97,7 +105,7 @@ export function exportRoutes({ db, runtime, now }: DashboardDeps) {
 
   /** The per-unit table of the page /dashboard/units, for the export's period (its dates; without any, all time). */
   async function unitSheet(sheet: ExcelJS.Worksheet, v: Viewer, q: Record<string, string>) {
-    const { tree, roots } = await clockRoots(db, v.scope, runtime.pipeline.overrides);
+    const { below, roots } = await clockRoots(db, v.scope, runtime.pipeline.overrides);
     const first = roots[0];
     // A share is three columns: the percentage (a number formatted 0%), what met it, and what it is out of.
     const ratioKeys = new Set(UNIT_COLUMNS.filter((col) => col.ratio).map((col) => col.key));
@@ -109,7 +117,7 @@ export function exportRoutes({ db, runtime, now }: DashboardDeps) {
     const all = !q.period && !q.from && !q.to;
     const period = parsePeriod(q, now(), first.policy, "custom");
     const level = (unitKinds as readonly string[]).includes(q.rows ?? "") ? (q.rows as UnitKind) : undefined;
-    const rows = sortUnits(await unitRates(db, tree, roots, level, period), parseUnitSort(q));
+    const rows = sortUnits(await unitRates(db, below, roots, level, period), parseUnitSort(q));
     for (const r of rows) {
       const row = sheet.addRow([
         r.name,
@@ -128,8 +136,8 @@ export function exportRoutes({ db, runtime, now }: DashboardDeps) {
     sheet.commit();
   }
 
-  app.get("/dashboard/export.csv", (c) => {
-    const f = parseFilter(c.req.query());
+  app.get("/dashboard/export.csv", async (c) => {
+    const f = await exportFilter(c.req.query());
     const pages = exportPages(c.get("viewer"), f);
     const EXPORT_COLUMNS = exportColumns(new URL(c.req.url).origin);
     const utf8 = new TextEncoder();
@@ -155,7 +163,7 @@ export function exportRoutes({ db, runtime, now }: DashboardDeps) {
 
   app.get("/dashboard/export.xlsx", async (c) => {
     const v = c.get("viewer");
-    const f = parseFilter(c.req.query());
+    const f = await exportFilter(c.req.query());
     const EXPORT_COLUMNS = exportColumns(new URL(c.req.url).origin);
     // Loaded on the first export: the library costs ~30 MB of memory that most processes never need.
     const { default: ExcelJS } = await import("exceljs");

@@ -1,20 +1,20 @@
 /** /dashboard/scorecards: the month's 邻长履职评议 and its formula. */
 import { Hono } from "hono";
 import { formatDurationZh } from "../../lib/duration.js";
-import { UnitTree } from "../../workflows/digests/index.js";
 import { scorecardLine } from "../../workflows/digests/format.js";
 import { SCORE_WEIGHTS, scorecards } from "../../workflows/digests/monthly.js";
 import { monthlySlot } from "../../workflows/digests/period.js";
 import type { DashboardDeps, DashboardEnv } from "../context.js";
 import { render } from "../context.js";
 import { fmt, parseMonth } from "../format.js";
+import { scopeTree } from "../tree.js";
 import { h } from "../views.js";
 
 export function scorecardsPage({ db, runtime, now }: DashboardDeps) {
   const app = new Hono<DashboardEnv>();
   app.get("/dashboard/scorecards", async (c) => {
     const v = c.get("viewer");
-    const tree = await UnitTree.load(db);
+    const { tree } = await scopeTree(db);
     const root = v.scope.rootId ?? tree.towns()[0]?.id;
     if (!root) return c.html(render(c, "履职评议", h`<h1>履职评议</h1><p>还没有名册。</p>`));
     const policy = tree.policy(root, runtime.pipeline.overrides);

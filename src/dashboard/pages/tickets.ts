@@ -6,12 +6,12 @@ import { Hono } from "hono";
 import { ticketStatuses } from "../../db/schema/index.js";
 import { formatDurationZh } from "../../lib/duration.js";
 import { forGroup, GROUP_CUTS } from "../../lib/privacy.js";
-import { UnitTree } from "../../workflows/digests/index.js";
 import { LEVEL_ZH, STATUS_ZH } from "../../workflows/roles.js";
 import type { DashboardDeps, DashboardEnv } from "../context.js";
 import { render } from "../context.js";
 import { categoryOptions, listTickets, type PageAt, unitOptions } from "../data.js";
 import { fmt, parseFilter } from "../format.js";
+import { scopeTree } from "../tree.js";
 import { h, raw, statusPill } from "../views.js";
 
 const PAGE_SIZE = 50;
@@ -26,16 +26,18 @@ export function ticketsPage({ db, runtime }: DashboardDeps) {
   app.get("/dashboard/tickets", async (c) => {
     const v = c.get("viewer");
     const q = c.req.query();
+    const below = await scopeTree(db);
+    const tree = below.tree;
     const f = parseFilter(q);
+    if (f.unitId) f.unitIds = below.below(f.unitId);
     const pageNo = Math.max(1, Math.min(10_000, Math.floor(Number(q.page)) || 1));
     const before = ticketId(q.before);
     const after = ticketId(q.after);
     const at: PageAt = before ? { before } : after ? { after } : { offset: (pageNo - 1) * PAGE_SIZE };
-    const [list, unitsList, cats, tree] = await Promise.all([
+    const [list, unitsList, cats] = await Promise.all([
       listTickets(db, v.scope, f, PAGE_SIZE, at),
       unitOptions(db, v.scope),
       categoryOptions(db, v.scope),
-      UnitTree.load(db),
     ]);
     // The list is often on a shared screen: 事项 masked exactly as a group sees it (the ticket's page has it whole).
     const item = (t: (typeof list.rows)[number]) => forGroup(t.text, GROUP_CUTS.item, tree.policy(t.unit_id, runtime.pipeline.overrides).sensitiveTags);

@@ -23,7 +23,7 @@ export function unitsPage({ db, now, runtime }: DashboardDeps) {
     const v = c.get("viewer");
     const q = c.req.query();
     const at = now();
-    const [{ tree, roots }, options] = await Promise.all([clockRoots(db, v.scope, runtime.pipeline.overrides), unitOptions(db, v.scope)]);
+    const [{ tree, below, roots }, options] = await Promise.all([clockRoots(db, v.scope, runtime.pipeline.overrides), unitOptions(db, v.scope)]);
     const first = roots[0];
     if (!first) return c.html(render(c, "单位三率", h`<h1>单位三率</h1><p>还没有名册。</p>`));
     const period = parsePeriod(q, at, first.policy);
@@ -33,7 +33,7 @@ export function unitsPage({ db, now, runtime }: DashboardDeps) {
     const levels = unitKinds.filter((k) => present.has(k) && unitKinds.indexOf(k) > unitKinds.indexOf(own));
     const level = levels.includes(q.rows as UnitKind) ? (q.rows as UnitKind) : undefined;
     const sort = parseUnitSort(q);
-    const rows = sortUnits(await unitRates(db, tree, roots, level, period), sort);
+    const rows = sortUnits(await unitRates(db, below, roots, level, period), sort);
 
     const keep = (over: Record<string, string>) => {
       const p = new URLSearchParams();

@@ -7,9 +7,10 @@
 import type { SQL } from "drizzle-orm";
 import { type Db, queryRows, sql } from "../../db/client.js";
 import type { UnitKind } from "../../db/schema/index.js";
-import { subtreeCte, withRecursive } from "../../db/unit-tree.js";
+import { withRecursive } from "../../db/unit-tree.js";
 import { msInterval, overdueAt, overdueSince } from "../../workflows/digests/clock.js";
 import { leaderRoleSql } from "../../workflows/directory.js";
+import { unitsCte } from "../tree.js";
 import type { ClockRoot } from "./clocks.js";
 
 export type AttentionItem = {
@@ -38,7 +39,7 @@ const OPEN = sql`t.status in ('open', 'answered')`;
 async function list(db: Db, r: ClockRoot, where: SQL, order: SQL, due: SQL, limit: number): Promise<AttentionList> {
   const rows = await queryRows<Record<string, unknown>>(
     db,
-    sql`${withRecursive(subtreeCte("sub", r.root))}, hit as (
+    sql`${withRecursive(unitsCte("sub", r.unitIds))}, hit as (
         select t.id, t.category, t.urgency, t.level, t.text, t.created_at, t.holder_unit_id, t.assignee_id,
           ${due} as due_at, count(*) over () as total, row_number() over (order by ${order}, t.id) as rn
         from tickets t join sub on sub.unit_id = t.unit_id

@@ -4,15 +4,13 @@
  * digest's (src/workflows/digests/weekly.ts, README); this is its own grouped SQL (one statement for every row of a
  * town, each row's whole subtree), so a test can hold the two against each other.
  */
-import type { SQL } from "drizzle-orm";
 import { type Db, queryRows, sql } from "../../db/client.js";
 import type { UnitKind } from "../../db/schema/index.js";
-import { subtreeCte, withRecursive } from "../../db/unit-tree.js";
 import { givenAnswerDue, msInterval, overdueAt } from "../../workflows/digests/clock.js";
-import type { UnitTree } from "../../workflows/digests/index.js";
 import type { Window } from "../../workflows/digests/period.js";
 import { type Coverage, visitCoverageOfRoots } from "../../workflows/visits/coverage.js";
 import { visitRulesFor } from "../../workflows/visits/rules.js";
+import { type ScopeTree, unitArray } from "../tree.js";
 import type { ClockRoot } from "./clocks.js";
 
 export type UnitRates = {
@@ -44,21 +42,24 @@ const num = (v: unknown) => Number(v ?? 0);
  * The rows' units inside one town's part of the scope: units of `level` in the subtree, or without a level the
  * root's direct children (the root itself when it has none, e.g. a 邻长's own 邻).
  */
-function rowUnits(root: string, level: UnitKind | undefined): SQL {
-  return level
-    ? sql`select u.id, u.name, u.kind from units u join sub on sub.unit_id = u.id where u.kind = ${level}`
-    : sql`select u.id, u.name, u.kind from units u where u.parent_id = ${root}
-        union all select u.id, u.name, u.kind from units u where u.id = ${root} and not exists (select 1 from units c where c.parent_id = ${root})`;
+function rowUnits(below: ScopeTree, r: ClockRoot, level: UnitKind | undefined): string[] {
+  if (level) return r.unitIds.filter((id) => below.tree.get(id)?.kind === level);
+  const children = below.children(r.root);
+  return children.length > 0 ? children : below.tree.get(r.root) ? [r.root] : [];
 }
 
-async function oneTown(db: Db, r: ClockRoot, level: UnitKind | undefined, p: RatePeriod): Promise<Omit<UnitRates, "coverage">[]> {
+async function oneTown(db: Db, below: ScopeTree, r: ClockRoot, level: UnitKind | undefined, p: RatePeriod): Promise<Omit<UnitRates, "coverage">[]> {
   const { from, to } = p.window;
+  // Each row's whole subtree, as (row, unit) pairs from the tree in memory.
+  const rowIds = rowUnits(below, r, level);
+  if (rowIds.length === 0) return [];
+  const pairs = rowIds.flatMap((row) => below.below(row).map((unit) => [row, unit] as const));
   const asOf = ts(p.asOf);
   const answer = msInterval(r.policy.answerMs);
   const rows = await queryRows<Record<string, unknown>>(
     db,
-    sql`${withRecursive(subtreeCte("sub", r.root))}, row_units as (${rowUnits(r.root, level)}),
-      ${subtreeCte("rs", sql`select id, id from row_units`, ["row_id"])},
+    sql`with row_units as (select u.id, u.name, u.kind from units u where u.id = any(${unitArray(rowIds)})),
+      rs(row_id, unit_id) as (select * from unnest(${unitArray(pairs.map((x) => x[0]))}, ${unitArray(pairs.map((x) => x[1]))})),
       created as (
         select rs.row_id, count(*) as created,
           count(*) filter (where t.first_answered_at is not null or ${givenAnswerDue(answer)} <= ${asOf}) as decided,
@@ -97,8 +98,9 @@ async function oneTown(db: Db, r: ClockRoot, level: UnitKind | undefined, p: Rat
 }
 
 /** The table for every town of the scope (each under its own clocks), with visit coverage at `asOf`. */
-export async function unitRates(db: Db, tree: UnitTree, roots: ClockRoot[], level: UnitKind | undefined, p: RatePeriod): Promise<UnitRates[]> {
-  const rows = (await Promise.all(roots.map((r) => oneTown(db, r, level, p)))).flat();
+export async function unitRates(db: Db, below: ScopeTree, roots: ClockRoot[], level: UnitKind | undefined, p: RatePeriod): Promise<UnitRates[]> {
+  const { tree } = below;
+  const rows = (await Promise.all(roots.map((r) => oneTown(db, below, r, level, p)))).flat();
   const rulesByTown = new Map(roots.map((r) => [r.townId, visitRulesFor(tree.get(r.townId)?.settings)]));
   const fallback = visitRulesFor(undefined);
   const coverage = await visitCoverageOfRoots(
