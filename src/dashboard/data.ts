@@ -6,7 +6,10 @@ import type { SQL } from "drizzle-orm";
 import { type Db, queryRows, sql } from "../db/client.js";
 import { fromRow } from "../db/rows.js";
 import { households, type TicketStatus, type UnitKind } from "../db/schema/index.js";
+import { OTHER } from "../workflows/category.js";
+import type { UnitTree } from "../workflows/digests/index.js";
 import type { Household } from "../workflows/directory.js";
+import { DECISION_CATEGORY, type PolicyOverrides } from "../workflows/policy.js";
 import { everyUnitCte, subtreeCte, withRecursive } from "../db/unit-tree.js";
 import { unitArray, unitsCte } from "./tree.js";
 
@@ -17,6 +20,17 @@ import { unitArray, unitsCte } from "./tree.js";
 export type Scope = { rootId: string | null; unitIds?: string[] };
 
 const ts = (d: Date) => sql`${d.toISOString()}::timestamptz`;
+
+/**
+ * `col` (a unit id) inside the scope, as a condition without a `with` clause: nothing for the admin (every ticket is
+ * theirs: a join with every unit cost a hash of all units per query and pushed the planner to scan every ticket), the
+ * scope's unit list when known, else the subtree walk.
+ */
+export function inScope(scope: Scope, col: SQL): SQL {
+  if (!scope.rootId) return sql`true`;
+  if (scope.unitIds) return sql`${col} = any(${unitArray(scope.unitIds)})`;
+  return sql`${col} in (${withRecursive(subtreeCte("sub", scope.rootId))} select unit_id from sub)`;
+}
 
 /** The `sub(unit_id)` CTE that opens a scoped query's `with` clause (every unit for the admin). */
 export function scopeCte(scope: Scope): SQL {
@@ -127,9 +141,9 @@ export async function ticketPage(db: Db, scope: Scope, f: TicketFilter, at: Page
   const offset = "offset" in at && at.offset > 0 ? sql`offset ${at.offset}` : sql``;
   const rows = await queryRows<Record<string, unknown>>(
     db,
-    sql`${scopeCte(scope)}, page as (
-        select t.id from tickets t join sub on sub.unit_id = t.unit_id
-        where ${filterSql(f)} ${cursor}
+    sql`with page as (
+        select t.id from tickets t
+        where ${inScope(scope, sql`t.unit_id`)} and ${filterSql(f)} ${cursor}
         order by t.id ${up ? sql`asc` : sql`desc`} limit ${limit} ${offset}
       )
       select ${TICKET_COLUMNS}
@@ -143,7 +157,7 @@ export async function ticketPage(db: Db, scope: Scope, f: TicketFilter, at: Page
 export async function countTickets(db: Db, scope: Scope, f: TicketFilter): Promise<number> {
   const [r] = await queryRows<{ n: string | number }>(
     db,
-    sql`${scopeCte(scope)} select count(*) as n from tickets t join sub on sub.unit_id = t.unit_id where ${filterSql(f)}`,
+    sql`select count(*) as n from tickets t where ${inScope(scope, sql`t.unit_id`)} and ${filterSql(f)}`,
   );
   return Number(r?.n ?? 0);
 }
@@ -157,10 +171,9 @@ export async function ticketInScope(db: Db, scope: Scope, id: number): Promise<T
   if (!Number.isInteger(id) || id <= 0 || id > 2 ** 31 - 1) return null;
   const rows = await queryRows<Record<string, unknown>>(
     db,
-    sql`${scopeCte(scope)}
-      select ${TICKET_COLUMNS}
-      from tickets t join sub on sub.unit_id = t.unit_id ${TICKET_JOINS}
-      where t.id = ${id}`,
+    sql`select ${TICKET_COLUMNS}
+      from tickets t ${TICKET_JOINS}
+      where t.id = ${id} and ${inScope(scope, sql`t.unit_id`)}`,
   );
   const r = rows[0];
   return r ? toTicketRow(r) : null;
@@ -239,11 +252,10 @@ export async function householdsUnder(db: Db, unitIds: string[]): Promise<Map<st
 export async function weeklyVolume(db: Db, scope: Scope, from: Date): Promise<{ week: Date; n: number; done: number }[]> {
   const rows = await queryRows<Record<string, unknown>>(
     db,
-    sql`${scopeCte(scope)}
-      select to_char(date_trunc('week', t.created_at at time zone 'Asia/Shanghai'), 'YYYY-MM-DD') as week, count(*) as n,
+    sql`select to_char(date_trunc('week', t.created_at at time zone 'Asia/Shanghai'), 'YYYY-MM-DD') as week, count(*) as n,
         count(*) filter (where t.status in ('resolved', 'closed')) as done
-      from tickets t join sub on sub.unit_id = t.unit_id
-      where t.created_at >= ${ts(from)}
+      from tickets t
+      where t.created_at >= ${ts(from)} and ${inScope(scope, sql`t.unit_id`)}
       group by 1 order by 1`,
   );
   return rows.map((r) => ({ week: new Date(`${String(r.week)}T00:00:00+08:00`), n: Number(r.n), done: Number(r.done) }));
@@ -254,9 +266,9 @@ export const ANSWER_BUCKETS = [1, 2, 3, 4, 8, 24] as const;
 export async function answerDistribution(db: Db, scope: Scope, from: Date): Promise<{ label: string; n: number; late: boolean }[]> {
   const [r] = await queryRows<Record<string, unknown>>(
     db,
-    sql`${scopeCte(scope)}, x as (
+    sql`with x as (
         select extract(epoch from (t.first_answered_at - t.created_at)) / 3600.0 as h
-        from tickets t join sub on sub.unit_id = t.unit_id where t.created_at >= ${ts(from)}
+        from tickets t where t.created_at >= ${ts(from)} and ${inScope(scope, sql`t.unit_id`)}
       )
       select
         count(*) filter (where h < 1) as b0, count(*) filter (where h >= 1 and h < 2) as b1,
@@ -274,9 +286,9 @@ export async function answerDistribution(db: Db, scope: Scope, from: Date): Prom
 export async function funnel(db: Db, scope: Scope, from: Date): Promise<{ level: UnitKind; n: number }[]> {
   const [r] = await queryRows<Record<string, unknown>>(
     db,
-    sql`${scopeCte(scope)}, x as (
+    sql`with x as (
         select case t.level when 'neighborhood' then 0 when 'group' then 1 when 'area' then 2 when 'village' then 3 else 4 end as rank
-        from tickets t join sub on sub.unit_id = t.unit_id where t.created_at >= ${ts(from)}
+        from tickets t where t.created_at >= ${ts(from)} and ${inScope(scope, sql`t.unit_id`)}
       )
       select count(*) as l0, count(*) filter (where rank >= 1) as l1, count(*) filter (where rank >= 3) as l3,
         count(*) filter (where rank >= 4) as l4
@@ -294,12 +306,16 @@ export async function unitOptions(db: Db, scope: Scope): Promise<{ id: string; n
   return queryRows(db, sql`${scopeCte(scope)} select u.id, u.name, u.kind from units u join sub on sub.unit_id = u.id order by u.id`);
 }
 
-export async function categoryOptions(db: Db, scope: Scope): Promise<string[]> {
-  const rows = await queryRows<{ category: string }>(
-    db,
-    sql`${scopeCte(scope)} select distinct t.category from tickets t join sub on sub.unit_id = t.unit_id order by 1`,
-  );
-  return rows.map((r) => r.category);
+/**
+ * The 类别 drop-down: the category tables of the towns in scope, 其他 and 议定事项 (what tickets are classified into),
+ * and the category asked for. Read from the towns' settings, not from the tickets: a distinct over a county's
+ * million tickets cost a scan of all of them on every view of the list.
+ */
+export function categoryOptions(tree: UnitTree, scope: Scope, overrides: PolicyOverrides, current?: string): string[] {
+  const towns = scope.rootId ? [tree.townOf(scope.rootId)?.id ?? scope.rootId] : tree.towns().map((t) => t.id);
+  const names = new Set<string>(towns.flatMap((id) => tree.policy(id, overrides).categories.map((c) => c.name)));
+  for (const name of [OTHER, DECISION_CATEGORY, current]) if (name) names.add(name);
+  return [...names].sort();
 }
 
 /** The units one level below the scope's root (or the villages, for the admin): coverage bars. */

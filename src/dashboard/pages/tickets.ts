@@ -34,11 +34,8 @@ export function ticketsPage({ db, runtime }: DashboardDeps) {
     const before = ticketId(q.before);
     const after = ticketId(q.after);
     const at: PageAt = before ? { before } : after ? { after } : { offset: (pageNo - 1) * PAGE_SIZE };
-    const [list, unitsList, cats] = await Promise.all([
-      listTickets(db, v.scope, f, PAGE_SIZE, at),
-      unitOptions(db, v.scope),
-      categoryOptions(db, v.scope),
-    ]);
+    const [list, unitsList] = await Promise.all([listTickets(db, v.scope, f, PAGE_SIZE, at), unitOptions(db, v.scope)]);
+    const cats = categoryOptions(tree, v.scope, runtime.pipeline.overrides, f.category);
     // The list is often on a shared screen: 事项 masked exactly as a group sees it (the ticket's page has it whole).
     const item = (t: (typeof list.rows)[number]) => forGroup(t.text, GROUP_CUTS.item, tree.policy(t.unit_id, runtime.pipeline.overrides).sensitiveTags);
     const keep = new URLSearchParams(Object.entries(q).filter(([k, val]) => !["page", "before", "after"].includes(k) && val));
