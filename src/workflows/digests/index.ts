@@ -59,14 +59,20 @@ export async function fanOutWeeklyDigests(ctx: Ctx): Promise<FanOut> {
   const all = await ctx.db.select().from(chats);
   const result: FanOut = { towns: 0, queued: 0, existing: 0 };
   const groups = new Map<string, { week: string; slot: Date; window: Window; policy: Policy; todo: typeof all }>();
+  const chatsOf = new Map<string, typeof all>();
+  for (const c of all) {
+    const town = tree.townOf(c.unitId)?.id;
+    if (!town || c.status !== "active") continue;
+    const list = chatsOf.get(town);
+    if (list) list.push(c);
+    else chatsOf.set(town, [c]);
+  }
   for (const town of tree.towns()) {
     const policy = policyFor(town.settings, ctx.overrides);
     const { week, slot, window } = weeklySlot(ctx.now, policy.digest.weekday, policy.digest.minutes);
     if (ctx.now.getTime() < slot.getTime()) continue;
     result.towns += 1;
-    const mine = all.filter(
-      (c) => c.status === "active" && c.createdAt.getTime() <= slot.getTime() && tree.townOf(c.unitId)?.id === town.id,
-    );
+    const mine = (chatsOf.get(town.id) ?? []).filter((c) => c.createdAt.getTime() <= slot.getTime());
     if (mine.length === 0) continue;
     const done = new Set<string>();
     for (let i = 0; i < mine.length; i += 1000) {

@@ -16,7 +16,7 @@
  *   answered longer than the resolution clock ago.
  * - 未经确认关闭: resolved at least 7 days ago and never rated, or closed in the window without a rating.
  */
-import { type Db, queryRows, sql } from "../../db/client.js";
+import { type Db, queryRows, sql, textArray } from "../../db/client.js";
 import type { Role, UnitKind } from "../../db/schema/index.js";
 import { subtreeCte, withRecursive } from "../../db/unit-tree.js";
 import { leaderRoleSql } from "../directory.js";
@@ -101,24 +101,16 @@ const RANK_LEVEL: UnitKind[] = ["neighborhood", "group", "area", "village", "tow
  * whatever the number of chats, instead of a pass per batch of named units.
  */
 const UNITS_NAMED = 2000;
-/** Each name is a bound parameter, and PostgreSQL takes at most 65,535 in a statement. */
-const NAMES_PER_QUERY = 5000;
 
 /** Each chat's units (its unit's whole subtree), walked once for all the chats (src/db/unit-tree.ts). */
 async function unitsOfChats(db: Db, scopes: DigestScope[]): Promise<Map<string, string[]>> {
   const out = new Map<string, string[]>(scopes.map((s) => [s.chatId, []]));
-  for (let i = 0; i < scopes.length; i += NAMES_PER_QUERY / 2) {
-    const values = sql.join(
-      scopes.slice(i, i + NAMES_PER_QUERY / 2).map((s) => sql`(${s.chatId}::text, ${s.unitId}::text)`),
-      sql`, `,
-    );
-    const rows = await queryRows<{ chat_id: string; unit_id: string }>(
-      db,
-      sql`${withRecursive(subtreeCte("scope", sql`select * from (values ${values}) as v(chat_id, unit_id)`, ["chat_id"]))}
-        select chat_id, unit_id from scope`,
-    );
-    for (const r of rows) out.get(r.chat_id)?.push(r.unit_id);
-  }
+  const seed = sql`select * from unnest(${textArray(scopes.map((s) => s.chatId))}, ${textArray(scopes.map((s) => s.unitId))}) as v(chat_id, unit_id)`;
+  const rows = await queryRows<{ chat_id: string; unit_id: string }>(
+    db,
+    sql`${withRecursive(subtreeCte("scope", seed, ["chat_id"]))} select chat_id, unit_id from scope`,
+  );
+  for (const r of rows) out.get(r.chat_id)?.push(r.unit_id);
   return out;
 }
 
@@ -234,18 +226,17 @@ async function withoutJit(db: Db, work: (tx: Db) => Promise<void>): Promise<void
 
 async function holdersOf(db: Db, unitIds: string[]): Promise<Map<string, string[]>> {
   const out = new Map<string, string[]>();
-  for (let i = 0; i < unitIds.length; i += NAMES_PER_QUERY) {
-    const list = sql.join(
-      unitIds.slice(i, i + NAMES_PER_QUERY).map((u) => sql`${u}::text`),
-      sql`, `,
-    );
-    const rows = await queryRows<{ id: string; name: string }>(
-      db,
-      sql`select hu.id, p.name from units hu join people p on p.unit_id = hu.id
-        where hu.id in (${list}) and p.active and p.role = ${leaderRoleSql(sql`hu.kind`)}
-        order by hu.id, p.id`,
-    );
-    for (const r of rows) out.set(r.id, [...(out.get(r.id) ?? []), r.name]);
+  if (unitIds.length === 0) return out;
+  const rows = await queryRows<{ id: string; name: string }>(
+    db,
+    sql`select hu.id, p.name from units hu join people p on p.unit_id = hu.id
+      where hu.id = any(${textArray(unitIds)}) and p.active and p.role = ${leaderRoleSql(sql`hu.kind`)}
+      order by hu.id, p.id`,
+  );
+  for (const r of rows) {
+    const names = out.get(r.id);
+    if (names) names.push(r.name);
+    else out.set(r.id, [r.name]);
   }
   return out;
 }

@@ -12,7 +12,7 @@
  * Only matched visits logged at or before `asOf` count, so a past week's digest is reproducible: pass the end of
  * the week (e.g. Friday 08:00 Asia/Shanghai) as `asOf`. Rules are the town's (settings.visits).
  */
-import { type Db, queryRows, sql } from "../../db/client.js";
+import { type Db, queryRows, sql, textArray } from "../../db/client.js";
 import { fromRow } from "../../db/rows.js";
 import { households } from "../../db/schema/index.js";
 import { subtreeCte, withRecursive } from "../../db/unit-tree.js";
@@ -50,7 +50,7 @@ export async function visitCoverageOfRoots(
   if (roots.length === 0) return out;
   const rows = await queryRows<Record<string, unknown>>(
     db,
-    sql`${withRecursive(subtreeCte("w", sql`select id, id from units where id in (${sql.join(roots.map((r) => sql`${r}`), sql`, `)})`, ["root"]))}
+    sql`${withRecursive(subtreeCte("w", sql`select id, id from units where id = any(${textArray(roots)})`, ["root"]))}
       select w.root, h.* from w join households h on h.unit_id = w.unit_id order by h.id`,
   );
   const byRules = new Map<VisitRules, { root: string; h: Household }[]>();
@@ -108,7 +108,7 @@ export async function visitsBetweenOfRoots(db: Db, roots: string[], from: Date, 
   if (roots.length === 0) return out;
   const rows = await queryRows<{ root: string; visits: string | number; contacts: string | number }>(
     db,
-    sql`${withRecursive(subtreeCte("s", sql`select id, id from units where id in (${sql.join(roots.map((r) => sql`${r}`), sql`, `)})`, ["root"]))}
+    sql`${withRecursive(subtreeCte("s", sql`select id, id from units where id = any(${textArray(roots)})`, ["root"]))}
       select s.root, count(*) filter (where v.kind = 'visit') as visits, count(*) filter (where v.kind = 'contact') as contacts
       from visits v join s on s.unit_id = v.unit_id
       where v.at >= ${from.toISOString()}::timestamptz and v.at < ${to.toISOString()}::timestamptz

@@ -1,6 +1,6 @@
 /** Which households a leader looks after, who looks after a household, and the visit history the rules need. */
 import { and, eq, inArray, lte, sql } from "drizzle-orm";
-import { type Db, queryRows } from "../../db/client.js";
+import { type Db, queryRows, textArray } from "../../db/client.js";
 import { households, people, type Role, type UnitKind, visits } from "../../db/schema/index.js";
 import { pathUpCte, subtreeCte, withRecursive } from "../../db/unit-tree.js";
 import { type Household, isActive, type Person } from "../directory.js";
@@ -69,7 +69,7 @@ export async function townsOf(db: Db, unitIds: string[]): Promise<Map<string, { 
   const rows = await queryRows<{ root: string; id: string; settings: Record<string, unknown> }>(
     db,
     sql`with recursive up(root, id, parent_id, kind, settings) as (
-        select u.id, u.id, u.parent_id, u.kind, u.settings from units u where u.id in (${sql.join(unitIds.map((id) => sql`${id}`), sql`, `)})
+        select u.id, u.id, u.parent_id, u.kind, u.settings from units u where u.id = any(${textArray(unitIds)})
         union all
         select up.root, u.id, u.parent_id, u.kind, u.settings from units u join up on u.id = up.parent_id where up.kind <> 'town'
       )
