@@ -3,7 +3,7 @@ import { mkdtemp, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { asc, count, eq, like } from "drizzle-orm";
+import { asc, count, eq, inArray, like } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { handleIncoming } from "../src/bot/pipeline.js";
 import { importDirectory, parseDirectoryFile } from "../src/db/directory-import.js";
@@ -252,7 +252,9 @@ describe("待走访 and reminders", () => {
     ]);
     await waitDm(h, "nl1", "重点户 周四（4号） 已 6 天没有联系");
     await waitDm(h, "gl1", "重点户 赵二（2号） 还没有联系记录");
-    await new Promise((r) => setTimeout(r, 200));
+    // Every row queued so far has been delivered (a row is sent only while pending or sending), so a second copy
+    // would be in the chat by now: a positive end point instead of a pause.
+    await waitFor(async () => (await h.db.select({ n: count() }).from(outbox).where(inArray(outbox.status, ["pending", "sending"])))[0]?.n === 0);
     expect((await dmTexts(h, "nl1")).filter((t) => t.includes("周四（4号） 已 6 天")).length).toBe(1);
     // Never in a group chat.
     for (const m of [...(await h.chatLog("c1")), ...(await h.chatLog("c2"))]) expect(m.text).not.toContain("没有联系");
