@@ -28,7 +28,14 @@ export type Database = {
  */
 export type Pooler = "none" | "session" | "transaction";
 
-export type DatabaseOptions = { url?: string; dataDir?: string; poolSize?: number; pooler?: Pooler };
+export type DatabaseOptions = {
+  url?: string;
+  dataDir?: string;
+  poolSize?: number;
+  pooler?: Pooler;
+  /** Embedded only: start from this data directory, as PGlite's dumpDataDir wrote it, instead of an empty one. */
+  loadDataDir?: Blob;
+};
 
 export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
   if (opts.url) {
@@ -59,7 +66,7 @@ export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
   // Loaded only in embedded mode.
   const { PGlite } = await import("@electric-sql/pglite");
   const { drizzle: drizzlePglite } = await import("drizzle-orm/pglite");
-  const client = new PGlite(opts.dataDir);
+  const client = opts.loadDataDir ? new PGlite({ dataDir: opts.dataDir, loadDataDir: opts.loadDataDir }) : new PGlite(opts.dataDir);
   await client.waitReady;
   const db = drizzlePglite(client, { schema, casing: "snake_case" }) as unknown as Db;
   return {

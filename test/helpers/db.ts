@@ -3,6 +3,7 @@
  * a new PostgreSQL database created next to the one in DATABASE_URL and dropped when closed.
  */
 import { randomUUID } from "node:crypto";
+import { readFile } from "node:fs/promises";
 import postgres from "postgres";
 import { type Database, openDatabase } from "../../src/db/client.js";
 import { migrateDatabase } from "../../src/db/migrate.js";
@@ -45,10 +46,28 @@ export async function scratchPostgres(
   };
 }
 
+/**
+ * The migrated PGlite data directory the test run's set-up made (test/helpers/services.ts), read once per test
+ * process; none outside vitest or on PostgreSQL.
+ */
+let template: Promise<Blob | null> | undefined;
+function pgliteTemplate(): Promise<Blob | null> {
+  template ??= (async () => {
+    if (!process.env.VITEST) return null;
+    const { inject } = await import("vitest");
+    const file = inject("pgliteTemplate");
+    return file ? new Blob([await readFile(file)]) : null;
+  })();
+  return template;
+}
+
 /** `migrationsFolder`: migrate with another set of migrations (an older schema, for a migration's own test). */
 export async function createTestDatabase(migrationsFolder?: string): Promise<TestDatabase> {
   const base = process.env.DATABASE_URL;
   if (base) return scratchPostgres(base, { migrationsFolder });
+  // The current schema on PGlite: a copy of the database the run migrated once.
+  const migrated = migrationsFolder ? null : await pgliteTemplate();
+  if (migrated) return openDatabase({ loadDataDir: migrated });
   const database = await openDatabase({});
   await migrateDatabase(database, undefined, migrationsFolder);
   return database;
