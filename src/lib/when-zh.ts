@@ -1,6 +1,6 @@
 /**
  * When a meeting is, as people write it in Chinese: 12月20日 19:00 / 下周五 19:00 / 20号 晚上7点 / 12/20 19:30 / 明天
- * 下午3点半. chrono-node's simplified-Chinese parser reads the date and time; what it does not know is written into a
+ * 下午3点半 / 明年1月5日 19:00. chrono-node's simplified-Chinese parser reads the date and time; what it does not know is written into a
  * form it does first (a bare 20号 becomes the next 20th with its month, 12/20 becomes 12月20日, 二十号 becomes 20号).
  * Times are Asia/Shanghai. A date must open the text and name a day and an hour; what follows is the rest (the place).
  */
@@ -35,6 +35,8 @@ function normalize(input: string, now: Date): string {
     .replace(LEAD, "")
     .replace(/([零〇一二两三四五六七八九十]{1,3})(?=\s*[月日号號点點时時])/gu, (m) => String(cnNumber(m) ?? m))
     .replace(/^(?:本|这|這)(?=周|週|星期|礼拜)/u, "")
+    // 明年5月1日 / 今年12月20日: the year written out, which chrono reads (明年 alone it does not).
+    .replace(/^(今年|明年)(?=\s*\d{1,2}\s*月)/u, (m) => `${localParts(now).year + (m === "明年" ? 1 : 0)}年`)
     .replace(/^(\d{1,2})\s*[/.-]\s*(\d{1,2})(?!\d)/u, "$1月$2日")
     .replace(/號/gu, "号");
   // A day of the month without its month: the next such day, this month or the next.

@@ -78,7 +78,7 @@ export function overviewPage({ db, now, runtime }: DashboardDeps) {
         <div class="cards" id="attention">
           ${block("overdue", "逾期未办", todo.overdue, "没有逾期工单。", (t) => h`<span class="late">超时 ${formatDurationZh(at.getTime() - (t.dueAt as Date).getTime())}</span>`)}
           ${block("town-level", "在镇级", todo.townLevel, "没有在镇级办理的工单。", (t) => h`<span class="muted">已 ${formatDurationZh(at.getTime() - t.createdAt.getTime())}</span>`, "/dashboard/tickets?level=town")}
-          ${block("unanswered", "24 小时内报事未答复", todo.unanswered, "24 小时内的报事都已答复。", (t) => h`<span class="muted">${formatDurationZh(at.getTime() - t.createdAt.getTime())}前报事</span>`, "/dashboard/tickets?status=open")}
+          ${block("unanswered", "24 小时内报事未答复", todo.unanswered, "24 小时内的报事都已答复。", (t) => h`<span class="muted">${formatDurationZh(at.getTime() - t.createdAt.getTime())}前登记</span>`, "/dashboard/tickets?status=open")}
         </div>
         <h2 class="section">趋势</h2>
         <div class="cards">
