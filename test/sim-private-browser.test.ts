@@ -60,6 +60,18 @@ describe("the simulator's 私信 tab", () => {
     await sim.click("#tab-chat");
     await sim.locator("#messages").getByText("李一发来语音报事").waitFor();
     await sim.screenshot({ path: `${SHOTS}/voice-report-in-group.png` });
+
+    // On a phone the 📷 and 🎤 buttons keep their icons (named for screen readers) and the message box its width.
+    await sim.setViewportSize({ width: 390, height: 800 });
+    await sim.click("#tab-dm");
+    const fit = await sim.evaluate(() => ({
+      page: document.documentElement.scrollWidth,
+      input: (document.querySelector("#input") as HTMLElement).getBoundingClientRect().width,
+    }));
+    expect(fit.page).toBeLessThanOrEqual(390);
+    expect(fit.input).toBeGreaterThanOrEqual(180);
+    expect(await sim.getByRole("button", { name: "🎤 语音" }).count()).toBe(1);
+    await sim.screenshot({ path: `${SHOTS}/phone.png` });
     await context.close();
   });
 });
