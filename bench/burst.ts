@@ -8,7 +8,8 @@
  * 20 s after (the recovery). Then, from the outside:
  *   - every callback answered: a 200 with an encrypted reply that WeCom would accept, naming a ticket number;
  *   - none lost or doubled: per message id, one dedupe row in PostgreSQL whose stored reply names that number, and
- *     one ticket row carrying the message's mark; no ticket number named twice;
+ *     one ticket row carrying the message's mark (nothing half-written for a callback left unanswered); no ticket
+ *     number named twice;
  *   - every ticket's deadline armed: each ticket is open with its answer clock in PostgreSQL, and Redis holds a
  *     delayed job on the deadlines queue (read through BullMQ's own Queue API, not the bot's code) that fires at
  *     or after that deadline and at most ARM_SLACK_MS later;
@@ -56,6 +57,8 @@ type SizeResult = {
   duringP99: number;
   afterP99: number;
   recoveryS: number | null;
+  /** From the bot's /metrics over the size's whole run: messages per transaction, mean time in the pipeline. */
+  pipeline: { perBatch: number; meanMs: number };
 };
 
 const p = (xs: number[], q: number) => percentile([...xs].sort((a, b) => a - b), q);
@@ -82,7 +85,9 @@ async function audit(db: postgres.Sql, deadlines: Queue, tag: string, records: B
   let mismatched = 0;
   for (const [id, ticket] of replied) {
     const found = byMark.get(id) ?? [];
-    if (found.length === 0 || !stored.has(id)) lost++;
+    // Lost: answered with a ticket that PostgreSQL does not hold, or half-written (a dedupe row without its ticket or
+    // the reverse). A callback never answered (the load process gave up) counts as unanswered, not here.
+    if (ticket !== null ? found.length === 0 || !stored.has(id) : found.length > 0 !== stored.has(id)) lost++;
     doubled += Math.max(0, found.length - 1);
     if (ticket !== null && (found[0] !== ticket || stored.get(id) !== ticket)) mismatched++;
   }
@@ -116,6 +121,17 @@ function recovery(trickle: BurstRecord[], burstEnd: number, normalP99: number): 
     if (w <= limit) return { recoveryS: s / 1000, afterP99: w };
   }
   return { recoveryS: null, afterP99: windowP99(BEFORE_MS + WINDOW_MS + AFTER_MS - RECOVERY_WINDOW_MS) };
+}
+
+/** The bot's own counters (GET /metrics): pipeline transactions, their messages, and time in the pipeline. */
+async function pipelineCounters(botUrl: string): Promise<{ batches: number; messages: number; seconds: number }> {
+  const text = await (await fetch(`${botUrl}/metrics`)).text();
+  const value = (re: RegExp) => Number(re.exec(text)?.[1] ?? 0);
+  return {
+    batches: value(/^haolin_batch_messages_count (\S+)$/m),
+    messages: value(/^haolin_message_duration_seconds_count\{platform="wecom"\} (\S+)$/m),
+    seconds: value(/^haolin_message_duration_seconds_sum\{platform="wecom"\} (\S+)$/m),
+  };
 }
 
 /** Each size speaks through residents the earlier sizes did not (a flood day's reporters are mostly new to the bot). */
@@ -156,7 +172,11 @@ async function main() {
     const tag = `s${size}x`;
     const groups = rotated(world.groups, residentsUsed);
     residentsUsed += Math.ceil(size / world.groups.length);
+    const before = await pipelineCounters(bot.url);
     const run = await load<BurstResult>({ mode: "burst", ...cb, groups, tag, count: size, windowMs: WINDOW_MS, trickleRate: TRICKLE, beforeMs: BEFORE_MS, afterMs: AFTER_MS }, procs);
+    const after = await pipelineCounters(bot.url);
+    const messages = after.messages - before.messages;
+    const pipeline = { perBatch: messages / Math.max(1, after.batches - before.batches), meanMs: ((after.seconds - before.seconds) * 1000) / Math.max(1, messages) };
     const a = await audit(db, deadlines, tag, run.records);
     const burstRecords = run.records.filter((r) => r[0] === "B");
     const burst = latencies(burstRecords);
@@ -164,7 +184,7 @@ async function main() {
     const normalP99 = p(latencies(trickle.filter((r) => r[2] < BEFORE_MS)), 99);
     const duringP99 = p(latencies(trickle.filter((r) => r[2] >= BEFORE_MS && r[2] < BEFORE_MS + WINDOW_MS)), 99);
     const answered = burstRecords.filter((r) => r[3] !== null && r[4] !== null).length;
-    const r = { size, run, audit: a, burst: { answered, p50: p(burst, 50), p99: p(burst, 99), max: Math.max(...burst) }, normalP99, duringP99, ...recovery(trickle, BEFORE_MS + WINDOW_MS, normalP99) };
+    const r = { size, run, audit: a, burst: { answered, p50: p(burst, 50), p99: p(burst, 99), max: Math.max(...burst) }, normalP99, duringP99, pipeline, ...recovery(trickle, BEFORE_MS + WINDOW_MS, normalP99) };
     results.push(r);
     console.log(
       `  ${size} in ${WINDOW_MS / 1000} s: burst p99 ${r.burst.p99} ms, max ${r.burst.max} ms; normal p99 ${normalP99} ms; ` +
@@ -176,7 +196,7 @@ async function main() {
   const x = (v: number, base: number) => (base > 0 && Number.isFinite(v) ? `${(v / base).toFixed(1)}×` : "n/a");
   printTable(
     `Burst: callbacks offered evenly within ${WINDOW_MS / 1000} s; latency from each one's scheduled send to its encrypted reply`,
-    ["offered", "/s", "answered", "p50 ms", "p99 ms", "max ms", "p99 ÷ normal p99", "bot CPU", "peak RSS MB", "CPU µs/msg bot+PG+Redis"],
+    ["offered", "/s", "answered", "p50 ms", "p99 ms", "max ms", "p99 ÷ normal p99", "msgs/transaction", "in pipeline ms", "bot CPU", "peak RSS MB", "CPU µs/msg bot+PG+Redis+load"],
     results.map((r) => [
       r.size,
       Math.round((r.size * 1000) / WINDOW_MS),
@@ -185,9 +205,11 @@ async function main() {
       r.burst.p99,
       r.burst.max,
       x(r.burst.p99, r.normalP99),
+      r.pipeline.perBatch.toFixed(1),
+      r.pipeline.meanMs.toFixed(0),
       `${r.run.cpuPct}%`,
       r.run.peakRssMb,
-      `${r.run.cpuUs.bot}+${r.run.cpuUs.postgres}+${r.run.cpuUs.redis}`,
+      `${r.run.cpuUs.bot}+${r.run.cpuUs.postgres}+${r.run.cpuUs.redis}+${r.run.cpuUs.loadgen}`,
     ]),
   );
   printTable(
