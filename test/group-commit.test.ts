@@ -8,6 +8,7 @@ import { handleIncoming } from "../src/bot/pipeline.js";
 import type { IncomingMessage } from "../src/bot/types.js";
 import { chats, inboundMessages, people, tickets } from "../src/db/schema/index.js";
 import { GroupCommit } from "../src/lib/group-commit.js";
+import { findSender, unitPathWithLeaders } from "../src/workflows/directory.js";
 import { Effects } from "../src/workflows/effects.js";
 import { createHarness, type Harness } from "./helpers/harness.js";
 
@@ -129,6 +130,45 @@ describe("group commit", () => {
 });
 
 describe("directory cache", () => {
+  it("senders and ladders looked up together (a flood day's first messages): each message gets its own chat, person, household and ladder", async () => {
+    // Side by side on one connection, the look-ups go out together (findSender coalesces them).
+    const [a, b, stranger, nowhere, again] = await Promise.all([
+      findSender(h.db, "sim", "c1", "r1"),
+      findSender(h.db, "sim", "c2", "r3"),
+      findSender(h.db, "sim", "c1", "nobody-here"),
+      findSender(h.db, "sim", "no-such-chat", "r1"),
+      findSender(h.db, "sim", "c2", "r1"),
+    ]);
+    expect([a?.chat.id, a?.person?.id, a?.household?.id]).toEqual(["c1", "r1", "h1"]);
+    expect([b?.chat.id, b?.person?.id, b?.household?.id]).toEqual(["c2", "r3", "h3"]);
+    expect([stranger?.chat.id, stranger?.person, stranger?.household]).toEqual(["c1", null, null]);
+    expect(nowhere).toBeNull();
+    expect([again?.chat.id, again?.person?.id]).toEqual(["c2", "r1"]);
+    // The same for the units' ladders the reports climb: paths and leaders looked up together, each its own.
+    const [n1, n3, g2, unknown, n1again] = await Promise.all(["n1", "n3", "g2", "no-such-unit", "n1"].map((u) => unitPathWithLeaders(h.db, u)));
+    expect(n1?.path.map((u) => u.id)).toEqual(["n1", "g1", "v", "t"]);
+    expect(n1?.leaders.get("n1")?.map((p) => p.id)).toEqual(["nl1"]);
+    expect(n1?.leaders.get("g1")?.map((p) => p.id)).toEqual(["gl1"]);
+    expect(n3?.path.map((u) => u.id)).toEqual(["n3", "g2", "v", "t"]);
+    expect(n3?.leaders.get("n3")?.map((p) => p.id)).toEqual(["nl3"]);
+    expect(g2?.path.map((u) => u.id)).toEqual(["g2", "v", "t"]);
+    expect(unknown?.path).toEqual([]);
+    expect(n1again?.path.map((u) => u.id)).toEqual(["n1", "g1", "v", "t"]);
+    // Through the pipeline, many at once from different people and chats: each ticket is the sender's own.
+    const sends = [
+      { chat: "c2", user: "r3", household: "h3" },
+      { chat: "c1", user: "r2", household: "h2" },
+      { chat: "c1", user: "r1", household: "h1" },
+      { chat: "c2", user: "nl3", household: null },
+    ].flatMap((s, i) => [0, 1, 2].map((k) => ({ ...s, id: `who-${i}-${k}`, text: `报事 门口积水（${s.user}-${k}）` })));
+    const answers = await Promise.all(sends.map((s) => h.post(s.chat, s.user, s.text, s.id)));
+    for (const [i, s] of sends.entries()) {
+      const no = ticketNo(answers[i]?.body.replies[0]?.text ?? "");
+      const [t] = await h.db.select().from(tickets).where(eq(tickets.id, no));
+      expect([t?.reporterId, t?.householdId, t?.chatId, t?.text], s.id).toEqual([s.user, s.household, s.chat, s.text.slice(3)]);
+    }
+  });
+
   it("a chat registered after its first message is recognised on the next one", async () => {
     const first = await h.post("c-late", "r1", "报事 路边垃圾桶满了", "late-1");
     expect(first.body.replies[0]?.text).toContain("还没有登记到好邻");

@@ -34,14 +34,16 @@ export function everyUnitCte(name: string): SQL {
 }
 
 /**
- * `name(<every units column>, depth)`: a unit and its ancestors, the unit itself at depth 0 and the town last.
- * The rows carry the unit columns because every caller wants them along the path, and the path is short.
+ * `name(<every units column>, depth, origin)`: a unit and its ancestors, the unit itself at depth 0 and the town last.
+ * The rows carry the unit columns because every caller wants them along the path, and the path is short. Given several
+ * units, the paths of all of them, each row's `origin` naming the unit its path starts from.
  */
-export function pathUpCte(name: string, unitId: string): SQL {
+export function pathUpCte(name: string, unitId: string | readonly string[]): SQL {
   const cte = sql.identifier(name);
+  const ids = typeof unitId === "string" ? [unitId] : unitId;
   return sql`${cte} as (
-      select units.*, 0 as depth from units where id = ${unitId}
+      select units.*, 0 as depth, units.id as origin from units where id in (${sql.join(ids.map((id) => sql`${id}`), sql`, `)})
       union all
-      select u.*, w.depth + 1 from units u join ${cte} w on u.id = w.parent_id
+      select u.*, w.depth + 1, w.origin from units u join ${cte} w on u.id = w.parent_id
     )`;
 }

@@ -28,3 +28,18 @@ export class Coalesce<I, O> {
       });
   }
 }
+
+/**
+ * The batcher kept on `holder` (a transaction object) under `key`, made on first use. Kept on the object itself, not
+ * in a WeakMap keyed by it: V8 clears WeakMap entries only at a full GC, so a WeakMap held every transaction (and all
+ * it reached) through young-generation GCs.
+ */
+export function coalesceOn<I, O>(holder: object, key: symbol, flush: (items: I[]) => Promise<O[]>): Coalesce<I, O> {
+  const slots = holder as Record<symbol, Coalesce<I, O> | undefined>;
+  let batcher = slots[key];
+  if (!batcher) {
+    batcher = new Coalesce(flush);
+    slots[key] = batcher;
+  }
+  return batcher;
+}

@@ -1,7 +1,8 @@
 /** Directory look-ups used by every workflow: people, chats, the unit tree and who leads what. */
-import { and, eq, type SQL } from "drizzle-orm";
+import { and, eq, inArray, type SQL } from "drizzle-orm";
 import { type Db, queryRows, sql } from "../db/client.js";
 import { pathUpCte, withRecursive } from "../db/unit-tree.js";
+import { coalesceOn } from "../lib/coalesce.js";
 import {
   chats,
   households,
@@ -11,6 +12,7 @@ import {
   type UnitKind,
   type units,
 } from "../db/schema/index.js";
+import type { UnitLadder } from "./directory-cache.js";
 import { LEADER_ROLE } from "./roles.js";
 
 export type Person = typeof people.$inferSelect;
@@ -44,25 +46,56 @@ export async function findPerson(db: Db, platform: Platform, externalId: string)
 
 export type Sender = { chat: Chat; person: Person | null; household: Household | null };
 
+type SenderKey = { platform: Platform; chat: string; sender: string };
+const SENDER_LOOKUPS = Symbol("senderLookups");
+
 /**
- * A group message's chat, sender and the sender's household in one round trip (the message path runs this for
- * every message). Null when the chat is not registered.
+ * A group message's chat, sender and the sender's household. Null when the chat is not registered. The message path
+ * runs this for every sender it has not cached — on a flood day nearly every one — side by side on the batch's
+ * transaction: the look-ups made in one turn go out together (see coalesceOn), two statements for all of them.
  */
-export async function findSender(db: Db, platform: Platform, chatExternalId: string, senderExternalId: string): Promise<Sender | null> {
-  const personMatch =
-    platform === "sim"
-      ? eq(people.id, senderExternalId)
-      : eq(people.id, identities.personId);
-  const externalId = platform === "wecom" ? senderExternalId.toLowerCase() : senderExternalId;
-  const [row] = await db
-    .select({ chat: chats, person: people, household: households })
-    .from(chats)
-    .leftJoin(identities, and(eq(identities.platform, platform), eq(identities.externalId, externalId)))
-    .leftJoin(people, and(personMatch, isActive))
-    .leftJoin(households, eq(households.id, people.householdId))
-    .where(and(eq(chats.platform, platform), eq(chats.externalId, chatExternalId)))
-    .limit(1);
-  return row ? { chat: row.chat, person: row.person, household: row.household } : null;
+export function findSender(db: Db, platform: Platform, chatExternalId: string, senderExternalId: string): Promise<Sender | null> {
+  return coalesceOn<SenderKey, Sender | null>(db, SENDER_LOOKUPS, (keys) => findSenders(db, keys)).add({
+    platform,
+    chat: chatExternalId,
+    sender: senderExternalId,
+  });
+}
+
+/** Many senders at once, one result per key in order: per platform, the chats in one statement and the people in another. */
+async function findSenders(db: Db, keys: SenderKey[]): Promise<(Sender | null)[]> {
+  const personKey = (platform: Platform, sender: string) => (platform === "wecom" ? sender.toLowerCase() : sender);
+  const byPlatform = new Map<Platform, { chats: Map<string, Chat>; people: Map<string, { person: Person; household: Household | null }> }>();
+  await Promise.all(
+    [...new Set(keys.map((k) => k.platform))].map(async (platform) => {
+      const mine = keys.filter((k) => k.platform === platform);
+      const chatIds = [...new Set(mine.map((k) => k.chat))];
+      const personIds = [...new Set(mine.map((k) => personKey(platform, k.sender)))];
+      const [chatRows, personRows] = await Promise.all([
+        db.select().from(chats).where(and(eq(chats.platform, platform), inArray(chats.externalId, chatIds))),
+        platform === "sim"
+          ? db
+              .select({ key: people.id, person: people, household: households })
+              .from(people)
+              .leftJoin(households, eq(households.id, people.householdId))
+              .where(and(inArray(people.id, personIds), isActive))
+          : db
+              .select({ key: identities.externalId, person: people, household: households })
+              .from(identities)
+              .innerJoin(people, and(eq(people.id, identities.personId), isActive))
+              .leftJoin(households, eq(households.id, people.householdId))
+              .where(and(eq(identities.platform, platform), inArray(identities.externalId, personIds))),
+      ]);
+      byPlatform.set(platform, { chats: new Map(chatRows.map((c) => [c.externalId, c])), people: new Map(personRows.map((r) => [r.key, r])) });
+    }),
+  );
+  return keys.map(({ platform, chat, sender }) => {
+    const found = byPlatform.get(platform);
+    const c = found?.chats.get(chat);
+    if (!c) return null;
+    const p = found?.people.get(personKey(platform, sender));
+    return { chat: c, person: p?.person ?? null, household: p?.household ?? null };
+  });
 }
 
 export async function findChat(db: Db, platform: Platform, externalId: string): Promise<Chat | null> {
@@ -101,27 +134,39 @@ export function leaderRoleSql(kind: SQL): SQL {
   return sql`(case ${kind} ${sql.join(whens, sql` `)} end)`;
 }
 
+const LADDER_LOOKUPS = Symbol("ladderLookups");
+
 /**
  * The unit path and the responsible leaders of every unit on it (role matching the unit's kind, placed on that
- * unit), in one round trip: this runs for every ticket command.
+ * unit): this runs for every ticket command whose unit is not cached. Look-ups made side by side on one transaction
+ * (a batch's reports, a wake-up slot's tickets) go out together as one statement (see coalesceOn).
  */
-export async function unitPathWithLeaders(db: Db, unitId: string): Promise<{ path: PathUnit[]; leaders: Map<string, Leader[]> }> {
-  const rows = await queryRows<PathUnit & { depth: number; person: Leader[] | string | null }>(
+export function unitPathWithLeaders(db: Db, unitId: string): Promise<UnitLadder> {
+  return coalesceOn<string, UnitLadder>(db, LADDER_LOOKUPS, (ids) => unitPathsWithLeaders(db, ids)).add(unitId);
+}
+
+async function unitPathsWithLeaders(db: Db, unitIds: string[]): Promise<UnitLadder[]> {
+  const rows = await queryRows<PathUnit & { origin: string; depth: number; person: Leader[] | string | null }>(
     db,
-    sql`${withRecursive(pathUpCte("up", unitId))}
-        select up.id, up.kind, up.name, up.settings, up.depth,
+    sql`${withRecursive(pathUpCte("up", [...new Set(unitIds)]))}
+        select up.origin, up.id, up.kind, up.name, up.settings, up.depth,
           (select coalesce(json_agg(json_build_object(
               'id', p.id, 'name', p.name, 'role', p.role, 'unitId', p.unit_id, 'householdId', p.household_id
             ) order by p.id), '[]'::json)
            from people p
            where p.unit_id = up.id and p.active and p.role = ${leaderRoleSql(sql`up.kind`)}) as person
-        from up order by up.depth`,
+        from up order by up.origin, up.depth`,
   );
-  const path = rows.map(({ id, kind, name, settings }) => ({ id, kind, name, settings }));
-  const leaders = new Map<string, Leader[]>();
-  // PGlite hands json back as text, postgres.js as a value.
-  for (const r of rows) leaders.set(r.id, (typeof r.person === "string" ? JSON.parse(r.person) : r.person) ?? []);
-  return { path, leaders };
+  const byOrigin = new Map<string, typeof rows>();
+  for (const r of rows) byOrigin.set(r.origin, [...(byOrigin.get(r.origin) ?? []), r]);
+  return unitIds.map((unitId) => {
+    const mine = byOrigin.get(unitId) ?? [];
+    const path = mine.map(({ id, kind, name, settings }) => ({ id, kind, name, settings }));
+    const leaders = new Map<string, Leader[]>();
+    // PGlite hands json back as text, postgres.js as a value.
+    for (const r of mine) leaders.set(r.id, (typeof r.person === "string" ? JSON.parse(r.person) : r.person) ?? []);
+    return { path, leaders };
+  });
 }
 
 /** Leaders of a unit or any unit above it may act on its tickets; admins anywhere. */

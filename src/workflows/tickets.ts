@@ -2,7 +2,7 @@
 import { and, eq, sql } from "drizzle-orm";
 import { type Db, queryRows } from "../db/client.js";
 import { fromRow } from "../db/rows.js";
-import { Coalesce } from "../lib/coalesce.js";
+import { coalesceOn } from "../lib/coalesce.js";
 import { type TicketEventKind, type TicketStatus, ticketEvents, tickets, type UnitKind } from "../db/schema/index.js";
 import type { Ctx } from "./context.js";
 import { type Leader, type PathUnit, unitPathWithLeaders } from "./directory.js";
@@ -21,22 +21,14 @@ type NewTicket = { row: Record<string, unknown>; data: Record<string, unknown> |
 
 /**
  * New tickets and their "opened" events, many in one statement: the reports of a batch of messages run side by side
- * on one transaction, and their inserts made in the same turn go out together (see Coalesce). The statement's text
- * never changes, so it is prepared once per connection; the rows travel as one JSON parameter. The batcher is kept on
- * the transaction object itself: a WeakMap keyed by it held every transaction (and all it reached) through young-
- * generation GCs until the next full GC, because V8 clears WeakMap entries only then.
+ * on one transaction, and their inserts made in the same turn go out together (see coalesceOn). The statement's text
+ * never changes, so it is prepared once per connection; the rows travel as one JSON parameter.
  */
 const TICKET_INSERTS = Symbol("ticketInserts");
-type WithInserts = Db & { [TICKET_INSERTS]?: Coalesce<NewTicket, Record<string, unknown>> };
 
 /** Insert a new ticket (a row of snake_case columns) with its "opened" event (`data` on the event). */
 export async function insertTicket(db: Db, row: Record<string, unknown>, data: Record<string, unknown> | null): Promise<Ticket> {
-  const holder = db as WithInserts;
-  let inserts = holder[TICKET_INSERTS];
-  if (!inserts) {
-    inserts = new Coalesce((items) => insertTickets(db, items));
-    holder[TICKET_INSERTS] = inserts;
-  }
+  const inserts = coalesceOn<NewTicket, Record<string, unknown>>(db, TICKET_INSERTS, (items) => insertTickets(db, items));
   return fromRow(tickets, await inserts.add({ row, data }));
 }
 
