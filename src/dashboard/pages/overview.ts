@@ -30,7 +30,7 @@ export function overviewPage({ db, now, runtime }: DashboardDeps) {
     const since = new Date(at.getTime() - 28 * DAY);
     const { tree, roots } = await clockRoots(db, v.scope, runtime.pipeline.overrides);
     const [todo, volume, answers, fun, children] = await Promise.all([
-      attention(db, roots, at),
+      attention(db, roots, at, 10, !v.scope.rootId),
       weeklyVolume(db, v.scope, week0),
       answerDistribution(db, v.scope, since),
       funnel(db, v.scope, since),

@@ -1,16 +1,14 @@
 /**
  * What needs action now, for the overview: overdue tickets (the digest's 逾期 rule, with how long and whose),
- * tickets at town level, and reports of the last 24 hours nobody has answered. Each list is one query per town in
- * the viewer's scope (its subtree joined on tickets' (unit_id, status) index), most pressing first, at most `limit`
- * rows with the total.
+ * tickets at town level, and reports of the last 24 hours nobody has answered, most pressing first, at most `limit`
+ * rows with the total. The units of the viewer's scope come from the dashboard's tree (one array per query).
  */
 import type { SQL } from "drizzle-orm";
 import { type Db, queryRows, sql } from "../../db/client.js";
 import type { UnitKind } from "../../db/schema/index.js";
-import { withRecursive } from "../../db/unit-tree.js";
 import { msInterval, overdueAt, overdueSince } from "../../workflows/digests/clock.js";
 import { leaderRoleSql } from "../../workflows/directory.js";
-import { unitsCte } from "../tree.js";
+import { unitArray } from "../tree.js";
 import type { ClockRoot } from "./clocks.js";
 
 export type AttentionItem = {
@@ -35,23 +33,24 @@ const ts = (d: Date) => sql`${d.toISOString()}::timestamptz`;
 const DAY_MS = 86_400_000;
 const OPEN = sql`t.status in ('open', 'answered')`;
 
-/** One list for one town: `order` ranks the hits (most pressing first), `due` is their overdue instant or null. */
-async function list(db: Db, r: ClockRoot, where: SQL, order: SQL, due: SQL, limit: number): Promise<AttentionList> {
+/**
+ * One list: the tickets of `units` (null: every ticket, the admin's whole scope) that `where` picks, the first
+ * `limit` by `order` then id, and how many there are. The ids and ranks are found first (on the open tickets' index,
+ * without sorting them all: the count and the first rows are two cheap passes), then only the shown rows are joined.
+ */
+async function list(db: Db, units: string[] | null, townOf: (unitId: string) => string, where: SQL, order: SQL, due: SQL, limit: number): Promise<AttentionList> {
   const rows = await queryRows<Record<string, unknown>>(
     db,
-    sql`${withRecursive(unitsCte("sub", r.unitIds))}, hit as (
-        select t.id, t.category, t.urgency, t.level, t.text, t.created_at, t.holder_unit_id, t.assignee_id,
-          ${due} as due_at, count(*) over () as total, row_number() over (order by ${order}, t.id) as rn
-        from tickets t join sub on sub.unit_id = t.unit_id
-        where ${where}
-        order by rn
-        limit ${limit}
-      )
-      select hit.*, hu.name as holder_name, a.name as assignee,
+    sql`with hit as (
+        select t.id, ${order} as rk, ${due} as due_at from tickets t
+        where ${units ? sql`t.unit_id = any(${unitArray(units)})` : sql`true`} and ${where}
+      ), top as (select id, rk, due_at from hit order by rk, id limit ${limit})
+      select t.id, t.category, t.urgency, t.level, t.text, t.created_at, t.unit_id, top.due_at, (select count(*) from hit) as total,
+        hu.name as holder_name, a.name as assignee,
         (select coalesce(json_agg(p.name order by p.id), '[]'::json) from people p
           where p.unit_id = hu.id and p.active and p.role = ${leaderRoleSql(sql`hu.kind`)}) as holders
-      from hit join units hu on hu.id = hit.holder_unit_id left join people a on a.id = hit.assignee_id
-      order by hit.rn`,
+      from top join tickets t on t.id = top.id join units hu on hu.id = t.holder_unit_id left join people a on a.id = t.assignee_id
+      order by top.rk, top.id`,
   );
   return {
     total: Number(rows[0]?.total ?? 0),
@@ -67,52 +66,66 @@ async function list(db: Db, r: ClockRoot, where: SQL, order: SQL, due: SQL, limi
         dueAt: x.due_at ? new Date(x.due_at as string) : null,
         holderName: String(x.holder_name),
         who: x.assignee ? [String(x.assignee)] : holders,
-        townId: r.townId,
+        townId: townOf(String(x.unit_id)),
       };
     }),
   };
 }
 
-/** The same list over every town of the scope, merged in `rank` order. */
-async function merged(roots: ClockRoot[], one: (r: ClockRoot) => Promise<AttentionList>, rank: (i: AttentionItem) => number, limit: number) {
-  const lists = await Promise.all(roots.map(one));
+/** Lists merged in `rank` order. */
+async function merged(lists: Promise<AttentionList>[], rank: (i: AttentionItem) => number, limit: number) {
+  const all = await Promise.all(lists);
   return {
-    total: lists.reduce((n, l) => n + l.total, 0),
-    items: lists
+    total: all.reduce((n, l) => n + l.total, 0),
+    items: all
       .flatMap((l) => l.items)
       .sort((a, b) => rank(a) - rank(b) || a.id - b.id)
       .slice(0, limit),
   };
 }
 
-export async function attention(db: Db, roots: ClockRoot[], now: Date, limit = 10): Promise<Attention> {
+/**
+ * `everything`: the roots are the whole of the viewer's scope and that is every unit (the admin). Towns that share
+ * their clocks are read together (one query per distinct answer and resolution clock, not one per town); the two
+ * lists that need no clock are one query each.
+ */
+export async function attention(db: Db, roots: ClockRoot[], now: Date, limit = 10, everything = false): Promise<Attention> {
   const at = ts(now);
+  const townOfUnit = new Map(roots.flatMap((r) => r.unitIds.map((u) => [u, r.townId] as const)));
+  const townOf = (unitId: string) => townOfUnit.get(unitId) ?? roots[0]?.townId ?? "";
+  const units = (rs: ClockRoot[]) => (everything && rs.length === roots.length ? null : rs.flatMap((r) => r.unitIds));
+  const byClock = new Map<string, ClockRoot[]>();
+  for (const r of roots) {
+    const key = `${r.policy.answerMs}/${r.policy.resolveMs}`;
+    byClock.set(key, [...(byClock.get(key) ?? []), r]);
+  }
+  const towns = [...new Set(roots.map((r) => r.townId))];
   const [overdue, townLevel, unanswered] = await Promise.all([
     merged(
-      roots,
-      (r) => {
-        const answer = msInterval(r.policy.answerMs);
-        const resolve = msInterval(r.policy.resolveMs);
-        return list(db, r, overdueAt(at, answer, resolve), overdueSince(answer, resolve), overdueSince(answer, resolve), limit);
-      },
+      [...byClock.values()].map((rs) => {
+        const policy = (rs[0] as ClockRoot).policy;
+        const answer = msInterval(policy.answerMs);
+        const resolve = msInterval(policy.resolveMs);
+        return list(db, units(rs), townOf, overdueAt(at, answer, resolve), overdueSince(answer, resolve), overdueSince(answer, resolve), limit);
+      }),
       (i) => (i.dueAt as Date).getTime(),
       limit,
     ),
-    merged(roots, (r) => list(db, r, sql`${OPEN} and t.level = 'town'`, sql`t.created_at`, sql`null::timestamptz`, limit), (i) => i.createdAt.getTime(), limit),
-    merged(
-      roots,
-      (r) =>
-        list(
+    // At town level a ticket is held by its town: the holder's index finds them without looking at the others.
+    roots.length === 0
+      ? { total: 0, items: [] }
+      : list(db, units(roots), townOf, sql`t.holder_unit_id = any(${unitArray(towns)}) and ${OPEN} and t.level = 'town'`, sql`t.created_at`, sql`null::timestamptz`, limit),
+    roots.length === 0
+      ? { total: 0, items: [] }
+      : list(
           db,
-          r,
+          units(roots),
+          townOf,
           sql`t.status = 'open' and t.first_answered_at is null and t.created_at >= ${ts(new Date(now.getTime() - DAY_MS))} and t.created_at <= ${at}`,
           sql`t.created_at`,
           sql`null::timestamptz`,
           limit,
         ),
-      (i) => i.createdAt.getTime(),
-      limit,
-    ),
   ]);
   return { overdue, townLevel, unanswered };
 }

@@ -1,4 +1,5 @@
 /** Tickets (工单) and their audit trail (台账). */
+import { sql } from "drizzle-orm";
 import { bigserial, boolean, index, integer, jsonb, pgTable, serial, text, timestamp } from "drizzle-orm/pg-core";
 import type { UnitKind } from "./directory.js";
 import { chats, households, people, units } from "./directory.js";
@@ -88,6 +89,12 @@ export const tickets = pgTable(
     index().on(t.assigneeId, t.status),
     // 待办 of a household's residents: the 代报 tickets of their household.
     index().on(t.householdId, t.status),
+    // The open tickets alone (the dashboard's overdue and unanswered lists, per unit): every column those lists rank
+    // and count by, so a town's open tickets are read from the index without the rows or the closed history.
+    index("tickets_open_idx").on(t.unitId, t.createdAt, t.firstAnsweredAt, t.status, t.id).where(sql`status in ('open', 'answered')`),
+    // Tickets by when they were opened, with what the dashboard's charts and per-unit table count them by: a window
+    // of a county's tickets is read from the index alone (the admin's overview read every ticket).
+    index("tickets_created_idx").on(t.createdAt, t.unitId, t.status, t.level, t.firstAnsweredAt, t.givenAnswerDueAt),
   ],
 );
 

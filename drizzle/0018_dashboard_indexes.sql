@@ -1,0 +1,2 @@
+CREATE INDEX "tickets_open_idx" ON "tickets" USING btree ("unit_id","created_at","first_answered_at","status","id") WHERE status in ('open', 'answered');--> statement-breakpoint
+CREATE INDEX "tickets_created_idx" ON "tickets" USING btree ("created_at","unit_id","status","level","first_answered_at","given_answer_due_at");
