@@ -61,6 +61,23 @@ describe("WeCom: a voice 报事 in the single chat", () => {
     expect(await bot.h.db.select().from(outbox).where(like(outbox.dedupeKey, `voice-report-${id}%`))).toHaveLength(1);
   });
 
+  it("a problem told by voice without 报事 is asked about; 是 opens it in the group, marked 语音", async () => {
+    const asked = replyOf(await bot.fake.callback(singleVoice("LiYi", "村口的电线杆歪了快倒了", newMsgId())));
+    expect(asked).toContain("要把这件事登记为报事吗？回复「是」即可，会登记到「东村一组企微群」");
+    const before = (await bot.h.db.select().from(tickets)).length;
+    const yes = replyOf(await bot.fake.callback(singleVoice("LiYi", "是", newMsgId())));
+    expect(yes).toContain("已转到「东村一组企微群」");
+    const id = ticketNo(yes);
+    expect((await bot.h.db.select().from(tickets)).length).toBe(before + 1);
+    const [t] = await bot.h.db.select().from(tickets).where(eq(tickets.id, id));
+    expect(t).toMatchObject({ chatId: bot.chatId, reporterId: "r1", text: "村口的电线杆歪了快倒了" });
+    await waitFor(async () => bot.fake.sent(bot.hook.key).find((c) => JSON.stringify(c.body).includes("李一发来语音报事：村口的电线杆歪了快倒了")));
+    const { app, cookie } = await adminDashboard(bot.h.runtime);
+    expect(await (await app.request(`/dashboard/tickets/${id}`, { headers: { cookie } })).text()).toContain("报事（语音）");
+    // A second 是 answers nothing.
+    expect(replyOf(await bot.fake.callback(singleVoice("LiYi", "是", newMsgId())))).not.toContain("已登记工单");
+  });
+
   it("typed 报事 in the single chat is still sent to the group, and a voice report from someone without a group opens nothing", async () => {
     const typed = await bot.fake.callback({ ...singleVoice("LiYi", "报事 路灯坏了", newMsgId()), msgtype: "text", voice: undefined, text: { content: "报事 路灯坏了" } });
     expect(replyOf(typed)).toContain("请在所在的村、组群里报事");

@@ -22,6 +22,10 @@ import { stripMentions } from "./mentions.js";
 import { parseCommand } from "./parse.js";
 import type { IncomingMessage, Reply } from "./types.js";
 import { postVoiceReport, voiceHomeChat } from "./voice-report.js";
+import { describesProblem } from "../workflows/category.js";
+import { CONFIRM_TTL_MS } from "../workflows/pending-reports.js";
+import { ask } from "../workflows/questions.js";
+import { replies } from "./replies.js";
 
 /** Runs the message's command; `as` runs it for the same person as if in another chat (a voice report's group). */
 type Dispatch = (text: string, as?: Actor) => Promise<Reply[]>;
@@ -41,6 +45,15 @@ export async function mediaDispatch(
   const atts = msg.attachments ?? [];
   const sent: Sent = { chatId: actor.chat?.id ?? null, senderExternalId: actor.externalId };
   const cmd = parseCommand(msg.text, { botNames, quotedTicket });
+  if (msg.voice && !actor.chat && actor.person && cmd.intent === "none") {
+    // A problem told by voice in a single chat, without 报事: asked about, to open in the home group on 是.
+    const told = stripMentions(msg.text.trim(), botNames).text.trim();
+    const home = describesProblem(told) ? await voiceHomeChat(ctx, actor.person, msg.platform) : null;
+    if (home) {
+      await ask(ctx, actor, "report", { text: told, voiceHome: home.id }, CONFIRM_TTL_MS);
+      return [replies.offerReport(CONFIRM_TTL_MS, home.name)];
+    }
+  }
   if (!atts.length && !msg.location && cmd.intent !== "report") return dispatch(msg.text);
   if (cmd.intent === "report") {
     // Voice reaches the bot only in a single chat: a voice 报事 opens in the reporter's home group (voice-report.ts).

@@ -7,6 +7,7 @@
  * number only ever picks from a list; a 是 answers the latest yes-or-no question, and when another one still waits the
  * reply says which was answered and that the other is still open (a second 是 answers it) — nothing is guessed.
  */
+import { openVoiceReport } from "./voice-report.js";
 import type { QuestionKind } from "../db/schema/index.js";
 import type { Ctx } from "../workflows/context.js";
 import { claimHeld, dropHeld } from "../workflows/media/attach.js";
@@ -55,8 +56,12 @@ export const QUESTIONS: { readonly [K in QuestionKind]: QuestionType<K> } = {
     takes: "yesNo",
     privately: false,
     asked: "要把刚才说的事登记为报事吗？",
-    run: async ({ ctx, actor, q, answer }) =>
-      answer.kind === "yes" ? [replies.opened(await openTicket(ctx, actor, q.about.text), ctx.now)] : [say("好的，这件事不登记。")],
+    run: async ({ ctx, actor, q, answer }) => {
+      if (answer.kind !== "yes") return [say("好的，这件事不登记。")];
+      // Asked after a voice message in a single chat: it opens in the home group it named (voice-report.ts).
+      if (q.about.voiceHome) return openVoiceReport(ctx, actor, q.about.voiceHome, q.about.text);
+      return [replies.opened(await openTicket(ctx, actor, q.about.text), ctx.now)];
+    },
   },
   // 要用这张照片报事吗？ (src/bot/media-dispatch.ts rule 5)
   photo: {

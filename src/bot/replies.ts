@@ -40,8 +40,8 @@ export const replies = {
     say("这个群还没有登记到好邻，暂时不能报事。本群已列入看板的“待绑定的群”，请管理员在看板上把本群绑定到对应的村或组。"),
   unknownPerson: () => say("你还不在好邻的名册里。请在所在的村、组群里 @我 报事，或联系邻长代报。"),
   notUnderstood: () => say("没太明白你的意思。发「帮助」可以查看我能做什么。"),
-  offerReport: (ttlMs: number) =>
-    say(`要把这件事登记为报事吗？回复「是」即可（${Math.round(ttlMs / 60_000)} 分钟内有效）。`),
+  offerReport: (ttlMs: number, chatName?: string) =>
+    say(`要把这件事登记为报事吗？回复「是」即可${chatName ? `，会登记到「${chatName}」` : ""}（${Math.round(ttlMs / 60_000)} 分钟内有效）。`),
   invalid: (hint: string) => say(hint),
   notYet: (what: string) => say(`${what}功能还在建设中，暂时不能使用。`),
 

@@ -4,9 +4,13 @@
  * 邻长 and the neighbours follow it. So a voice 报事 from someone the directory knows opens in their home group: the
  * nearest registered chat above their household (or their own unit) on the same platform. The group gets the
  * usual opening message with the matter masked as every group text is, said to come from a voice message; the
- * reporter is answered privately and told where it went. Typed text in a single chat is still sent to the group.
+ * reporter is answered privately and told where it went. A voice message that tells a problem without 报事 is asked
+ * about ("要把这件事登记为报事吗"), and its 是 opens it the same way. Typed text in a single chat is still sent to the group.
  */
 import { and, asc, eq, inArray } from "drizzle-orm";
+import { markVoice } from "../workflows/media/place.js";
+import { type Actor, openTicket } from "../workflows/ticket-commands.js";
+import { replies } from "./replies.js";
 import { chats } from "../db/schema/index.js";
 import { GROUP_CUTS, forGroup } from "../lib/privacy.js";
 import type { Ctx } from "../workflows/context.js";
@@ -58,4 +62,15 @@ export async function postVoiceReport(
     },
   });
   return [{ text: `${reply.text}\n已转到「${a.home.name}」，负责人会在群里答复。`, mentions: [] }, ...rest];
+}
+
+/** 是 to "要把这件事登记为报事吗" asked after a voice message in a single chat: the report opens in the home group asked about. */
+export async function openVoiceReport(ctx: Ctx, actor: Actor, homeId: string, text: string): Promise<Reply[]> {
+  const [home] = await ctx.db.select().from(chats).where(and(eq(chats.id, homeId), eq(chats.status, "active")));
+  const person = actor.person;
+  if (!home || !person) return [replies.invalid("这个群已经不能登记报事了，请在所在的村、组群里报事。")];
+  const done = await openTicket(ctx, { ...actor, chat: home }, text);
+  await markVoice(ctx, done.ticket.id);
+  const opened = [replies.opened(done, ctx.now)];
+  return postVoiceReport(ctx, { home, person, ticketId: done.ticket.id, unitId: done.ticket.unitId, matter: text, opened });
 }

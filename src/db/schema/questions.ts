@@ -13,8 +13,11 @@ export type QuestionKind = "report" | "photo" | "pick";
 
 /** What a question is about, by kind (stored as the row's `about`). */
 export type QuestionAbout = {
-  /** The words to open the report with. */
-  report: { text: string };
+  /**
+   * The words to open the report with; `voiceHome`: told by voice in a single chat, it opens in this chat (the teller's
+   * home group, src/bot/voice-report.ts).
+   */
+  report: { text: string; voiceHome?: string };
   /** The held photos (ticket_media ids, no ticket yet) and the words sent with them. */
   photo: { mediaIds: number[]; caption: string };
   /** Households listed in this order (choice 1 first); a visit to log, or a 代报 to open with `note` as its description. */
