@@ -48,7 +48,7 @@ export const replies = {
   /** `usage`: the command table's lines for this person (see helpReply in commands.ts). */
   help(usage: string[]): Reply {
     const lines = ["我是好邻，可以帮你：", ...usage.map((u) => `· ${u}`)];
-    lines.push("报事时可以一起发照片；单聊里用语音说「报事 …」，会登记到你所在的群。");
+    lines.push("报事时可以一起发照片；也可以私聊我发语音说问题，会登记到你所在的群。");
     lines.push("邻长 4 小时内答复，超时自动上报组、村、镇。");
     return say(lines.join("\n"));
   },
