@@ -9,7 +9,8 @@
  *   npm run test:stress -- test/wecom.test.ts test/escalation.test.ts   # only these files
  *
  * The environment is passed through (DATABASE_URL / REDIS_URL as for `npm test`). The hog is one busy-looping
- * child process per core, started here and stopped at the end, on error and on Ctrl-C.
+ * child process per core, started here and stopped at the end, on error and on Ctrl-C. Stopped early (Ctrl-C, or
+ * SIGTERM from `timeout`), it still reports the runs that finished, as `STRESS INTERRUPTED: k of N runs finished`.
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
@@ -38,8 +39,12 @@ function cleanup(): void {
   if (vitest && vitest.exitCode === null) vitest.kill("SIGTERM");
   rmSync(out, { recursive: true, force: true });
 }
+// Stopped before the end (Ctrl-C, a time limit): the runs that finished are still reported, marked as such.
 for (const sig of ["SIGINT", "SIGTERM"] as const)
   process.on(sig, () => {
+    stopHogs();
+    if (vitest && vitest.exitCode === null) vitest.kill("SIGTERM");
+    summary(true);
     cleanup();
     process.exit(130);
   });
@@ -76,21 +81,24 @@ function runSuite(i: number): Promise<{ report: JsonReport | null; seconds: numb
   });
 }
 
+// Per file: runs passed and failed, tests that did not run in a run that reported the file (a hook that failed or
+// timed out skips its tests; no test in the suite is skipped on purpose), and the longest the file took.
+const perFile = new Map<string, { pass: number; fail: number; skipped: number; maxSeconds: number }>();
+const failures: string[] = [];
+let badRuns = 0;
+let finishedRuns = 0;
+
 const firstLine = (s: string) => s.split("\n").find((l) => l.trim())?.trim().slice(0, 200) ?? "";
 
 async function main() {
   console.log(`test:stress — ${RUNS} runs of ${files.length ? files.join(" ") : "the whole suite"} with ${HOGS} CPU hog(s) on ${availableParallelism()} core(s)`);
   startHogs();
-  // Per file: runs passed and failed, tests that did not run in a run that reported the file (a hook that failed or
-  // timed out skips its tests; no test in the suite is skipped on purpose), and the longest the file took.
-  const perFile = new Map<string, { pass: number; fail: number; skipped: number; maxSeconds: number }>();
-  const failures: string[] = [];
-  let badRuns = 0;
   try {
     for (let i = 1; i <= RUNS; i++) {
       const { report, seconds, code } = await runSuite(i);
       if (!report) {
         badRuns++;
+        finishedRuns = i;
         failures.push(`run ${i}: vitest exited ${code} without a report`);
         console.log(`run ${i}/${RUNS}: no report (exit ${code}), ${seconds} s`);
         continue;
@@ -112,6 +120,7 @@ async function main() {
         perFile.set(name, t);
       }
       if (failed) badRuns++;
+      finishedRuns = i;
       console.log(`run ${i}/${RUNS}: ${report.testResults.length - failed}/${report.testResults.length} files passed, ${seconds} s`);
       // This run's failures at once: a long stress run shows what it found while it goes on.
       for (const f of failures.filter((x) => x.startsWith(`run ${i}: `))) console.log(`  ${f}`);
@@ -119,6 +128,12 @@ async function main() {
   } finally {
     stopHogs();
   }
+  summary(false);
+  cleanup();
+  process.exit(badRuns === 0 ? 0 : 1);
+}
+
+function summary(interrupted: boolean): void {
   const width = Math.max(...[...perFile.keys()].map((k) => k.length), 4);
   console.log(`\n${"file".padEnd(width)}  passed  failed  skipped  longest`);
   for (const [name, t] of [...perFile.entries()].sort((a, b) => b[1].fail - a[1].fail || b[1].skipped - a[1].skipped || a[0].localeCompare(b[0])))
@@ -128,11 +143,11 @@ async function main() {
   if (failures.length) console.log(`\nFailures:\n${failures.map((f) => `  ${f}`).join("\n")}`);
   const totalFails = [...perFile.values()].reduce((n, t) => n + t.fail, 0);
   const totalSkipped = [...perFile.values()].reduce((n, t) => n + t.skipped, 0);
+  const verdict = interrupted ? "INTERRUPTED" : badRuns === 0 ? "PASS" : "FAIL";
+  const of = interrupted ? `${finishedRuns} of ${RUNS} runs finished, ` : "";
   console.log(
-    `\nSTRESS ${badRuns === 0 ? "PASS" : "FAIL"}: ${RUNS - badRuns}/${RUNS} runs green, ${totalFails} file failures, ${totalSkipped} tests not run, ${HOGS} hog(s)`,
+    `\nSTRESS ${verdict}: ${of}${finishedRuns - badRuns}/${finishedRuns} runs green, ${totalFails} file failures, ${totalSkipped} tests not run, ${HOGS} hog(s)`,
   );
-  cleanup();
-  process.exit(badRuns === 0 ? 0 : 1);
 }
 
 main().catch((err) => {
