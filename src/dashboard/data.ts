@@ -11,6 +11,7 @@ import type { UnitTree } from "../workflows/digests/index.js";
 import type { Household } from "../workflows/directory.js";
 import { DECISION_CATEGORY, type PolicyOverrides } from "../workflows/policy.js";
 import { everyUnitCte, subtreeCte, withRecursive } from "../db/unit-tree.js";
+import { analyticRows } from "./analytic.js";
 import { unitArray, unitsCte } from "./tree.js";
 
 /**
@@ -157,7 +158,7 @@ export async function ticketPage(db: Db, scope: Scope, f: TicketFilter, at: Page
   const up = "after" in at;
   const cursor = "before" in at ? sql`and t.id < ${at.before}` : "after" in at ? sql`and t.id > ${at.after}` : sql``;
   const offset = "offset" in at && at.offset > 0 ? sql`offset ${at.offset}` : sql``;
-  const rows = await queryRows<Record<string, unknown>>(
+  const rows = await analyticRows<Record<string, unknown>>(
     db,
     sql`with page as (
         select t.id from tickets t
@@ -173,7 +174,7 @@ export async function ticketPage(db: Db, scope: Scope, f: TicketFilter, at: Page
 
 /** How many tickets in scope match the filter (counted on tickets alone). */
 export async function countTickets(db: Db, scope: Scope, f: TicketFilter): Promise<number> {
-  const [r] = await queryRows<{ n: string | number }>(
+  const [r] = await analyticRows<{ n: string | number }>(
     db,
     sql`select count(*) as n from tickets t where ${ticketUnits(scope, f)} and ${filterSql(f)}`,
   );
@@ -268,7 +269,7 @@ export async function householdsUnder(db: Db, unitIds: string[]): Promise<Map<st
 
 /** Tickets opened per ISO week (Asia/Shanghai) since `from`, and how many of them are resolved or closed now. */
 export async function weeklyVolume(db: Db, scope: Scope, from: Date): Promise<{ week: Date; n: number; done: number }[]> {
-  const rows = await queryRows<Record<string, unknown>>(
+  const rows = await analyticRows<Record<string, unknown>>(
     db,
     // Grouped by the week's start, formatted once per week afterwards (not once per ticket before a sort).
     sql`select to_char(w, 'YYYY-MM-DD') as week, n, done from (
@@ -285,7 +286,7 @@ export async function weeklyVolume(db: Db, scope: Scope, from: Date): Promise<{ 
 /** First-answer times in buckets (hours) of tickets opened since `from`; the last bucket is "not answered". */
 export const ANSWER_BUCKETS = [1, 2, 3, 4, 8, 24] as const;
 export async function answerDistribution(db: Db, scope: Scope, from: Date): Promise<{ label: string; n: number; late: boolean }[]> {
-  const [r] = await queryRows<Record<string, unknown>>(
+  const [r] = await analyticRows<Record<string, unknown>>(
     db,
     sql`with x as (
         select extract(epoch from (t.first_answered_at - t.created_at)) / 3600.0 as h
@@ -305,7 +306,7 @@ export async function answerDistribution(db: Db, scope: Scope, from: Date): Prom
 
 /** The escalation funnel: tickets opened since `from` that reached each level (levels only go up). */
 export async function funnel(db: Db, scope: Scope, from: Date): Promise<{ level: UnitKind; n: number }[]> {
-  const [r] = await queryRows<Record<string, unknown>>(
+  const [r] = await analyticRows<Record<string, unknown>>(
     db,
     sql`with x as (
         select case t.level when 'neighborhood' then 0 when 'group' then 1 when 'area' then 2 when 'village' then 3 else 4 end as rank

@@ -117,7 +117,7 @@ export function exportRoutes({ db, runtime, now }: DashboardDeps) {
     const all = !q.period && !q.from && !q.to;
     const period = parsePeriod(q, now(), first.policy, "custom");
     const level = (unitKinds as readonly string[]).includes(q.rows ?? "") ? (q.rows as UnitKind) : undefined;
-    const rows = sortUnits(await unitRates(db, below, roots, level, period), parseUnitSort(q));
+    const rows = sortUnits(await unitRates(db, below, roots, level, period, !v.scope.rootId), parseUnitSort(q));
     for (const r of rows) {
       const row = sheet.addRow([
         r.name,

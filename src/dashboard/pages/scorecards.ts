@@ -4,6 +4,7 @@ import { formatDurationZh } from "../../lib/duration.js";
 import { scorecardLine } from "../../workflows/digests/format.js";
 import { SCORE_WEIGHTS, scorecards } from "../../workflows/digests/monthly.js";
 import { monthlySlot } from "../../workflows/digests/period.js";
+import { analytic } from "../analytic.js";
 import type { DashboardDeps, DashboardEnv } from "../context.js";
 import { render } from "../context.js";
 import { fmt, parseMonth } from "../format.js";
@@ -23,7 +24,7 @@ export function scorecardsPage({ db, runtime, now }: DashboardDeps) {
     const anchor = month ?? now();
     const slot = monthlySlot(anchor, policy.digest.monthDay, policy.digest.minutes);
     const asOf = slot.window.to.getTime() < now().getTime() ? slot.window.to : now();
-    const cards = await scorecards(db, root, { window: slot.window, asOf, answerMs: policy.answerMs });
+    const cards = await analytic(db, (tx) => scorecards(tx, root, { window: slot.window, asOf, answerMs: policy.answerMs }));
     const ratio = (n: number, d: number) => (d ? `${Math.round((100 * n) / d)}%` : "—");
     return c.html(
       render(

@@ -33,7 +33,7 @@ export function unitsPage({ db, now, runtime }: DashboardDeps) {
     const levels = unitKinds.filter((k) => present.has(k) && unitKinds.indexOf(k) > unitKinds.indexOf(own));
     const level = levels.includes(q.rows as UnitKind) ? (q.rows as UnitKind) : undefined;
     const sort = parseUnitSort(q);
-    const rows = sortUnits(await unitRates(db, below, roots, level, period), sort);
+    const rows = sortUnits(await unitRates(db, below, roots, level, period, !v.scope.rootId), sort);
 
     const keep = (over: Record<string, string>) => {
       const p = new URLSearchParams();

@@ -4,10 +4,11 @@
  * rows with the total. The units of the viewer's scope come from the dashboard's tree (one array per query).
  */
 import type { SQL } from "drizzle-orm";
-import { type Db, queryRows, sql } from "../../db/client.js";
+import { type Db, sql } from "../../db/client.js";
 import type { UnitKind } from "../../db/schema/index.js";
 import { msInterval, overdueAt, overdueSince } from "../../workflows/digests/clock.js";
 import { leaderRoleSql } from "../../workflows/directory.js";
+import { analyticRows } from "../analytic.js";
 import { unitArray } from "../tree.js";
 import type { ClockRoot } from "./clocks.js";
 
@@ -39,7 +40,7 @@ const OPEN = sql`t.status in ('open', 'answered')`;
  * without sorting them all: the count and the first rows are two cheap passes), then only the shown rows are joined.
  */
 async function list(db: Db, units: string[] | null, townOf: (unitId: string) => string, where: SQL, order: SQL, due: SQL, limit: number): Promise<AttentionList> {
-  const rows = await queryRows<Record<string, unknown>>(
+  const rows = await analyticRows<Record<string, unknown>>(
     db,
     sql`with hit as (
         select t.id, ${order} as rk, ${due} as due_at from tickets t

@@ -1,15 +1,17 @@
 /**
  * The per-unit table (红黑榜): for each unit of one level in the viewer's scope, over a period, the weekly digest's
  * figures — 新增, 响应率, 解决率, 满意率 — with 逾期 at the period's end and visit coverage. The definitions are the
- * digest's (src/workflows/digests/weekly.ts, README); this is its own grouped SQL (one statement for every row of a
- * town, each row's whole subtree), so a test can hold the two against each other.
+ * digest's (src/workflows/digests/weekly.ts, README); this is its own grouped SQL (one statement for every row of the
+ * towns that share their clocks, each row's whole subtree), so a test can hold the two against each other.
  */
-import { type Db, queryRows, sql } from "../../db/client.js";
+import type { SQL } from "drizzle-orm";
+import { type Db, sql } from "../../db/client.js";
 import type { UnitKind } from "../../db/schema/index.js";
 import { givenAnswerDue, msInterval, overdueAt } from "../../workflows/digests/clock.js";
 import type { Window } from "../../workflows/digests/period.js";
 import { type Coverage, visitCoverageOfRoots } from "../../workflows/visits/coverage.js";
 import { visitRulesFor } from "../../workflows/visits/rules.js";
+import { analyticRows } from "../analytic.js";
 import { type ScopeTree, unitArray } from "../tree.js";
 import type { ClockRoot } from "./clocks.js";
 
@@ -48,36 +50,55 @@ function rowUnits(below: ScopeTree, r: ClockRoot, level: UnitKind | undefined): 
   return children.length > 0 ? children : below.tree.get(r.root) ? [r.root] : [];
 }
 
-async function oneTown(db: Db, below: ScopeTree, r: ClockRoot, level: UnitKind | undefined, p: RatePeriod): Promise<Omit<UnitRates, "coverage">[]> {
+/** The rows of towns that share their clocks (`rs`, at least one), in one statement. */
+async function oneClock(db: Db, below: ScopeTree, rs: ClockRoot[], level: UnitKind | undefined, p: RatePeriod, all: boolean): Promise<Omit<UnitRates, "coverage">[]> {
   const { from, to } = p.window;
+  const r = rs[0] as ClockRoot;
   // Each row's whole subtree, as (row, unit) pairs from the tree in memory.
-  const rowIds = rowUnits(below, r, level);
+  const rowIds = rs.flatMap((x) => rowUnits(below, x, level));
   if (rowIds.length === 0) return [];
   const pairs = rowIds.flatMap((row) => below.below(row).map((unit) => [row, unit] as const));
+  // Every ticket when the rows cover every unit (the admin's table): no list to probe unit by unit.
+  const inUnits = (col: SQL) => (all ? sql`true` : sql`${col} = any(${unitArray([...new Set(pairs.map((x) => x[1]))])})`);
   const asOf = ts(p.asOf);
   const answer = msInterval(r.policy.answerMs);
-  const rows = await queryRows<Record<string, unknown>>(
+  const rows = await analyticRows<Record<string, unknown>>(
     db,
     sql`with row_units as (select u.id, u.name, u.kind from units u where u.id = any(${unitArray(rowIds)})),
       rs(row_id, unit_id) as (select * from unnest(${unitArray(pairs.map((x) => x[0]))}, ${unitArray(pairs.map((x) => x[1]))})),
-      created as (
-        select rs.row_id, count(*) as created,
+      -- Counted per unit first (one pass over the window's tickets, a few thousand groups), then summed up each
+      -- row's subtree: joining every ticket to the (row, unit) pairs hashed a million tickets into a spilling join.
+      created_u as (
+        select t.unit_id, count(*) as created,
           count(*) filter (where t.first_answered_at is not null or ${givenAnswerDue(answer)} <= ${asOf}) as decided,
           count(*) filter (where t.first_answered_at <= ${givenAnswerDue(answer)}) as in_time,
           count(*) filter (where t.status in ('resolved', 'closed')) as resolved_of_new
-        from rs join tickets t on t.unit_id = rs.unit_id
-        where t.created_at >= ${ts(from)} and t.created_at < ${ts(to)}
-        group by rs.row_id
+        from tickets t
+        where t.created_at >= ${ts(from)} and t.created_at < ${ts(to)} and ${inUnits(sql`t.unit_id`)}
+        group by t.unit_id
+      ), created as (
+        select rs.row_id, sum(c.created) as created, sum(c.decided) as decided, sum(c.in_time) as in_time, sum(c.resolved_of_new) as resolved_of_new
+        from rs join created_u c on c.unit_id = rs.unit_id group by rs.row_id
+      ), ratings_u as (
+        -- The window's ratings, each ticket's unit looked up by its id (a join let the planner scan every ticket for
+        -- the few thousand a week's ratings name).
+        select x.unit_id, count(*) filter (where x.kind = 'rated') as satisfied, count(*) as rated
+        from (
+          select e.kind, (select t.unit_id from tickets t where t.id = e.ticket_id) as unit_id
+          from ticket_events e
+          where e.kind in ('rated', 'reopened') and e.at >= ${ts(from)} and e.at < ${ts(to)}
+        ) x
+        where ${inUnits(sql`x.unit_id`)}
+        group by x.unit_id
       ), ratings as (
-        select rs.row_id, count(*) filter (where e.kind = 'rated') as satisfied, count(*) as rated
-        from ticket_events e join tickets t on t.id = e.ticket_id join rs on rs.unit_id = t.unit_id
-        where e.kind in ('rated', 'reopened') and e.at >= ${ts(from)} and e.at < ${ts(to)}
-        group by rs.row_id
+        select rs.row_id, sum(g.satisfied) as satisfied, sum(g.rated) as rated from rs join ratings_u g on g.unit_id = rs.unit_id group by rs.row_id
+      ), late_u as (
+        select t.unit_id, count(*) as overdue
+        from tickets t
+        where ${overdueAt(asOf, answer, msInterval(r.policy.resolveMs))} and ${inUnits(sql`t.unit_id`)}
+        group by t.unit_id
       ), late as (
-        select rs.row_id, count(*) as overdue
-        from rs join tickets t on t.unit_id = rs.unit_id
-        where ${overdueAt(asOf, answer, msInterval(r.policy.resolveMs))}
-        group by rs.row_id
+        select rs.row_id, sum(l.overdue) as overdue from rs join late_u l on l.unit_id = rs.unit_id group by rs.row_id
       )
       select u.id, u.name, u.kind, c.created, c.decided, c.in_time, c.resolved_of_new, g.satisfied, g.rated, l.overdue
       from row_units u left join created c on c.row_id = u.id left join ratings g on g.row_id = u.id left join late l on l.row_id = u.id
@@ -97,10 +118,20 @@ async function oneTown(db: Db, below: ScopeTree, r: ClockRoot, level: UnitKind |
   }));
 }
 
-/** The table for every town of the scope (each under its own clocks), with visit coverage at `asOf`. */
-export async function unitRates(db: Db, below: ScopeTree, roots: ClockRoot[], level: UnitKind | undefined, p: RatePeriod): Promise<UnitRates[]> {
+/**
+ * The table for every town of the scope (each under its own clocks), with visit coverage at `asOf`. `everything`: the
+ * roots are every town and the viewer sees every unit (the admin).
+ */
+export async function unitRates(db: Db, below: ScopeTree, roots: ClockRoot[], level: UnitKind | undefined, p: RatePeriod, everything = false): Promise<UnitRates[]> {
   const { tree } = below;
-  const rows = (await Promise.all(roots.map((r) => oneTown(db, below, r, level, p)))).flat();
+  // One statement per distinct pair of clocks (most towns keep the default), not one per town.
+  const byClock = new Map<string, ClockRoot[]>();
+  for (const r of roots) {
+    const key = `${r.policy.answerMs}/${r.policy.resolveMs}`;
+    byClock.set(key, [...(byClock.get(key) ?? []), r]);
+  }
+  const all = everything && byClock.size === 1;
+  const rows = (await Promise.all([...byClock.values()].map((rs) => oneClock(db, below, rs, level, p, all)))).flat();
   const rulesByTown = new Map(roots.map((r) => [r.townId, visitRulesFor(tree.get(r.townId)?.settings)]));
   const fallback = visitRulesFor(undefined);
   const coverage = await visitCoverageOfRoots(
