@@ -4,16 +4,18 @@
  */
 import type { Logger } from "pino";
 import { createPipeline, type PipelineDeps } from "./bot/pipeline.js";
-import { type Database, queryRows, sql } from "./db/client.js";
+import { inArray, type SQL } from "drizzle-orm";
+import type { Database } from "./db/client.js";
+import { tickets } from "./db/schema/index.js";
 import { errInfo } from "./lib/errors.js";
 import { Permanent, type Scheduler } from "./scheduler/types.js";
 import type { Ctx } from "./workflows/context.js";
 import { type DeliveryDeps, deliverOutbox, pendingOutbox, type Sender } from "./workflows/delivery.js";
 import { Effects } from "./workflows/effects.js";
-import { type DeadlineOutcome, handleDeadline, handleDeadlines } from "./workflows/escalation.js";
+import { type DeadlineOutcome, handleDeadline, handleDeadlines, readForEscalation } from "./workflows/escalation.js";
 import { wakeJob } from "./workflows/tickets.js";
 import type { PolicyOverrides } from "./workflows/policy.js";
-import { dueInSlot, lapsedDeadlines, upcomingTimers } from "./workflows/reconcile.js";
+import { inSlot, lapsedDeadlines, upcomingTimers } from "./workflows/reconcile.js";
 import { RecentSet } from "./lib/recent-set.js";
 import { deadlines, deliveries } from "./lib/metrics.js";
 import { type MediaDeps, type MediaFetcher, pendingMedia, processMedia } from "./workflows/media/job.js";
@@ -59,7 +61,7 @@ export type ReconcileReport = {
 const HORIZON_MS = 15 * 60_000;
 
 /**
- * Lapsed clocks handled in one transaction. A wave of reports comes due together four hours later: a 100 ms wake-up
+ * Lapsed clocks written in one statement. A wave of reports comes due together four hours later: a 100 ms wake-up
  * slot may hold hundreds; the reconciler catches up 500 at a time.
  */
 const DEADLINE_BATCH = 500;
@@ -135,7 +137,7 @@ export class Runtime {
    * the job fails after the rest have run, and the queue retries it (the done ones are then stale).
    */
   async onWake(slot: Date): Promise<void> {
-    const { failures } = await this.onDeadlines(await dueInSlot(this.opts.database.db, slot));
+    const { failures } = await this.onDeadlines(inSlot(slot));
     if (failures.length) throw failures[0];
   }
 
@@ -148,31 +150,32 @@ export class Runtime {
   }
 
   /**
-   * Many lapsed clocks: up to DEADLINE_BATCH tickets in one transaction, their writes a few statements in all (as the
-   * message path's group commit does). A batch that fails is retried ticket by ticket, each in its own transaction,
-   * so one bad ticket fails alone: the failures are returned, the rest are done.
+   * Many lapsed clocks (the tickets meeting `which`): read in one statement, then written DEADLINE_BATCH at a time, each
+   * batch's compare-and-sets, events and outbox rows one statement (its own transaction; see applyEscalations) — two
+   * round trips for a slot's wave where a transaction per ticket took ten each. A batch that fails is retried ticket
+   * by ticket, each in its own transaction, so one bad ticket fails alone: the failures are returned, the rest are done.
    */
-  async onDeadlines(ids: number[]): Promise<{ outcomes: Map<number, DeadlineOutcome>; failures: unknown[] }> {
+  async onDeadlines(which: SQL | undefined): Promise<{ outcomes: Map<number, DeadlineOutcome>; failures: unknown[] }> {
     const outcomes = new Map<number, DeadlineOutcome>();
     const failures: unknown[] = [];
-    for (let i = 0; i < ids.length; i += DEADLINE_BATCH) {
-      const batch = ids.slice(i, i + DEADLINE_BATCH);
+    const { db } = this.opts.database;
+    const now = this.clock();
+    const { inputs, directoryVersion } = await readForEscalation(db, which);
+    this.pipeline.directory.observe(directoryVersion);
+    for (let i = 0; i < inputs.length; i += DEADLINE_BATCH) {
+      const batch = inputs.slice(i, i + DEADLINE_BATCH);
       const effects = new Effects();
       let done: Map<number, DeadlineOutcome>;
       try {
-        done = await this.opts.database.db.transaction(async (db) => {
-          const ctx: Ctx = { db, now: this.clock(), effects, overrides: this.pipeline.overrides, directory: this.pipeline.directory };
-          const [v] = await queryRows<{ version: string | number }>(db, sql`select version from directory_version where id = 1`);
-          this.pipeline.directory.observe(Number(v?.version ?? -1));
-          return handleDeadlines(ctx, batch);
-        });
+        const ctx: Ctx = { db, now, effects, overrides: this.pipeline.overrides, directory: this.pipeline.directory };
+        done = await handleDeadlines(ctx, batch);
       } catch (err) {
         this.opts.logger.warn({ tickets: batch.length, ...errInfo(err) }, "a batch of deadlines failed; each ticket goes again alone");
-        for (const id of batch) {
-          await this.onDeadline(id).then(
-            (outcome) => outcomes.set(id, outcome),
+        for (const { t } of batch) {
+          await this.onDeadline(t.id).then(
+            (outcome) => outcomes.set(t.id, outcome),
             (e: unknown) => {
-              this.opts.logger.error({ ticketId: id, ...errInfo(e) }, "deadline failed");
+              this.opts.logger.error({ ticketId: t.id, ...errInfo(e) }, "deadline failed");
               failures.push(e);
             },
           );
@@ -186,7 +189,7 @@ export class Runtime {
         counts[outcome] = (counts[outcome] ?? 0) + 1;
         deadlines.inc({ outcome });
       }
-      if (batch.length === 1) this.opts.logger.info({ ticketId: batch[0], outcome: done.get(batch[0] as number) }, "deadline");
+      if (batch.length === 1) this.opts.logger.info({ ticketId: batch[0]?.t.id, outcome: done.get(batch[0]?.t.id as number) }, "deadline");
       else this.opts.logger.info({ tickets: batch.length, ...counts }, "deadlines");
     }
     return { outcomes, failures };
@@ -250,7 +253,9 @@ export class Runtime {
     const started = performance.now();
     const lapsed = await lapsedDeadlines(db, new Date(now.getTime() - grace), 500);
     const oldestOverdueMs = lapsed[0] ? now.getTime() - lapsed[0].due.getTime() : 0;
-    const { outcomes, failures } = await this.onDeadlines(lapsed.map((d) => d.id));
+    const { outcomes, failures } = lapsed.length
+      ? await this.onDeadlines(inArray(tickets.id, lapsed.map((d) => d.id)))
+      : { outcomes: new Map<number, DeadlineOutcome>(), failures: [] };
     // A ticket that keeps failing does not stop the pass (it was logged): the rest of recovery comes after it.
     const applied = [...outcomes.values()].filter((o) => o !== "not_due" && o !== "stale").length;
     if (failures.length) this.opts.logger.error({ failed: failures.length }, "deadlines failed in the reconciler");

@@ -7,11 +7,12 @@
  * compare-and-sets, 台账 events and outbox rows one statement in all (src/workflows/escalation-apply.ts). A single
  * manual 上报 is the same path with one ticket.
  */
-import { inArray } from "drizzle-orm";
+import { eq, type SQL, sql } from "drizzle-orm";
+import { type Db, queryRows } from "../db/client.js";
+import { fromRow } from "../db/rows.js";
 import { people, tickets } from "../db/schema/index.js";
 import type { Ctx } from "./context.js";
 import type { Leader, Person } from "./directory.js";
-import { photoCounts } from "./media/attach.js";
 import { escalationDirect, type EscalationReason, escalationPing, topRePing } from "./notices.js";
 import type { QueueMessage } from "./outbox.js";
 import { deliverAfterQuietHours } from "./policy.js";
@@ -25,8 +26,30 @@ export type EscalationOutcome =
   | { kind: "at_top"; ticket: Ticket }
   | { kind: "conflict" };
 
-/** One ticket to move up: as read in this transaction, with its ladder. */
-export type EscalationRequest = { t: Ticket; ladder: Ladder; reason: EscalationReason; actorId: string | null; note?: string | null };
+/** A ticket as read to move it up, with what its messages need: its kept photos and its reporter. */
+export type EscalationInput = { t: Ticket; photos: number; reporter: Person | null };
+
+/** One ticket to move up, with its ladder. */
+export type EscalationRequest = EscalationInput & { ladder: Ladder; reason: EscalationReason; actorId: string | null; note?: string | null };
+
+/**
+ * Tickets to move up (those meeting `where`, in id order) with their photo counts, their reporters and the directory
+ * version, in one statement: a slot's wave is read in one round trip.
+ */
+export async function readForEscalation(db: Db, where: SQL | undefined): Promise<{ inputs: EscalationInput[]; directoryVersion: number }> {
+  const rows = await queryRows<Record<string, unknown> & { photos_kept: number; reporter_row: Record<string, unknown> | null; directory_version: string | number | null }>(
+    db,
+    sql`select tickets.*,
+          (select count(*) from ticket_media m where m.ticket_id = tickets.id and m.status = 'stored')::int as photos_kept,
+          to_jsonb(people) as reporter_row, (select version from directory_version where id = 1) as directory_version
+        from tickets left join people on people.id = tickets.reporter_id
+        where ${where} order by tickets.id`,
+  );
+  return {
+    inputs: rows.map((r) => ({ t: fromRow(tickets, r), photos: Number(r.photos_kept), reporter: r.reporter_row ? fromRow(people, r.reporter_row) : null })),
+    directoryVersion: Number(rows[0]?.directory_version ?? -1),
+  };
+}
 
 /** Move a ticket one level up (or, at the top, re-ping the top leaders when the clock lapsed). */
 export async function escalate(
@@ -37,7 +60,8 @@ export async function escalate(
   actorId: string | null,
   note: string | null = null,
 ): Promise<EscalationOutcome> {
-  const [out] = await escalateMany(ctx, [{ t, ladder, reason, actorId, note }]);
+  const read = (await readForEscalation(ctx.db, eq(tickets.id, t.id))).inputs[0];
+  const [out] = await escalateMany(ctx, [{ t, photos: read?.photos ?? 0, reporter: read?.reporter ?? null, ladder, reason, actorId, note }]);
   return out as EscalationOutcome;
 }
 
@@ -47,21 +71,12 @@ const stepTime = (ctx: Ctx, t: Ticket) => (t.updatedAt.getTime() > ctx.now.getTi
 /** Move many tickets up at once; one outcome per request, in order. Each is its own compare-and-set. */
 export async function escalateMany(ctx: Ctx, requests: EscalationRequest[]): Promise<EscalationOutcome[]> {
   const moving = requests.filter((r) => r.reason !== "manual" || nextPlacement(r.ladder, r.t.level));
-  const photos = await photoCounts(
-    ctx,
-    moving.flatMap((r) => (r.t.chatId ? [r.t.id] : [])),
-  );
   // Who asked is told when it goes up a level (a re-ping at the top only reminds the leaders).
-  const climbing = moving.filter((r) => nextPlacement(r.ladder, r.t.level));
-  const reporterIds = [...new Set(climbing.flatMap((r) => (r.t.reporterId ? [r.t.reporterId] : [])))];
-  const reporters = new Map<string, Person>(
-    (reporterIds.length ? await ctx.db.select().from(people).where(inArray(people.id, reporterIds)) : []).map((p) => [p.id, p]),
-  );
   const told = new Map<number, Person[]>();
-  for (const r of climbing) told.set(r.t.id, await requestersOf(ctx.db, r.t, r.t.reporterId ? (reporters.get(r.t.reporterId) ?? null) : null));
+  for (const r of moving) if (nextPlacement(r.ladder, r.t.level)) told.set(r.t.id, await requestersOf(ctx.db, r.t, r.reporter));
 
   const plans = new Map<Ticket, EscalationPlan>();
-  for (const r of moving) plans.set(r.t, plan(r, stepTime(ctx, r.t), photos.get(r.t.id) ?? 0, told.get(r.t.id) ?? []));
+  for (const r of moving) plans.set(r.t, plan(r, stepTime(ctx, r.t), r.t.chatId ? r.photos : 0, told.get(r.t.id) ?? []));
   const won = await applyEscalations(ctx, [...plans.values()]);
   return requests.map((r): EscalationOutcome => {
     const p = plans.get(r.t);
@@ -175,17 +190,21 @@ export type DeadlineOutcome = "not_found" | "not_due" | "stale" | EscalationOutc
  * the right timer again (the effects) and does nothing.
  */
 export async function handleDeadline(ctx: Ctx, ticketId: number): Promise<DeadlineOutcome> {
-  return (await handleDeadlines(ctx, [ticketId])).get(ticketId) ?? "not_found";
+  if (!Number.isInteger(ticketId) || ticketId <= 0 || ticketId > 2 ** 31 - 1) return "not_found";
+  const { inputs } = await readForEscalation(ctx.db, eq(tickets.id, ticketId));
+  return (await handleDeadlines(ctx, inputs)).get(ticketId) ?? "not_found";
 }
 
-/** Wake-ups for many tickets' clocks at once (a slot's, the reconciler's): each acts as handleDeadline would. */
-export async function handleDeadlines(ctx: Ctx, ids: number[]): Promise<Map<number, DeadlineOutcome>> {
+/**
+ * Wake-ups for many tickets' clocks at once (a slot's, the reconciler's), as read by readForEscalation: each acts as
+ * handleDeadline would. The only write is applyEscalations' one statement, so this needs no transaction of its own:
+ * if anything fails, nothing was written.
+ */
+export async function handleDeadlines(ctx: Ctx, inputs: EscalationInput[]): Promise<Map<number, DeadlineOutcome>> {
   const out = new Map<number, DeadlineOutcome>();
-  const valid = [...new Set(ids)].filter((id) => Number.isInteger(id) && id > 0 && id <= 2 ** 31 - 1);
-  // In id order: two batches over the same tickets take their row locks in the same order.
-  const rows = valid.length ? await ctx.db.select().from(tickets).where(inArray(tickets.id, valid)).orderBy(tickets.id) : [];
-  const due: { t: Ticket; reason: EscalationReason }[] = [];
-  for (const t of rows) {
+  const due: (EscalationInput & { reason: EscalationReason })[] = [];
+  for (const input of inputs) {
+    const { t } = input;
     const d = runningDeadline(t);
     if (!d) out.set(t.id, "stale");
     else if (d.dueAt.getTime() > stepTime(ctx, t).getTime()) {
@@ -194,13 +213,13 @@ export async function handleDeadlines(ctx: Ctx, ids: number[]): Promise<Map<numb
       const jobId = deadlineJobId(t);
       if (jobId) ctx.effects.timers.push({ jobId: `${jobId}-again`, runAt: wakeSlot(d.dueAt) });
       out.set(t.id, "not_due");
-    } else due.push({ t, reason: d.kind === "answer" ? "timeout" : "resolve_timeout" });
+    } else due.push({ ...input, reason: d.kind === "answer" ? "timeout" : "resolve_timeout" });
   }
   const ladders = new Map<string, Ladder>();
   for (const unitId of new Set(due.map((d) => d.t.unitId))) ladders.set(unitId, await loadLadder(ctx, unitId));
   const outcomes = await escalateMany(
     ctx,
-    due.map((d) => ({ t: d.t, ladder: ladders.get(d.t.unitId) as Ladder, reason: d.reason, actorId: null })),
+    due.map((d) => ({ ...d, ladder: ladders.get(d.t.unitId) as Ladder, actorId: null })),
   );
   for (const [i, d] of due.entries()) out.set(d.t.id, (outcomes[i] as EscalationOutcome).kind);
   return out;

@@ -32,13 +32,9 @@ export async function lapsedDeadlines(db: Db, before: Date, limit: number): Prom
 }
 
 /** Tickets whose running clock lapses within a wake-up slot (after its start, up to and including its end). */
-export async function dueInSlot(db: Db, slot: Date): Promise<number[]> {
+export function inSlot(slot: Date): SQL | undefined {
   const from = new Date(slot.getTime() - WAKE_SLOT_MS);
-  const rows = await db
-    .select({ id: tickets.id })
-    .from(tickets)
-    .where(runningClock((due) => and(gt(due, from), lte(due, slot))));
-  return rows.map((r) => r.id);
+  return runningClock((due) => and(gt(due, from), lte(due, slot)));
 }
 
 /**
