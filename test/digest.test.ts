@@ -177,6 +177,21 @@ describe("weekly figures on hand-built data", () => {
     ]);
   });
 
+  it("the same figures whether the queries name the chats' units or read every unit's rows (a province's fan-out)", async () => {
+    const chats = [
+      { chatId: "c1", unitId: "g1" },
+      { chatId: "c2", unitId: "g2" },
+      { chatId: "cv", unitId: "v" },
+      { chatId: "cn", unitId: "n1" },
+    ];
+    for (const asOf of [slot, to]) {
+      const named = await weeklyFigures(h.db, chats, params(asOf));
+      const everyUnit = await weeklyFigures(h.db, chats, { ...params(asOf), namedUnits: 0 });
+      expect(everyUnit).toEqual(named);
+      expect(named.get("cv")?.created).toBe(4);
+    }
+  });
+
   it("a clock that has not run out is not counted against the 响应率", async () => {
     const f = (await weeklyFigures(h.db, [{ chatId: "c1", unitId: "g1" }], params(to))).get("c1");
     expect(f).toMatchObject({ created: 3, answerDecided: 2, answeredInTime: 1 });

@@ -57,7 +57,15 @@ export type WeeklyFigures = {
   coverage: UnitCoverage | null;
 };
 
-export type FigureParams = { window: Window; asOf: Date; answerMs: number; resolveMs: number; unconfirmedMs?: number };
+export type FigureParams = {
+  window: Window;
+  asOf: Date;
+  answerMs: number;
+  resolveMs: number;
+  unconfirmedMs?: number;
+  /** Name the units in the queries up to this many (default UNITS_NAMED); past it, read every unit's rows once. */
+  namedUnits?: number;
+};
 
 export const UNCONFIRMED_MS = 7 * 86_400_000;
 const OVERDUE_SHOWN = 5;
@@ -164,7 +172,8 @@ export async function weeklyFigures(db: Db, scopes: DigestScope[], p: FigurePara
   const unitsOf = await unitsOfChats(db, scopes);
   const units = [...new Set([...unitsOf.values()].flat())];
   const perUnit = new Map<string, UnitFigures>(units.map((u) => [u, emptyUnit()]));
-  await withoutJit(db, (tx) => unitFigures(tx, units.length <= UNITS_NAMED ? units : null, p, perUnit));
+  const few = units.length <= (p.namedUnits ?? UNITS_NAMED);
+  await withPlannerSettings(db, few, (tx) => unitFigures(tx, few ? units : null, p, perUnit));
   const shown: { item: OverdueItem; holderUnitId: string }[] = [];
   for (const s of scopes) {
     const f = out.get(s.chatId) as WeeklyFigures;
@@ -213,13 +222,20 @@ export async function weeklyFigures(db: Db, scopes: DigestScope[], p: FigurePara
 }
 
 /**
- * Runs the figure queries with JIT compilation off (in a transaction, or a savepoint of the caller's: `set local`).
- * They are planned from estimates that can be far off, and on this workload compiling cost 1.5–2 s a query for plans
- * that run in 0.1 s (docs/performance.md, bench:digest).
+ * Runs the figure queries in a transaction (or a savepoint of the caller's) with planner settings of their own
+ * (`set_config(…, true)`: until that transaction ends). JIT off: the plans come from estimates that can be far off,
+ * and compiling cost 1.5–2 s a query for plans that ran in 0.1 s. For a few named units (周报 on demand) no parallel
+ * workers: starting them cost 30–80 ms a query on a busy machine, for index scans of a few hundred rows. For the
+ * whole-window pass of a fan-out, 64 MB to sort in: the overdue query sorts every open ticket by unit and age, which
+ * spilled to disk at the default 4 MB (docs/performance.md, bench:digest).
  */
-async function withoutJit(db: Db, work: (tx: Db) => Promise<void>): Promise<void> {
+async function withPlannerSettings(db: Db, few: boolean, work: (tx: Db) => Promise<void>): Promise<void> {
   await db.transaction(async (tx) => {
-    await tx.execute(sql`set local jit = off`);
+    await tx.execute(
+      few
+        ? sql`select set_config('jit', 'off', true), set_config('max_parallel_workers_per_gather', '0', true)`
+        : sql`select set_config('jit', 'off', true), set_config('work_mem', '64MB', true)`,
+    );
     await work(tx as unknown as Db);
   });
 }
