@@ -1,6 +1,6 @@
 /** The Scheduler contract on both implementations: delays, dedupe by job id, cancel, retries, repeating jobs. */
 import { randomUUID } from "node:crypto";
-import { Queue } from "bullmq";
+import { JobScheduler, Queue } from "bullmq";
 import { describe, expect, it, vi } from "vitest";
 import { BullScheduler } from "../src/scheduler/bullmq.js";
 import { MemoryScheduler } from "../src/scheduler/memory.js";
@@ -171,6 +171,63 @@ describe("repeating jobs", () => {
       await waitFor(async () => ticks.length >= seen + 2);
       expect(new Set(ticks).size).toBe(ticks.length);
     } finally {
+      await a.close();
+      await b.close();
+      await dropPrefix(prefix);
+    }
+  });
+
+  it("a registration while a tick's job has started and its next one is not made yet resolves, and the tick runs once", async () => {
+    // The race the catch in BullScheduler.repeat is for, made exact. A worker moves a tick's job to active and only
+    // then (on the client) asks BullMQ for the next iteration; in between, the scheduler's stored next time is the
+    // running tick. A replica's upsert computed for that same tick cannot replace it (it is running) and BullMQ
+    // refuses it: "Cannot create job scheduler iteration - job ID already exists". Here replica A's worker is held in
+    // that gap while replica B registers with its clock 1 ms before the tick.
+    const prefix = `r${randomUUID().slice(0, 8)}`;
+    const a = new BullScheduler({ url: REDIS_URL, prefix, concurrency: 5, logger: silent });
+    const b = new BullScheduler({ url: REDIS_URL, prefix, concurrency: 5, logger: silent });
+    const ticks: string[] = [];
+    let release: () => void = () => {};
+    const gate = new Promise<void>((r) => {
+      release = r;
+    });
+    let held: string | null = null;
+    const upsert = JobScheduler.prototype.upsertJobScheduler;
+    // The worker's own call names the job that has just started (producerId); the first one waits at the gate.
+    const spy = vi.spyOn(JobScheduler.prototype, "upsertJobScheduler").mockImplementation(async function (this: JobScheduler, ...args) {
+      const producer = args[5]?.producerId;
+      if (producer && held === null) {
+        held = producer;
+        await gate;
+      }
+      return upsert.apply(this, args);
+    });
+    try {
+      a.process<{ task: string }>("periodic", async (_p, ctx) => {
+        ticks.push(ctx.jobId);
+      });
+      await a.repeat("every-second", "* * * * * *", { task: "x" });
+      const running = await waitFor(async () => held);
+      const tick = Number(/:(\d+)$/.exec(running)?.[1]);
+      const now = vi.spyOn(Date, "now").mockReturnValue(tick - 1);
+      let registered: unknown;
+      try {
+        registered = await b.repeat("every-second", "* * * * * *", { task: "x" }).then(
+          () => "registered",
+          (err: unknown) => err,
+        );
+      } finally {
+        now.mockRestore();
+      }
+      release();
+      expect(registered).toBe("registered");
+      // The tick that was running when B registered ran once, and the scheduler goes on ticking.
+      await waitFor(async () => ticks.some((id) => Number(/:(\d+)$/.exec(id)?.[1]) > tick));
+      expect(ticks.filter((id) => id === running)).toHaveLength(1);
+      expect(new Set(ticks).size).toBe(ticks.length);
+    } finally {
+      release();
+      spy.mockRestore();
       await a.close();
       await b.close();
       await dropPrefix(prefix);
