@@ -40,8 +40,11 @@ export type LoadJob =
       afterMs: number;
     };
 
-/** One request of a burst job: kind, index, send offset (ms from the start), latency ms (null: failed), ticket named. */
-export type BurstRecord = ["B" | "T", number, number, number | null, number | null];
+/**
+ * One request of a burst job: kind, index, send offset (ms from the start), latency ms (null: failed), ticket named,
+ * and how late this process itself was to send it (ms after its scheduled time: the load generator's own lag).
+ */
+export type BurstRecord = ["B" | "T", number, number, number | null, number | null, number];
 export type BurstResult = { ok: number; failed: number; badReplies: number; records: BurstRecord[] };
 
 export type { LoadResult } from "./lib.js";
@@ -164,16 +167,17 @@ async function burst(job: Extract<LoadJob, { mode: "burst" }>): Promise<BurstRes
   sends.sort((a, b) => a.at - b.at);
   // As many connections as WeCom opens in a burst is unknown; enough that the bot, not this process, queues them.
   const ag = agent(1024);
-  const answers: { s: Send; latency: number | null; body: string }[] = [];
+  const answers: { s: Send; latency: number | null; body: string; lag: number }[] = [];
   phase("start");
   const start = performance.now();
   const inflight: Promise<void>[] = [];
   for (const s of sends) {
     await until(start + s.at);
+    const lag = performance.now() - start - s.at;
     inflight.push(
       post(job.url, s.p, ag, 30_000).then((a) => {
         const latency = a.status === 200 ? performance.now() - start - s.at : null;
-        answers.push({ s, latency, body: a.body });
+        answers.push({ s, latency, body: a.body, lag });
       }),
     );
   }
@@ -181,9 +185,10 @@ async function burst(job: Extract<LoadJob, { mode: "burst" }>): Promise<BurstRes
   phase("stop");
   ag.destroy();
   const bad = { n: 0 };
-  const records = answers.map(({ s, latency, body }): BurstRecord => {
+  const tenth = (x: number) => Math.round(x * 10) / 10;
+  const records = answers.map(({ s, latency, body, lag }): BurstRecord => {
     const ticket = latency === null ? null : ticketOf(job.creds, s.p, body, bad);
-    return [s.kind, s.i, Math.round(s.at), latency === null ? null : Math.round(latency * 10) / 10, ticket];
+    return [s.kind, s.i, Math.round(s.at), latency === null ? null : tenth(latency), ticket, tenth(lag)];
   });
   const ok = records.filter((r) => r[3] !== null).length;
   return { ok, failed: records.length - ok, badReplies: bad.n, records };
