@@ -33,7 +33,7 @@ describe.each(REPUSH_MODES)("DingTalk gateway that $mode", ({ redeliver }) => {
     ]);
     await h.db.insert(identities).values({ platform: "dingtalk", externalId: "staff-r1", personId: "r1" });
     bot.start(h.runtime.pipeline);
-    await waitFor(async () => bot.state()?.status === "connected", 20_000);
+    await waitFor(async () => bot.state()?.status === "connected");
   });
   afterAll(async () => {
     await bot?.stop();
@@ -119,7 +119,7 @@ describe.each(REPUSH_MODES)("DingTalk gateway that $mode", ({ redeliver }) => {
       return waitFor(async () => {
         const [r] = await h.db.select().from(outbox).where(eq(outbox.dedupeKey, key));
         return r?.status === "sent" || r?.status === "failed" ? r : null;
-      }, 20_000);
+      });
     };
     const cards = () => fake.calls("/v1.0/card/instances/createAndDeliver");
 
@@ -160,7 +160,7 @@ describe.each(REPUSH_MODES)("DingTalk gateway that $mode", ({ redeliver }) => {
       fake.failCardDelivery("system error", 2);
       await h.db.update(tickets).set({ answerDueAt: new Date(Date.now() - 1000) }).where(eq(tickets.id, id));
       expect(await h.runtime.onDeadline(id)).toBe("escalated");
-      const post = await waitFor(async () => fake.sessionPosts.find((p) => JSON.stringify(p.body).includes(`#${id} 已上报`)), 20_000);
+      const post = await waitFor(async () => fake.sessionPosts.find((p) => JSON.stringify(p.body).includes(`#${id} 已上报`)));
       const body = post.body as { text: { content: string }; at: { atUserIds: string[] } };
       expect(body.at.atUserIds).toEqual(expect.arrayContaining(["staff-gl1", "staff-r1"]));
       for (const userId of body.at.atUserIds) expect(body.text.content).toContain(`@${userId}`);

@@ -35,7 +35,7 @@ async function queue(payload: QueueMessage["payload"], kind: QueueMessage["kind"
   return row?.id as number;
 }
 const rowOf = async (id: number) => (await bot.h.db.select().from(outbox).where(eq(outbox.id, id)))[0];
-const settled = (id: number, status: "sent" | "failed") => waitFor(async () => ((await rowOf(id))?.status === status ? rowOf(id) : null), 20_000);
+const settled = (id: number, status: "sent" | "failed") => waitFor(async () => ((await rowOf(id))?.status === status ? rowOf(id) : null));
 
 describe("WeCom sender (消息推送 webhook)", () => {
   it("a poster is an image message: the PNG in base64 with the md5 of its bytes, under 2 MB (99110)", async () => {
