@@ -36,4 +36,7 @@ HEALTHCHECK --interval=30s --timeout=10s CMD ["node", "-e", "fetch('http://127.0
 # The same command line as `npm run start:prod` (package.json), which `npm run bench` measures: a smaller young
 # generation and a heap that grows in smaller steps keep peak memory under load near 135 MB instead of 250+ MB, at no
 # measurable cost in throughput, without capping the heap (a large XLSX export still gets the memory it needs).
+# glibc gives each thread that allocates its own malloc arena; libvips' threads (photos) left tens of MB in them
+# (docs/performance.md, bench:embedded). Two arenas, as `npm start` runs.
+ENV MALLOC_ARENA_MAX=2
 CMD ["node", "--max-semi-space-size=4", "--heap-growing-percent=20", "dist/index.js"]

@@ -22,9 +22,7 @@ import { demoEnabled, type Env, EnvError, isEmbedded, loadEnv, simMode, wecomApp
 import { StartupAborted, StartupWaitError, urlTarget, waitFor } from "./lib/wait-for.js";
 import { createLogger } from "./logger.js";
 import { Runtime } from "./runtime.js";
-import { BullScheduler } from "./scheduler/bullmq.js";
 import { MemoryScheduler } from "./scheduler/memory.js";
-import { isPermanentRedisError, pingRedis } from "./scheduler/redis-ping.js";
 import { markWebhookDead } from "./workflows/chats.js";
 import type { Sender } from "./workflows/delivery.js";
 import type { MediaFetcher } from "./workflows/media/job.js";
@@ -81,8 +79,9 @@ async function main() {
     }
   }
 
+  // BullMQ and ioredis are loaded only with Redis (the embedded default never needs them).
   const scheduler = env.REDIS_URL
-    ? new BullScheduler({ url: env.REDIS_URL, concurrency: env.WORKER_CONCURRENCY, logger })
+    ? new (await import("./scheduler/bullmq.js")).BullScheduler({ url: env.REDIS_URL, concurrency: env.WORKER_CONCURRENCY, logger })
     : new MemoryScheduler(logger);
   const sim = simulator !== "off";
   const senders: Sender[] = [];
@@ -182,7 +181,8 @@ async function waitForServices(env: Env, database: Database, logger: Logger) {
         probe: () => database.ping(),
         permanent: isPermanentConnectError,
       });
-    if (redisUrl)
+    if (redisUrl) {
+      const { isPermanentRedisError, pingRedis } = await import("./scheduler/redis-ping.js");
       await waitFor({
         ...common,
         service: "Redis",
@@ -190,6 +190,7 @@ async function waitForServices(env: Env, database: Database, logger: Logger) {
         probe: () => pingRedis(redisUrl),
         permanent: isPermanentRedisError,
       });
+    }
   } catch (err) {
     await database.close().catch(() => {});
     if (err instanceof StartupAborted) {

@@ -14,23 +14,24 @@ import { esc, raw, type Raw } from "./views.js";
 type ECharts = typeof import("echarts/core");
 let loading: Promise<ECharts> | null = null;
 
-/** The library with only the parts the dashboard draws (bars; grid, legend, marked areas, aria). */
+/**
+ * The library with only the parts the dashboard draws (bars; grid, legend, marked areas, aria), each loaded from its
+ * own module: the `echarts/charts` and `echarts/components` indexes load every chart and component there is (twice
+ * the memory and three times the loading time under tsx, docs/performance.md). Each of these modules registers its
+ * part with the core on load, as `use()` does with the indexes' exports.
+ */
 function library(): Promise<ECharts> {
   loading ??= (async () => {
-    const [core, charts, components, renderers] = await Promise.all([
+    const [core, renderers] = await Promise.all([
       import("echarts/core"),
-      import("echarts/charts"),
-      import("echarts/components"),
       import("echarts/renderers"),
+      import("echarts/lib/chart/bar"),
+      import("echarts/lib/component/grid"),
+      import("echarts/lib/component/legend"),
+      import("echarts/lib/component/markArea"),
+      import("echarts/lib/component/aria"),
     ]);
-    core.use([
-      charts.BarChart,
-      components.GridComponent,
-      components.LegendComponent,
-      components.MarkAreaComponent,
-      components.AriaComponent,
-      renderers.SVGRenderer,
-    ]);
+    core.use([renderers.SVGRenderer]);
     return core;
   })();
   return loading;

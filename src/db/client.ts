@@ -2,7 +2,6 @@
  * One database handle for both modes: embedded PGlite (no configuration) or PostgreSQL through postgres.js.
  * Both are drizzle PgDatabase instances over the same schema, so workflows never know which one they have.
  */
-import { mkdirSync } from "node:fs";
 import { type SQL, sql } from "drizzle-orm";
 import type { PgDatabase, PgQueryResultHKT } from "drizzle-orm/pg-core";
 import { drizzle as drizzlePostgres } from "drizzle-orm/postgres-js";
@@ -61,13 +60,10 @@ export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
       close: () => client.end({ timeout: 5 }),
     };
   }
-  // dataDir undefined → in-memory (tests); otherwise a directory kept across restarts.
-  if (opts.dataDir) mkdirSync(opts.dataDir, { recursive: true });
-  // Loaded only in embedded mode.
-  const { PGlite } = await import("@electric-sql/pglite");
+  // dataDir undefined → in-memory (tests); otherwise a directory kept across restarts. Loaded only in embedded mode.
+  const { openPglite } = await import("./pglite.js");
   const { drizzle: drizzlePglite } = await import("drizzle-orm/pglite");
-  const client = opts.loadDataDir ? new PGlite({ dataDir: opts.dataDir, loadDataDir: opts.loadDataDir }) : new PGlite(opts.dataDir);
-  await client.waitReady;
+  const client = await openPglite(opts.dataDir, opts.loadDataDir);
   const db = drizzlePglite(client, { schema, casing: "snake_case" }) as unknown as Db;
   return {
     db,

@@ -7,11 +7,10 @@
  * A photo that cannot be kept is named to the sender privately; the groups have the text.
  */
 import { and, desc, eq, gte, sql } from "drizzle-orm";
-import sharp from "sharp";
 import { circularEvents, circulars, media, type ticketMedia } from "../../db/schema/index.js";
 import type { Ctx } from "../context.js";
 import { type Attachment, recordAttachments, REPORT_WINDOW_MS, type Sent } from "../media/attach.js";
-import { sha256Hex } from "../media/image.js";
+import { loadSharp, sha256Hex } from "../media/image.js";
 import { queueMessage } from "../outbox.js";
 import { deliverAfterQuietHours } from "../policy.js";
 import { loadLadder } from "../tickets.js";
@@ -46,6 +45,7 @@ export async function recentCircular(ctx: Ctx, personId: string): Promise<Circul
 
 /** A JPEG of at most 2 MB from the kept image (smaller and plainer until it fits). */
 export async function postableCopy(data: Buffer): Promise<{ data: Buffer; width: number; height: number }> {
+  const sharp = await loadSharp();
   for (const [px, quality] of [
     [POST_MAX_PX, 82],
     [1600, 72],

@@ -4,7 +4,6 @@
  * or any other metadata — GPS above all — and makes the thumbnail. A corrupt or truncated file fails the decode.
  */
 import { createHash } from "node:crypto";
-import sharp from "sharp";
 
 /** Largest file kept (WeCom's own limit for images in a reply is 10 MB too). */
 export const MAX_IMAGE_BYTES = 10 * 1024 * 1024;
@@ -29,6 +28,18 @@ export function sniffImage(b: Buffer): ImageType | null {
   return null;
 }
 
+/**
+ * sharp (libvips) is loaded on the first photo, not at start: tens of MB a process without photos never needs. Its
+ * operation cache is off: every photo is new, and the cache (up to 50 MB and 100 operations) kept ~60 MB of RSS after
+ * ten photos for nothing (docs/performance.md, `npm run bench:embedded`).
+ */
+let sharpModule: Promise<typeof import("sharp")["default"]> | undefined;
+export const loadSharp = () =>
+  (sharpModule ??= import("sharp").then(({ default: sharp }) => {
+    sharp.cache(false);
+    return sharp;
+  }));
+
 export const sha256Hex = (b: Buffer) => createHash("sha256").update(b).digest("hex");
 
 /** Check and clean one file. Never throws for bad input: the reason comes back instead. */
@@ -37,6 +48,7 @@ export async function cleanImage(input: Buffer): Promise<CleanImage | { rejected
   const type = sniffImage(input);
   if (!type) return { rejected: "not_image" };
   try {
+    const sharp = await loadSharp();
     // failOn "warning": a truncated JPEG or a broken PNG chunk is an error, not a half-grey picture.
     const base = sharp(input, { failOn: "warning", limitInputPixels: MAX_PIXELS, animated: false }).rotate();
     // Re-encoded in its own format (a GIF becomes a PNG of its first frame); sharp writes no metadata unless asked.
