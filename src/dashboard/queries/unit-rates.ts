@@ -87,6 +87,7 @@ async function oneClock(db: Db, below: ScopeTree, rs: ClockRoot[], level: UnitKi
           select e.kind, (select t.unit_id from tickets t where t.id = e.ticket_id) as unit_id
           from ticket_events e
           where e.kind in ('rated', 'reopened') and e.at >= ${ts(from)} and e.at < ${ts(to)}
+          offset 0 -- kept apart, so each ticket is looked up once (not again for the filter and the grouping)
         ) x
         where ${inUnits(sql`x.unit_id`)}
         group by x.unit_id
