@@ -285,43 +285,43 @@ export async function weeklyVolume(db: Db, scope: Scope, from: Date): Promise<{ 
 
 /** First-answer times in buckets (hours) of tickets opened since `from`; the last bucket is "not answered". */
 export const ANSWER_BUCKETS = [1, 2, 3, 4, 8, 24] as const;
-export async function answerDistribution(db: Db, scope: Scope, from: Date): Promise<{ label: string; n: number; late: boolean }[]> {
+
+/**
+ * The overview's two charts of the tickets opened since `from`, in one pass over them: first-answer times in buckets
+ * (the last bucket is "not answered") and the escalation funnel (those that reached each level; levels only go up).
+ */
+export async function answersAndFunnel(
+  db: Db,
+  scope: Scope,
+  from: Date,
+): Promise<{ answers: { label: string; n: number; late: boolean }[]; funnel: { level: UnitKind; n: number }[] }> {
   const [r] = await analyticRows<Record<string, unknown>>(
     db,
     sql`with x as (
-        select extract(epoch from (t.first_answered_at - t.created_at)) / 3600.0 as h
+        select extract(epoch from (t.first_answered_at - t.created_at)) / 3600.0 as h,
+          case t.level when 'neighborhood' then 0 when 'group' then 1 when 'area' then 2 when 'village' then 3 else 4 end as rank
         from tickets t where t.created_at >= ${ts(from)} and ${inScope(scope, sql`t.unit_id`)}
       )
       select
         count(*) filter (where h < 1) as b0, count(*) filter (where h >= 1 and h < 2) as b1,
         count(*) filter (where h >= 2 and h < 3) as b2, count(*) filter (where h >= 3 and h <= 4) as b3,
         count(*) filter (where h > 4 and h < 8) as b4, count(*) filter (where h >= 8 and h < 24) as b5,
-        count(*) filter (where h >= 24) as b6, count(*) filter (where h is null) as none
+        count(*) filter (where h >= 24) as b6, count(*) filter (where h is null) as none,
+        count(*) as l0, count(*) filter (where rank >= 1) as l1, count(*) filter (where rank >= 3) as l3,
+        count(*) filter (where rank >= 4) as l4
       from x`,
   );
   const labels = ["<1h", "1–2h", "2–3h", "3–4h", "4–8h", "8–24h", "≥24h", "未答复"];
   const keys = ["b0", "b1", "b2", "b3", "b4", "b5", "b6", "none"];
-  return keys.map((k, i) => ({ label: labels[i] as string, n: Number(r?.[k] ?? 0), late: i >= 4 }));
-}
-
-/** The escalation funnel: tickets opened since `from` that reached each level (levels only go up). */
-export async function funnel(db: Db, scope: Scope, from: Date): Promise<{ level: UnitKind; n: number }[]> {
-  const [r] = await analyticRows<Record<string, unknown>>(
-    db,
-    sql`with x as (
-        select case t.level when 'neighborhood' then 0 when 'group' then 1 when 'area' then 2 when 'village' then 3 else 4 end as rank
-        from tickets t where t.created_at >= ${ts(from)} and ${inScope(scope, sql`t.unit_id`)}
-      )
-      select count(*) as l0, count(*) filter (where rank >= 1) as l1, count(*) filter (where rank >= 3) as l3,
-        count(*) filter (where rank >= 4) as l4
-      from x`,
-  );
-  return [
-    { level: "neighborhood", n: Number(r?.l0 ?? 0) },
-    { level: "group", n: Number(r?.l1 ?? 0) },
-    { level: "village", n: Number(r?.l3 ?? 0) },
-    { level: "town", n: Number(r?.l4 ?? 0) },
-  ];
+  return {
+    answers: keys.map((k, i) => ({ label: labels[i] as string, n: Number(r?.[k] ?? 0), late: i >= 4 })),
+    funnel: [
+      { level: "neighborhood", n: Number(r?.l0 ?? 0) },
+      { level: "group", n: Number(r?.l1 ?? 0) },
+      { level: "village", n: Number(r?.l3 ?? 0) },
+      { level: "town", n: Number(r?.l4 ?? 0) },
+    ],
+  };
 }
 
 export async function unitOptions(db: Db, scope: Scope): Promise<{ id: string; name: string; kind: UnitKind }[]> {

@@ -12,7 +12,7 @@ import { visitCoverageOfRoots } from "../../workflows/visits/coverage.js";
 import { visitRulesFor } from "../../workflows/visits/rules.js";
 import type { DashboardDeps, DashboardEnv } from "../context.js";
 import { render } from "../context.js";
-import { answerDistribution, childUnits, funnel, weeklyVolume } from "../data.js";
+import { answersAndFunnel, childUnits, weeklyVolume } from "../data.js";
 import { type AttentionItem, type AttentionList, attention } from "../queries/attention.js";
 import { overviewCharts } from "../overview-charts.js";
 import { clockRoots } from "../queries/clocks.js";
@@ -29,11 +29,10 @@ export function overviewPage({ db, now, runtime }: DashboardDeps) {
     const week0 = isoWeek(new Date(at.getTime() - (WEEKS - 1) * 7 * DAY)).start;
     const since = new Date(at.getTime() - 28 * DAY);
     const { tree, roots } = await clockRoots(db, v.scope, runtime.pipeline.overrides);
-    const [todo, volume, answers, fun, children] = await Promise.all([
+    const [todo, volume, { answers, funnel: fun }, children] = await Promise.all([
       attention(db, roots, at, 10, !v.scope.rootId),
       weeklyVolume(db, v.scope, week0),
-      answerDistribution(db, v.scope, since),
-      funnel(db, v.scope, since),
+      answersAndFunnel(db, v.scope, since),
       childUnits(db, v.scope),
     ]);
     const coverage = await visitCoverageOfRoots(
