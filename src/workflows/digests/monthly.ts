@@ -81,14 +81,20 @@ export async function scorecards(
         from tickets t
         where t.unit_id in (select unit_id from leaders) and t.created_at >= ${ts(from)} and t.created_at < ${ts(to)}
       ), ev as (
-        select t2.unit_id,
-          count(*) filter (where e.kind in ('rated', 'reopened')) as rated,
-          count(*) filter (where e.kind = 'rated') as satisfied,
-          count(*) filter (where e.kind = 'reopened') as reopened
-        from ticket_events e join tickets t2 on t2.id = e.ticket_id
-        where e.kind in ('rated', 'reopened') and e.at >= ${ts(from)} and e.at < ${ts(to)}
-          and t2.unit_id in (select unit_id from leaders)
-        group by t2.unit_id
+        -- The window's ratings, each ticket's unit looked up by its id once (a join let the planner read every
+        -- ticket of the county and then every event of the town's hundred thousand: 0.74 s of a 0.88 s query).
+        select x.unit_id,
+          count(*) filter (where x.kind in ('rated', 'reopened')) as rated,
+          count(*) filter (where x.kind = 'rated') as satisfied,
+          count(*) filter (where x.kind = 'reopened') as reopened
+        from (
+          select e.kind, (select t2.unit_id from tickets t2 where t2.id = e.ticket_id) as unit_id
+          from ticket_events e
+          where e.kind in ('rated', 'reopened') and e.at >= ${ts(from)} and e.at < ${ts(to)}
+          offset 0
+        ) x
+        where x.unit_id in (select unit_id from leaders)
+        group by x.unit_id
       )
       select l.id, l.name, l.unit_id, u.name as unit_name,
         count(t.id) as tickets,
