@@ -16,8 +16,10 @@
  *   - latency from each callback's scheduled send time to its encrypted reply: p99 and max of the burst;
  *   - recovery: how long after the burst's last send the trickle's p99 (over a RECOVERY_WINDOW_MS window of sends)
  *     is back within RECOVERED × the normal p99 measured before the burst.
- * The targets are judged at the largest size; the smaller ones show how the cost grows. Profile the bot with
- * BOT_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof".
+ * Answered, lost/doubled and armed are judged at every size, p99, max and recovery at the largest (the smaller ones
+ * show how the cost grows). Also printed, to tell where time goes: how late the load process itself was to send,
+ * messages per pipeline transaction and the mean time in the pipeline (the bot's /metrics), and every process's CPU
+ * per message. Profile the bot with BOT_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof".
  *
  * Env: BENCH_BURST_SIZES (default "1000,2500,5000"), BENCH_BURST_WINDOW_MS (5000), BENCH_BURST_CHATS (1000),
  * BENCH_BURST_TRICKLE (normal load, reports/s, default 40). Only loopback; everything started here is stopped.
