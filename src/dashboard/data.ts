@@ -3,16 +3,16 @@
  * Aggregates are grouped SQL; lists are paged.
  */
 import type { SQL } from "drizzle-orm";
-import { type Db, queryRows, sql } from "../db/client.js";
+import { type Db, queryRows, sql, textArray } from "../db/client.js";
 import { fromRow } from "../db/rows.js";
 import { households, type TicketStatus, type UnitKind } from "../db/schema/index.js";
+import { everyUnitCte, subtreeCte, withRecursive } from "../db/unit-tree.js";
 import { OTHER } from "../workflows/category.js";
 import type { UnitTree } from "../workflows/digests/index.js";
 import type { Household } from "../workflows/directory.js";
 import { DECISION_CATEGORY, type PolicyOverrides } from "../workflows/policy.js";
-import { everyUnitCte, subtreeCte, withRecursive } from "../db/unit-tree.js";
 import { analyticRows } from "./analytic.js";
-import { unitArray, unitsCte } from "./tree.js";
+import { unitsCte } from "./tree.js";
 
 /**
  * What a viewer may see: the subtree of `rootId` (everything for the admin, null). `unitIds`, when the dashboard has
@@ -29,7 +29,7 @@ const ts = (d: Date) => sql`${d.toISOString()}::timestamptz`;
  */
 export function inScope(scope: Scope, col: SQL): SQL {
   if (!scope.rootId) return sql`true`;
-  if (scope.unitIds) return sql`${col} = any(${unitArray(scope.unitIds)})`;
+  if (scope.unitIds) return sql`${col} = any(${textArray(scope.unitIds)})`;
   return sql`${col} in (${withRecursive(subtreeCte("sub", scope.rootId))} select unit_id from sub)`;
 }
 
@@ -57,14 +57,14 @@ export type TicketFilter = {
 function ticketUnits(scope: Scope, f: TicketFilter): SQL {
   if (scope.rootId && scope.unitIds && f.unitId && f.unitIds) {
     const inScope = new Set(scope.unitIds);
-    return sql`t.unit_id = any(${unitArray(f.unitIds.filter((id) => inScope.has(id)))})`;
+    return sql`t.unit_id = any(${textArray(f.unitIds.filter((id) => inScope.has(id)))})`;
   }
   return sql`${inScope(scope, sql`t.unit_id`)} and ${unitFilter(f)}`;
 }
 
 /** The filter's unit (its subtree), or nothing. */
 function unitFilter(f: TicketFilter): SQL {
-  if (f.unitId && f.unitIds) return sql`t.unit_id = any(${unitArray(f.unitIds)})`;
+  if (f.unitId && f.unitIds) return sql`t.unit_id = any(${textArray(f.unitIds)})`;
   if (f.unitId) return sql`t.unit_id in (${withRecursive(subtreeCte("f", f.unitId))} select unit_id from f)`;
   return sql`true`;
 }

@@ -8,7 +8,7 @@
  * ids (one array parameter the planner can count) instead of a recursive walk whose size it can only guess (it
  * guessed ~500 rows for a town of 1,000 units and a village of 100 alike, and scanned every ticket).
  */
-import { type Db, queryRows, sql } from "../db/client.js";
+import { type Db, queryRows, sql, textArray } from "../db/client.js";
 import { units } from "../db/schema/index.js";
 import { UnitTree } from "../workflows/digests/index.js";
 
@@ -54,8 +54,5 @@ export async function scopeTree(db: Db): Promise<ScopeTree> {
   return built;
 }
 
-/** A list of unit ids as one `text[]` parameter (PostgreSQL's array literal, each id quoted). */
-export const unitArray = (ids: readonly string[]) => sql`${`{${ids.map((id) => `"${id.replaceAll("\\", "\\\\").replaceAll('"', '\\"')}"`).join(",")}}`}::text[]`;
-
 /** `name(unit_id)` over these units: a scoped query's CTE with a size the planner knows. */
-export const unitsCte = (name: string, ids: readonly string[]) => sql`${sql.identifier(name)}(unit_id) as (select unnest(${unitArray(ids)}))`;
+export const unitsCte = (name: string, ids: readonly string[]) => sql`${sql.identifier(name)}(unit_id) as (select unnest(${textArray(ids)}))`;

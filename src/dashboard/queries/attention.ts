@@ -4,12 +4,11 @@
  * rows with the total. The units of the viewer's scope come from the dashboard's tree (one array per query).
  */
 import type { SQL } from "drizzle-orm";
-import { type Db, sql } from "../../db/client.js";
+import { type Db, sql, textArray } from "../../db/client.js";
 import type { UnitKind } from "../../db/schema/index.js";
 import { msInterval, overdueAt, overdueSince } from "../../workflows/digests/clock.js";
 import { leaderRoleSql } from "../../workflows/directory.js";
 import { analyticRows } from "../analytic.js";
-import { unitArray } from "../tree.js";
 import type { ClockRoot } from "./clocks.js";
 
 export type AttentionItem = {
@@ -44,7 +43,7 @@ async function list(db: Db, units: string[] | null, townOf: (unitId: string) => 
     db,
     sql`with hit as (
         select t.id, ${order} as rk, ${due} as due_at from tickets t
-        where ${units ? sql`t.unit_id = any(${unitArray(units)})` : sql`true`} and ${where}
+        where ${units ? sql`t.unit_id = any(${textArray(units)})` : sql`true`} and ${where}
       ), top as (select id, rk, due_at from hit order by rk, id limit ${limit})
       select t.id, t.category, t.urgency, t.level, t.text, t.created_at, t.unit_id, top.due_at, (select count(*) from hit) as total,
         hu.name as holder_name, a.name as assignee,
@@ -115,7 +114,7 @@ export async function attention(db: Db, roots: ClockRoot[], now: Date, limit = 1
     // At town level a ticket is held by its town: the holder's index finds them without looking at the others.
     roots.length === 0
       ? { total: 0, items: [] }
-      : list(db, units(roots), townOf, sql`t.holder_unit_id = any(${unitArray(towns)}) and ${OPEN} and t.level = 'town'`, sql`t.created_at`, sql`null::timestamptz`, limit),
+      : list(db, units(roots), townOf, sql`t.holder_unit_id = any(${textArray(towns)}) and ${OPEN} and t.level = 'town'`, sql`t.created_at`, sql`null::timestamptz`, limit),
     roots.length === 0
       ? { total: 0, items: [] }
       : list(

@@ -5,14 +5,14 @@
  * towns that share their clocks, each row's whole subtree), so a test can hold the two against each other.
  */
 import type { SQL } from "drizzle-orm";
-import { type Db, sql } from "../../db/client.js";
+import { type Db, sql, textArray } from "../../db/client.js";
 import type { UnitKind } from "../../db/schema/index.js";
 import { givenAnswerDue, msInterval, overdueAt } from "../../workflows/digests/clock.js";
 import type { Window } from "../../workflows/digests/period.js";
 import { type Coverage, visitCoverageOfRoots } from "../../workflows/visits/coverage.js";
 import { visitRulesFor } from "../../workflows/visits/rules.js";
 import { analyticRows } from "../analytic.js";
-import { type ScopeTree, unitArray } from "../tree.js";
+import type { ScopeTree } from "../tree.js";
 import type { ClockRoot } from "./clocks.js";
 
 export type UnitRates = {
@@ -59,13 +59,13 @@ async function oneClock(db: Db, below: ScopeTree, rs: ClockRoot[], level: UnitKi
   if (rowIds.length === 0) return [];
   const pairs = rowIds.flatMap((row) => below.below(row).map((unit) => [row, unit] as const));
   // Every ticket when the rows cover every unit (the admin's table): no list to probe unit by unit.
-  const inUnits = (col: SQL) => (all ? sql`true` : sql`${col} = any(${unitArray([...new Set(pairs.map((x) => x[1]))])})`);
+  const inUnits = (col: SQL) => (all ? sql`true` : sql`${col} = any(${textArray([...new Set(pairs.map((x) => x[1]))])})`);
   const asOf = ts(p.asOf);
   const answer = msInterval(r.policy.answerMs);
   const rows = await analyticRows<Record<string, unknown>>(
     db,
-    sql`with row_units as (select u.id, u.name, u.kind from units u where u.id = any(${unitArray(rowIds)})),
-      rs(row_id, unit_id) as (select * from unnest(${unitArray(pairs.map((x) => x[0]))}, ${unitArray(pairs.map((x) => x[1]))})),
+    sql`with row_units as (select u.id, u.name, u.kind from units u where u.id = any(${textArray(rowIds)})),
+      rs(row_id, unit_id) as (select * from unnest(${textArray(pairs.map((x) => x[0]))}, ${textArray(pairs.map((x) => x[1]))})),
       -- Counted per unit first (one pass over the window's tickets, a few thousand groups), then summed up each
       -- row's subtree: joining every ticket to the (row, unit) pairs hashed a million tickets into a spilling join.
       created_u as (
