@@ -13,12 +13,10 @@
  * the week (e.g. Friday 08:00 Asia/Shanghai) as `asOf`. Rules are the town's (settings.visits).
  */
 import { type Db, queryRows, sql, textArray } from "../../db/client.js";
-import { fromRow } from "../../db/rows.js";
-import { households } from "../../db/schema/index.js";
 import { subtreeCte, withRecursive } from "../../db/unit-tree.js";
 import type { Household } from "../directory.js";
 import { careStatus, type VisitRules, visitRulesFor } from "./rules.js";
-import { historiesOf, householdsIn, subtreeUnitIds, townOf } from "./scope.js";
+import { historiesInUnits, historiesOf, householdsIn, subtreeUnitIds, townOf } from "./scope.js";
 
 export type CoverageCounts = { due: number; covered: number; overdue: number };
 export type Coverage = { special: CoverageCounts; all: CoverageCounts };
@@ -26,7 +24,10 @@ export type CoverageScope = { unitIds: string[] } | { root: string };
 
 const emptyCoverage = (): Coverage => ({ special: { due: 0, covered: 0, overdue: 0 }, all: { due: 0, covered: 0, overdue: 0 } });
 
-function count(out: Coverage, h: Household, history: Parameters<typeof careStatus>[1], rules: VisitRules, asOf: Date) {
+/** What coverage needs of a household. */
+type Judged = Pick<Household, "id" | "unitId" | "careLevel">;
+
+function count(out: Coverage, h: Judged, history: Parameters<typeof careStatus>[1], rules: VisitRules, asOf: Date) {
   const { status } = careStatus(h.careLevel, history, rules, asOf);
   for (const b of h.careLevel === "special" ? [out.special, out.all] : [out.all]) {
     b.due += 1;
@@ -51,23 +52,31 @@ export async function visitCoverageOfRoots(
   const rows = await queryRows<Record<string, unknown>>(
     db,
     sql`${withRecursive(subtreeCte("w", sql`select id, id from units where id = any(${textArray(roots)})`, ["root"]))}
-      select w.root, h.* from w join households h on h.unit_id = w.unit_id order by h.id`,
+      select w.root, h.id, h.unit_id, h.care_level from w join households h on h.unit_id = w.unit_id order by h.id`,
   );
-  const byRules = new Map<VisitRules, { root: string; h: Household }[]>();
+  // Households grouped by their rules' content, each root asked once: a caller's `rulesOf` may build a new object per
+  // call, and grouping by object made one history query per household (the overview: 63,000 queries for a county).
+  const rulesOfRoot = new Map<string, VisitRules>();
+  const byRules = new Map<string, { rules: VisitRules; group: { root: string; h: Judged }[] }>();
   for (const r of rows) {
     const root = String(r.root);
-    const rules = rulesOf(root);
-    const group = byRules.get(rules) ?? [];
-    group.push({ root, h: fromRow(households, r) });
-    byRules.set(rules, group);
+    let rules = rulesOfRoot.get(root);
+    if (!rules) {
+      rules = rulesOf(root);
+      rulesOfRoot.set(root, rules);
+    }
+    const key = JSON.stringify(rules);
+    const entry = byRules.get(key) ?? { rules, group: [] };
+    entry.group.push({ root, h: { id: String(r.id), unitId: String(r.unit_id), careLevel: r.care_level as Household["careLevel"] } });
+    byRules.set(key, entry);
   }
-  for (const [rules, group] of byRules) {
-    const histories = await historiesOf(
-      db,
-      group.map((g) => g.h),
-      rules,
-      asOf,
-    );
+  for (const { rules, group } of byRules.values()) {
+    const list = group.map((g) => g.h);
+    // Many households: one pass over their units' households' visits rather than a query per thousand ids.
+    const histories =
+      list.length > 1000
+        ? await historiesInUnits(db, [...new Set(list.map((h) => h.unitId))], list, rules, asOf)
+        : await historiesOf(db, list, rules, asOf);
     for (const { root, h } of group) {
       const history = histories.get(h.id);
       if (history) count(out.get(root) as Coverage, h, history, rules, asOf);

@@ -1,5 +1,5 @@
 /** Which households a leader looks after, who looks after a household, and the visit history the rules need. */
-import { and, eq, inArray, lte, sql } from "drizzle-orm";
+import { and, eq, inArray, lte, type SQL, sql } from "drizzle-orm";
 import { type Db, queryRows, textArray } from "../../db/client.js";
 import { households, people, type Role, type UnitKind, visits } from "../../db/schema/index.js";
 import { pathUpCte, subtreeCte, withRecursive } from "../../db/unit-tree.js";
@@ -82,42 +82,61 @@ export async function townsOf(db: Db, unitIds: string[]): Promise<Map<string, { 
 /** Each household's visit history as of `now` (visits logged later are ignored), for the rules in `rules`. */
 export async function historiesOf(
   db: Db,
-  list: Household[],
+  list: Pick<Household, "id" | "careLevel">[],
   rules: VisitRules,
   now: Date,
 ): Promise<Map<string, History>> {
   const out = new Map<string, History>();
   for (const h of list) out.set(h.id, { lastVisitAt: null, lastContactAt: null, lastVisitBeforePeriodAt: null });
   if (list.length === 0) return out;
+  const ids = list.map((h) => h.id);
+  for (let i = 0; i < ids.length; i += 1000) await readHistories(db, inArray(visits.householdId, ids.slice(i, i + 1000)), list, rules, now, out);
+  return out;
+}
+
+/**
+ * The same histories for every household of these units (`list` holds them), read in one pass (a county's tens of
+ * thousands of households would be tens of id lists of a thousand, one query after another).
+ */
+export async function historiesInUnits(
+  db: Db,
+  unitIds: string[],
+  list: Pick<Household, "id" | "careLevel">[],
+  rules: VisitRules,
+  now: Date,
+): Promise<Map<string, History>> {
+  const out = new Map<string, History>();
+  for (const h of list) out.set(h.id, { lastVisitAt: null, lastContactAt: null, lastVisitBeforePeriodAt: null });
+  if (list.length === 0) return out;
+  // By the households of the units (not the visits' own unit: a household that moved keeps its history).
+  await readHistories(db, sql`${visits.householdId} in (select id from households where unit_id = any(${textArray(unitIds)}))`, list, rules, now, out);
+  return out;
+}
+
+async function readHistories(db: Db, which: SQL, list: Pick<Household, "id" | "careLevel">[], rules: VisitRules, now: Date, out: Map<string, History>) {
   const starts: Record<CarePlan, Date> = {
     special: periodStart(now, visitPeriodOf("special", rules)),
     normal: periodStart(now, visitPeriodOf("normal", rules)),
   };
   const at = (cond: ReturnType<typeof sql>) => sql<Date | null>`max(${visits.at}) filter (where ${cond})`.mapWith(visits.at);
-  const ids = list.map((h) => h.id);
-  for (let i = 0; i < ids.length; i += 1000) {
-    const rows = await db
-      .select({
-        householdId: visits.householdId,
-        lastVisitAt: at(sql`${visits.kind} = 'visit'`),
-        lastContactAt: at(sql`${visits.kind} = 'contact'`),
-        beforeSpecial: at(sql`${visits.kind} = 'visit' and ${visits.at} < ${starts.special.toISOString()}::timestamptz`),
-        beforeNormal: at(sql`${visits.kind} = 'visit' and ${visits.at} < ${starts.normal.toISOString()}::timestamptz`),
-      })
-      .from(visits)
-      .where(
-        and(eq(visits.status, "matched"), inArray(visits.householdId, ids.slice(i, i + 1000)), lte(visits.at, now)),
-      )
-      .groupBy(visits.householdId);
-    const plans = new Map(list.map((h) => [h.id, h.careLevel]));
-    for (const r of rows) {
-      if (!r.householdId) continue;
-      out.set(r.householdId, {
-        lastVisitAt: r.lastVisitAt,
-        lastContactAt: r.lastContactAt,
-        lastVisitBeforePeriodAt: plans.get(r.householdId) === "special" ? r.beforeSpecial : r.beforeNormal,
-      });
-    }
+  const rows = await db
+    .select({
+      householdId: visits.householdId,
+      lastVisitAt: at(sql`${visits.kind} = 'visit'`),
+      lastContactAt: at(sql`${visits.kind} = 'contact'`),
+      beforeSpecial: at(sql`${visits.kind} = 'visit' and ${visits.at} < ${starts.special.toISOString()}::timestamptz`),
+      beforeNormal: at(sql`${visits.kind} = 'visit' and ${visits.at} < ${starts.normal.toISOString()}::timestamptz`),
+    })
+    .from(visits)
+    .where(and(eq(visits.status, "matched"), which, lte(visits.at, now)))
+    .groupBy(visits.householdId);
+  const plans = new Map(list.map((h) => [h.id, h.careLevel]));
+  for (const r of rows) {
+    if (!r.householdId || !out.has(r.householdId)) continue;
+    out.set(r.householdId, {
+      lastVisitAt: r.lastVisitAt,
+      lastContactAt: r.lastContactAt,
+      lastVisitBeforePeriodAt: plans.get(r.householdId) === "special" ? r.beforeSpecial : r.beforeNormal,
+    });
   }
-  return out;
 }
