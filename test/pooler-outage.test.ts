@@ -28,8 +28,9 @@ describe("PostgreSQL restarted behind PgBouncer", () => {
     const pg = await PgServer.start(scratchDir("haolin-pooler-outage-"));
     const bouncer = await PgBouncer.start({ server: pg.url(), poolSize: 2 });
     cleanup.push(() => bouncer.stop());
-    // As the bot opens it behind a transaction pooler (src/db/client.ts).
-    const sql = postgres(bouncer.url("postgres"), { max: 6, prepare: false, max_pipeline: 0, onnotice: () => {} });
+    // As the bot opens it behind a transaction pooler (src/db/client.ts; max_pipeline is missing from the typings).
+    const pooled = { prepare: false, max_pipeline: 0 };
+    const sql = postgres(bouncer.url("postgres"), { max: 6, onnotice: () => {}, ...pooled });
     cleanup.push(() => sql.end({ timeout: 1 }));
 
     let stop = false;
