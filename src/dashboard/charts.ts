@@ -4,8 +4,9 @@
  * no tooltip), so the SVG is static: ECharts draws the axes, legend and labels, and each data shape gets a <title>
  * (the browser's own tooltip on hover or long-press) from `tip`.
  *
- * Cost (npm run bench:charts, docs/performance.md): loading the library once (~2.4 s of CPU and ~70 MB RSS, on the
- * first chart, not at start-up) and ~10 ms of CPU per chart. Rendered SVG is kept in a small LRU keyed by the option,
+ * Cost (npm run bench:charts, npm run bench:embedded, docs/performance.md): loading the library once, on the first
+ * chart, not at start-up (~40 MB RSS under tsx with only its parts loaded; the indexes took ~75 MB), and ~10 ms of CPU
+ * per chart. Rendered SVG is kept in a small LRU keyed by the option,
  * so reloading a page whose figures have not changed renders nothing.
  */
 import type { EChartsCoreOption } from "echarts/core";
