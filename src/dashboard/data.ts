@@ -11,7 +11,7 @@ import { OTHER } from "../workflows/category.js";
 import type { UnitTree } from "../workflows/digests/index.js";
 import type { Household } from "../workflows/directory.js";
 import { DECISION_CATEGORY, type PolicyOverrides } from "../workflows/policy.js";
-import { analyticRows } from "./analytic.js";
+import { analyticRows } from "../db/analytic.js";
 import { unitsCte } from "./tree.js";
 
 /**

@@ -4,7 +4,7 @@ import { formatDurationZh } from "../../lib/duration.js";
 import { scorecardLine } from "../../workflows/digests/format.js";
 import { SCORE_WEIGHTS, scorecards } from "../../workflows/digests/monthly.js";
 import { monthlySlot } from "../../workflows/digests/period.js";
-import { analytic } from "../analytic.js";
+import { analytic } from "../../db/analytic.js";
 import type { DashboardDeps, DashboardEnv } from "../context.js";
 import { render } from "../context.js";
 import { fmt, parseMonth } from "../format.js";

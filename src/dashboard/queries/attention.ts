@@ -8,7 +8,7 @@ import { type Db, sql, textArray } from "../../db/client.js";
 import type { UnitKind } from "../../db/schema/index.js";
 import { msInterval, overdueAt, overdueSince } from "../../workflows/digests/clock.js";
 import { leaderRoleSql } from "../../workflows/directory.js";
-import { analyticRows } from "../analytic.js";
+import { analyticRows } from "../../db/analytic.js";
 import type { ClockRoot } from "./clocks.js";
 
 export type AttentionItem = {

@@ -11,7 +11,7 @@ import { givenAnswerDue, msInterval, overdueAt } from "../../workflows/digests/c
 import type { Window } from "../../workflows/digests/period.js";
 import { type Coverage, visitCoverageOfRoots } from "../../workflows/visits/coverage.js";
 import { visitRulesFor } from "../../workflows/visits/rules.js";
-import { analyticRows } from "../analytic.js";
+import { analyticRows } from "../../db/analytic.js";
 import type { ScopeTree } from "../tree.js";
 import type { ClockRoot } from "./clocks.js";
 

@@ -16,6 +16,7 @@
  *   answered longer than the resolution clock ago.
  * - 未经确认关闭: resolved at least 7 days ago and never rated, or closed in the window without a rating.
  */
+import { analytic } from "../../db/analytic.js";
 import { type Db, queryRows, sql, textArray } from "../../db/client.js";
 import type { Role, UnitKind } from "../../db/schema/index.js";
 import { subtreeCte, withRecursive } from "../../db/unit-tree.js";
@@ -173,7 +174,11 @@ export async function weeklyFigures(db: Db, scopes: DigestScope[], p: FigurePara
   const units = [...new Set([...unitsOf.values()].flat())];
   const perUnit = new Map<string, UnitFigures>(units.map((u) => [u, emptyUnit()]));
   const few = units.length <= (p.namedUnits ?? UNITS_NAMED);
-  await withPlannerSettings(db, few, (tx) => unitFigures(tx, few ? units : null, p, perUnit));
+  // Planner settings for their transaction (src/db/analytic.ts): JIT off — compiling cost 1.5–2 s a query for plans
+  // that ran in 0.1 s. For a few named units (周报 on demand) no parallel workers: starting them cost 30–80 ms a query
+  // on a busy machine, for index scans of a few hundred rows. For the fan-out's whole-window pass 64 MB to sort in:
+  // the overdue query sorts every open ticket by unit and age, which spilled to disk at 4 MB.
+  await analytic(db, (tx) => unitFigures(tx, few ? units : null, p, perUnit), few ? { max_parallel_workers_per_gather: "0" } : { work_mem: "64MB" });
   const shown: { item: OverdueItem; holderUnitId: string }[] = [];
   for (const s of scopes) {
     const f = out.get(s.chatId) as WeeklyFigures;
@@ -219,25 +224,6 @@ export async function weeklyFigures(db: Db, scopes: DigestScope[], p: FigurePara
   const holders = await holdersOf(db, [...new Set(shown.map((x) => x.holderUnitId))]);
   for (const { item, holderUnitId } of shown) item.holders = holders.get(holderUnitId) ?? [];
   return out;
-}
-
-/**
- * Runs the figure queries in a transaction (or a savepoint of the caller's) with planner settings of their own
- * (`set_config(…, true)`: until that transaction ends). JIT off: the plans come from estimates that can be far off,
- * and compiling cost 1.5–2 s a query for plans that ran in 0.1 s. For a few named units (周报 on demand) no parallel
- * workers: starting them cost 30–80 ms a query on a busy machine, for index scans of a few hundred rows. For the
- * whole-window pass of a fan-out, 64 MB to sort in: the overdue query sorts every open ticket by unit and age, which
- * spilled to disk at the default 4 MB (docs/performance.md, bench:digest).
- */
-async function withPlannerSettings(db: Db, few: boolean, work: (tx: Db) => Promise<void>): Promise<void> {
-  await db.transaction(async (tx) => {
-    await tx.execute(
-      few
-        ? sql`select set_config('jit', 'off', true), set_config('max_parallel_workers_per_gather', '0', true)`
-        : sql`select set_config('jit', 'off', true), set_config('work_mem', '64MB', true)`,
-    );
-    await work(tx as unknown as Db);
-  });
 }
 
 async function holdersOf(db: Db, unitIds: string[]): Promise<Map<string, string[]>> {
