@@ -124,18 +124,20 @@ async function unitsOfChats(db: Db, scopes: DigestScope[]): Promise<Map<string, 
 }
 
 /** Per-unit figures: every figure of a chat is a sum (or a merge) over the units of its subtree. */
-type UnitFigures = {
-  created: number;
-  answerDecided: number;
-  answeredInTime: number;
-  resolvedOfNew: number;
-  resolved: number;
-  resolvedWithPhoto: number;
-  escalated: Partial<Record<UnitKind, number>>;
-  rated: number;
-  satisfied: number;
-  reopened: number;
-  unconfirmed: number;
+type UnitFigures = Pick<
+  WeeklyFigures,
+  | "created"
+  | "answerDecided"
+  | "answeredInTime"
+  | "resolvedOfNew"
+  | "resolved"
+  | "resolvedWithPhoto"
+  | "escalated"
+  | "rated"
+  | "satisfied"
+  | "reopened"
+  | "unconfirmed"
+> & {
   overdue: number;
   /** The unit's oldest overdue tickets (at most OVERDUE_SHOWN), with their creation time in µs for merging. */
   oldest: (Omit<OverdueItem, "holders"> & { createdUs: number; holderUnitId: string })[];

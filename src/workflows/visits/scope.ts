@@ -79,6 +79,10 @@ export async function townsOf(db: Db, unitIds: string[]): Promise<Map<string, { 
   return out;
 }
 
+/** A history with no visit for each household, filled in by `readHistories`. */
+const noHistories = (list: Pick<Household, "id">[]): Map<string, History> =>
+  new Map(list.map((h) => [h.id, { lastVisitAt: null, lastContactAt: null, lastVisitBeforePeriodAt: null }]));
+
 /** Each household's visit history as of `now` (visits logged later are ignored), for the rules in `rules`. */
 export async function historiesOf(
   db: Db,
@@ -86,8 +90,7 @@ export async function historiesOf(
   rules: VisitRules,
   now: Date,
 ): Promise<Map<string, History>> {
-  const out = new Map<string, History>();
-  for (const h of list) out.set(h.id, { lastVisitAt: null, lastContactAt: null, lastVisitBeforePeriodAt: null });
+  const out = noHistories(list);
   if (list.length === 0) return out;
   const ids = list.map((h) => h.id);
   for (let i = 0; i < ids.length; i += 1000) await readHistories(db, inArray(visits.householdId, ids.slice(i, i + 1000)), list, rules, now, out);
@@ -105,8 +108,7 @@ export async function historiesInUnits(
   rules: VisitRules,
   now: Date,
 ): Promise<Map<string, History>> {
-  const out = new Map<string, History>();
-  for (const h of list) out.set(h.id, { lastVisitAt: null, lastContactAt: null, lastVisitBeforePeriodAt: null });
+  const out = noHistories(list);
   if (list.length === 0) return out;
   // By the households of the units (not the visits' own unit: a household that moved keeps its history).
   await readHistories(db, sql`${visits.householdId} in (select id from households where unit_id = any(${textArray(unitIds)}))`, list, rules, now, out);
