@@ -58,6 +58,14 @@ const GAUGES_TIMEOUT_MS = 2000;
 export function createApp({ runtime, logger, sim, wecom, wecomApp, readiness: given = [], dashboard, metricsToken }: AppOptions): Hono {
   const readiness = [...given];
   const app = new Hono();
+  // The WeCom callback comes first: its answers go to WeCom's servers, never a browser, so the browser-facing
+  // middleware below (request ids, security headers, the query check) would only cost each callback its CPU — on a
+  // flood day a thousand callbacks a second (docs/performance.md). The adapter checks its own query and body.
+  if (wecom) {
+    const adapter = new WecomAdapter({ config: wecom, pipeline: runtime.pipeline, logger, app: wecomApp });
+    readiness.push(() => adapter.botNames.readiness());
+    app.route("/", wecomRoutes(adapter));
+  }
   app.use(requestId());
   app.use(securityHeaders());
   app.use(cleanParams);
@@ -111,11 +119,6 @@ export function createApp({ runtime, logger, sim, wecom, wecomApp, readiness: gi
   }
   if (sim) app.route("/", simRoutes(runtime));
   if (dashboard) app.route("/", dashboardRoutes(runtime, dashboard));
-  if (wecom) {
-    const adapter = new WecomAdapter({ config: wecom, pipeline: runtime.pipeline, logger, app: wecomApp });
-    readiness.push(() => adapter.botNames.readiness());
-    app.route("/", wecomRoutes(adapter));
-  }
 
   app.notFound((c) => c.json({ error: "not found" }, 404));
   app.onError((err, c) => {

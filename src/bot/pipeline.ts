@@ -6,7 +6,7 @@
  */
 import type { Logger } from "pino";
 import { inArray } from "drizzle-orm";
-import { type Db, queryRows, sql } from "../db/client.js";
+import { type Db, queryRows, sql, textArray } from "../db/client.js";
 import { inboundMessages } from "../db/schema/index.js";
 import { GroupCommit, type Outcome } from "../lib/group-commit.js";
 import { batchMessages, messageSeconds, messages } from "../lib/metrics.js";
@@ -224,15 +224,15 @@ async function handleTogether(deps: PipelineDeps, items: Pending[]): Promise<Out
       );
     }
     if (ran.length > 0) {
-      // Keyed by platform and id; the IN lists let the primary key find each row.
+      // Keyed by platform and id; the two arrays let the primary key find each row. One parameter per list keeps
+      // the statement's text the same for every batch size, so it is parsed and planned once per connection.
       const byKey = JSON.stringify(Object.fromEntries(ran.map((w, j) => [w.key, answers[j]])));
-      const list = (xs: string[]) => sql.join([...new Set(xs)].map((x) => sql`${x}`), sql`, `);
-      await db.execute(sql`update inbound_messages m
-        set replies = (${byKey}::jsonb) -> (m.platform || ${KEY_SEPARATOR} || m.message_id) -> 'replies',
-          chat_id = (${byKey}::jsonb) -> (m.platform || ${KEY_SEPARATOR} || m.message_id) ->> 'chatId'
-        where m.platform in (${list(ran.map((w) => w.msg.platform))})
-          and m.message_id in (${list(ran.map((w) => w.msg.messageId))})
-          and (${byKey}::jsonb) ? (m.platform || ${KEY_SEPARATOR} || m.message_id)`);
+      const list = (xs: string[]) => textArray([...new Set(xs)]);
+      await db.execute(sql`update inbound_messages m set replies = r.v -> 'replies', chat_id = r.v ->> 'chatId'
+        from jsonb_each(${byKey}::jsonb) as r(k, v)
+        where m.platform = any(${list(ran.map((w) => w.msg.platform))})
+          and m.message_id = any(${list(ran.map((w) => w.msg.messageId))})
+          and r.k = m.platform || ${KEY_SEPARATOR} || m.message_id`);
     }
     for (const [j, w] of ran.entries()) {
       const out = (answers[j] as { replies: Reply[] }).replies;

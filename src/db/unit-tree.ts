@@ -4,7 +4,7 @@
  * opens the `with` clause (a query may walk both ways at once), and the caller appends its own CTEs after a comma.
  */
 import type { SQL } from "drizzle-orm";
-import { sql } from "./client.js";
+import { sql, textArray } from "./client.js";
 
 /** `with recursive` followed by the given CTE definitions. */
 export function withRecursive(...ctes: SQL[]): SQL {
@@ -40,9 +40,11 @@ export function everyUnitCte(name: string): SQL {
  */
 export function pathUpCte(name: string, unitId: string | readonly string[]): SQL {
   const cte = sql.identifier(name);
-  const ids = typeof unitId === "string" ? [unitId] : unitId;
+  // One parameter however many units: the statement's text stays the same, so it is parsed and planned once per
+  // connection (an IN list of n parameters was a new statement for every n).
+  const start = typeof unitId === "string" ? sql`id = ${unitId}` : sql`id = any(${textArray(unitId)})`;
   return sql`${cte} as (
-      select units.*, 0 as depth, units.id as origin from units where id in (${sql.join(ids.map((id) => sql`${id}`), sql`, `)})
+      select units.*, 0 as depth, units.id as origin from units where ${start}
       union all
       select u.*, w.depth + 1, w.origin from units u join ${cte} w on u.id = w.parent_id
     )`;

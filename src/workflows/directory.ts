@@ -1,8 +1,7 @@
 /** Directory look-ups used by every workflow: people, chats, the unit tree and who leads what. */
-import { and, eq, inArray, type SQL } from "drizzle-orm";
-import { type Db, queryRows, sql } from "../db/client.js";
-import { pathUpCte, withRecursive } from "../db/unit-tree.js";
-import { coalesceOn } from "../lib/coalesce.js";
+import { and, eq, type SQL } from "drizzle-orm";
+import { type Db, queryRows, sql, textArray } from "../db/client.js";
+import { fromRow } from "../db/rows.js";
 import {
   chats,
   households,
@@ -12,6 +11,8 @@ import {
   type UnitKind,
   type units,
 } from "../db/schema/index.js";
+import { pathUpCte, withRecursive } from "../db/unit-tree.js";
+import { coalesceOn } from "../lib/coalesce.js";
 import type { UnitLadder } from "./directory-cache.js";
 import { LEADER_ROLE } from "./roles.js";
 
@@ -62,7 +63,16 @@ export function findSender(db: Db, platform: Platform, chatExternalId: string, s
   });
 }
 
-/** Many senders at once, one result per key in order: per platform, the chats in one statement and the people in another. */
+/** A row's to_jsonb column: postgres.js parses jsonb, PGlite may hand it back as text. */
+const jsonColumn = (v: unknown): Record<string, unknown> | null =>
+  v === null || v === undefined ? null : typeof v === "string" ? (JSON.parse(v) as Record<string, unknown>) : (v as Record<string, unknown>);
+
+/**
+ * Many senders at once, one result per key in order: per platform, the chats in one statement and the people in
+ * another. Written as SQL with the lists as one array parameter each: the texts never change, so each is parsed and
+ * planned once per connection, and nothing is built per call (drizzle's select builder was a flood day's largest
+ * source of garbage in the bot; docs/performance.md).
+ */
 async function findSenders(db: Db, keys: SenderKey[]): Promise<(Sender | null)[]> {
   const personKey = (platform: Platform, sender: string) => (platform === "wecom" ? sender.toLowerCase() : sender);
   const byPlatform = new Map<Platform, { chats: Map<string, Chat>; people: Map<string, { person: Person; household: Household | null }> }>();
@@ -72,21 +82,26 @@ async function findSenders(db: Db, keys: SenderKey[]): Promise<(Sender | null)[]
       const chatIds = [...new Set(mine.map((k) => k.chat))];
       const personIds = [...new Set(mine.map((k) => personKey(platform, k.sender)))];
       const [chatRows, personRows] = await Promise.all([
-        db.select().from(chats).where(and(eq(chats.platform, platform), inArray(chats.externalId, chatIds))),
-        platform === "sim"
-          ? db
-              .select({ key: people.id, person: people, household: households })
-              .from(people)
-              .leftJoin(households, eq(households.id, people.householdId))
-              .where(and(inArray(people.id, personIds), isActive))
-          : db
-              .select({ key: identities.externalId, person: people, household: households })
-              .from(identities)
-              .innerJoin(people, and(eq(people.id, identities.personId), isActive))
-              .leftJoin(households, eq(households.id, people.householdId))
-              .where(and(eq(identities.platform, platform), inArray(identities.externalId, personIds))),
+        queryRows<Record<string, unknown>>(db, sql`select * from chats where platform = ${platform} and external_id = any(${textArray(chatIds)})`),
+        queryRows<{ key: string; person: unknown; household: unknown }>(
+          db,
+          platform === "sim"
+            ? sql`select p.id as key, to_jsonb(p) as person, to_jsonb(h) as household
+                from people p left join households h on h.id = p.household_id
+                where p.id = any(${textArray(personIds)}) and p.active`
+            : sql`select i.external_id as key, to_jsonb(p) as person, to_jsonb(h) as household
+                from identities i join people p on p.id = i.person_id and p.active
+                left join households h on h.id = p.household_id
+                where i.platform = ${platform} and i.external_id = any(${textArray(personIds)})`,
+        ),
       ]);
-      byPlatform.set(platform, { chats: new Map(chatRows.map((c) => [c.externalId, c])), people: new Map(personRows.map((r) => [r.key, r])) });
+      const found = new Map<string, { person: Person; household: Household | null }>();
+      for (const r of personRows) {
+        const household = jsonColumn(r.household);
+        found.set(r.key, { person: fromRow(people, jsonColumn(r.person) ?? {}), household: household ? fromRow(households, household) : null });
+      }
+      const chatsFound = new Map(chatRows.map((r) => fromRow(chats, r)).map((c) => [c.externalId, c]));
+      byPlatform.set(platform, { chats: chatsFound, people: found });
     }),
   );
   return keys.map(({ platform, chat, sender }) => {
