@@ -22,7 +22,8 @@
  * per message. Profile the bot with BOT_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof".
  *
  * Env: BENCH_BURST_SIZES (default "1000,2500,5000"), BENCH_BURST_WINDOW_MS (5000), BENCH_BURST_CHATS (1000),
- * BENCH_BURST_TRICKLE (normal load, reports/s, default 40). Only loopback; everything started here is stopped.
+ * BENCH_BURST_TRICKLE (normal load, reports/s, default 40), BENCH_PGSS=1 (print each size's costliest statements from
+ * pg_stat_statements). Only loopback; everything started here is stopped.
  */
 import { execFileSync } from "node:child_process";
 import { Queue } from "bullmq";
@@ -32,7 +33,7 @@ import { percentile, printTable, printVerdicts } from "./lib.js";
 import { type CpuPerMessage, load, type Procs, type Usage } from "./load-process.js";
 import type { BurstRecord, BurstResult } from "./loadgen.js";
 import { onStop, procStats, stopAll } from "./soak/services.js";
-import { Bot, type Group, startStage } from "./soak/world.js";
+import { Bot, type Group, startStage, statementStats } from "./soak/world.js";
 
 const SIZES = [...new Set((process.env.BENCH_BURST_SIZES ?? "1000,2500,5000").split(",").map(Number))].sort((a, b) => a - b);
 const WINDOW_MS = Number(process.env.BENCH_BURST_WINDOW_MS ?? 5000);
@@ -175,11 +176,13 @@ async function main() {
     const tag = `s${size}x`;
     const groups = rotated(world.groups, residentsUsed);
     residentsUsed += Math.ceil(size / world.groups.length);
+    await statementStats(db); // resets: what follows is this size's
     const before = await pipelineCounters(bot.url);
     const run = await load<BurstResult>({ mode: "burst", ...cb, groups, tag, count: size, windowMs: WINDOW_MS, trickleRate: TRICKLE, beforeMs: BEFORE_MS, afterMs: AFTER_MS }, procs);
     const after = await pipelineCounters(bot.url);
     const messages = after.messages - before.messages;
     const pipeline = { perBatch: messages / Math.max(1, after.batches - before.batches), meanMs: ((after.seconds - before.seconds) * 1000) / Math.max(1, messages) };
+    for (const line of await statementStats(db)) console.log(`    pg: ${line}`);
     const a = await audit(db, deadlines, tag, run.records);
     const burstRecords = run.records.filter((r) => r[0] === "B");
     const burst = latencies(burstRecords);

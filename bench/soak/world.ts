@@ -7,6 +7,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { openSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import type postgres from "postgres";
 import { stringify } from "yaml";
 import { openDatabase, type Pooler } from "../../src/db/client.js";
 import { importDirectory } from "../../src/db/directory-import.js";
@@ -245,7 +246,8 @@ export class Bot {
  */
 export async function startStage(prefix: string, shape: Omit<WorldShape, "webhookFor">, opts: { pooler?: number } = {}) {
   const tmp = scratchDir(prefix);
-  const pg = await PgServer.start(tmp);
+  // BENCH_PGSS=1: pg_stat_statements loaded, for a bench to print where PostgreSQL's time goes (see statementStats).
+  const pg = await PgServer.start(tmp, process.env.BENCH_PGSS ? { shared_preload_libraries: "pg_stat_statements", "pg_stat_statements.track": "all" } : {});
   const redis = await RedisServer.start(tmp);
   const databaseUrl = await pg.createDatabase("haolin");
   let bot = { databaseUrl, env: {} as Record<string, string> };
@@ -260,4 +262,20 @@ export async function startStage(prefix: string, shape: Omit<WorldShape, "webhoo
   const world = writeWorld(tmp, { ...shape, webhookFor: () => fake.addWebhook().url });
   await loadWorld(bot.databaseUrl, world.file, opts.pooler ? "transaction" : "none");
   return { tmp, pg, redis, databaseUrl, bot, creds, fake, world };
+}
+
+/**
+ * With BENCH_PGSS=1: the statements PostgreSQL spent most time on since the last call (then reset), a line each —
+ * calls, total and mean ms, rows, buffers hit, WAL records — and how many distinct texts the top ones came in.
+ */
+export async function statementStats(db: postgres.Sql, limit = 12): Promise<string[]> {
+  if (!process.env.BENCH_PGSS) return [];
+  await db.unsafe("create extension if not exists pg_stat_statements");
+  const rows = await db.unsafe<{ calls: string; ms: string; mean: string; rows: string; hit: string; wal: string; texts: string; q: string }[]>(
+    `select sum(calls) calls, round(sum(total_exec_time)::numeric, 1) ms, round((sum(total_exec_time) / sum(calls))::numeric, 3) mean,
+       sum(rows) as rows, sum(shared_blks_hit) hit, sum(wal_records) wal, count(*) texts, left(regexp_replace(query, '\\s+', ' ', 'g'), 60) q
+     from pg_stat_statements group by q order by 2 desc limit ${Number(limit)}`,
+  );
+  await db.unsafe("select pg_stat_statements_reset()");
+  return rows.map((r) => `${r.calls} calls, ${r.ms} ms (mean ${r.mean}), ${r.rows} rows, ${r.hit} hits, ${r.wal} WAL, ${r.texts} texts: ${r.q}`);
 }
