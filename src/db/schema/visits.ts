@@ -57,3 +57,19 @@ export const visits = pgTable(
     index("visits_unmatched_idx").on(t.unitId, t.at).where(sql`status = 'unmatched'`),
   ],
 );
+
+/**
+ * Each household's latest matched home visit and latest matched visit or contact, kept by triggers on visits (every
+ * insert, update and delete, whichever code path makes it; migration 0019), so coverage of a county's households
+ * reads one row per household instead of aggregating a year of visits (src/workflows/visits/coverage.ts). A table of
+ * its own, not columns of households: a write to households bumps the directory version (every directory cache) and
+ * changes the rows a workbook upload's preview fingerprints. A function of the visits table: rebuilt from it by the
+ * migration and by the benchmarks' bulk seed.
+ */
+export const householdVisitMarks = pgTable("household_visit_marks", {
+  householdId: text()
+    .primaryKey()
+    .references(() => households.id, { onDelete: "cascade" }),
+  lastVisitAt: timestamp({ withTimezone: true }),
+  lastTouchAt: timestamp({ withTimezone: true }),
+});

@@ -12,11 +12,12 @@
  * Only matched visits logged at or before `asOf` count, so a past week's digest is reproducible: pass the end of
  * the week (e.g. Friday 08:00 Asia/Shanghai) as `asOf`. Rules are the town's (settings.visits).
  */
+import { analyticRows } from "../../db/analytic.js";
 import { type Db, queryRows, sql, textArray } from "../../db/client.js";
 import { subtreeCte, withRecursive } from "../../db/unit-tree.js";
 import type { Household } from "../directory.js";
-import { careStatus, type VisitRules, visitRulesFor } from "./rules.js";
-import { historiesInUnits, historiesOf, householdsIn, subtreeUnitIds, townOf } from "./scope.js";
+import { careStatus, planBounds, type VisitRules, visitRulesFor } from "./rules.js";
+import { historiesOf, householdsIn, subtreeUnitIds, townOf } from "./scope.js";
 
 export type CoverageCounts = { due: number; covered: number; overdue: number };
 export type Coverage = { special: CoverageCounts; all: CoverageCounts };
@@ -37,9 +38,16 @@ function count(out: Coverage, h: Judged, history: Parameters<typeof careStatus>[
 }
 
 /**
- * Coverage of many subtrees at once (a table of units): one query for all their households, one history read per
- * 1,000 households, each household judged by its town's rules (`rulesOf` its root, which lies inside one town).
- * Roots may nest: a household counts under every given root above it (each root's whole subtree).
+ * Coverage of many subtrees at once (a table of units, a county's overview): counted in PostgreSQL, one statement per
+ * distinct set of rules (each root lies inside one town; most towns keep the defaults), from each household's marks
+ * (household_visit_marks: its latest matched home visit and latest visit or contact, kept by triggers on visits), so
+ * neither a household nor a visit crosses into JavaScript and a year of visits is not aggregated on every view. The
+ * two marks are all a plan needs (`careStatus`, by the same `planBounds`): covered when the latest home visit is in
+ * the current period, or (special, contact path on) the latest touch is since `contactSince`; when not covered, the
+ * latest home visit is also the latest before the period, so overdue when it is older than the previous period's
+ * start. Only matched visits at or before `asOf` count: a household whose marks are later than `asOf` (a past
+ * digest's figures) has its two maxima read from its visits instead. Roots may nest: a household counts under every
+ * given root above it. Held against the household-by-household `visitCoverage` by test/coverage-many.test.ts.
  */
 export async function visitCoverageOfRoots(
   db: Db,
@@ -48,41 +56,69 @@ export async function visitCoverageOfRoots(
   rulesOf: (root: string) => VisitRules,
 ): Promise<Map<string, Coverage>> {
   const out = new Map(roots.map((r) => [r, emptyCoverage()]));
-  if (roots.length === 0) return out;
-  const rows = await queryRows<Record<string, unknown>>(
-    db,
-    sql`${withRecursive(subtreeCte("w", sql`select id, id from units where id = any(${textArray(roots)})`, ["root"]))}
-      select w.root, h.id, h.unit_id, h.care_level from w join households h on h.unit_id = w.unit_id order by h.id`,
-  );
-  // Households grouped by their rules' content, each root asked once: a caller's `rulesOf` may build a new object per
-  // call, and grouping by object made one history query per household (the overview: 63,000 queries for a county).
-  const rulesOfRoot = new Map<string, VisitRules>();
-  const byRules = new Map<string, { rules: VisitRules; group: { root: string; h: Judged }[] }>();
-  for (const r of rows) {
-    const root = String(r.root);
-    let rules = rulesOfRoot.get(root);
-    if (!rules) {
-      rules = rulesOf(root);
-      rulesOfRoot.set(root, rules);
-    }
+  // Roots grouped by their rules' content (a caller's `rulesOf` may build a new object per call).
+  const byRules = new Map<string, { rules: VisitRules; roots: string[] }>();
+  for (const root of new Set(roots)) {
+    const rules = rulesOf(root);
     const key = JSON.stringify(rules);
-    const entry = byRules.get(key) ?? { rules, group: [] };
-    entry.group.push({ root, h: { id: String(r.id), unitId: String(r.unit_id), careLevel: r.care_level as Household["careLevel"] } });
+    const entry = byRules.get(key) ?? { rules, roots: [] };
+    entry.roots.push(root);
     byRules.set(key, entry);
   }
-  for (const { rules, group } of byRules.values()) {
-    const list = group.map((g) => g.h);
-    // Many households: one pass over their units' households' visits rather than a query per thousand ids.
-    const histories =
-      list.length > 1000
-        ? await historiesInUnits(db, [...new Set(list.map((h) => h.unitId))], list, rules, asOf)
-        : await historiesOf(db, list, rules, asOf);
-    for (const { root, h } of group) {
-      const history = histories.get(h.id);
-      if (history) count(out.get(root) as Coverage, h, history, rules, asOf);
+  const counted = await Promise.all([...byRules.values()].map(({ rules, roots: group }) => countCoverage(db, group, rules, asOf)));
+  for (const rows of counted)
+    for (const r of rows) {
+      const c = out.get(r.root);
+      if (!c) continue;
+      const b = { due: Number(r.due), covered: Number(r.covered), overdue: Number(r.overdue) };
+      if (r.plan === "special") c.special = b;
+      for (const k of ["due", "covered", "overdue"] as const) c.all[k] += b[k];
     }
-  }
   return out;
+}
+
+type CountRow = { root: string; plan: Household["careLevel"]; due: string | number; covered: string | number; overdue: string | number };
+
+/** Per root and plan: households, covered ones, overdue ones (see `visitCoverageOfRoots`). */
+async function countCoverage(db: Db, roots: string[], rules: VisitRules, asOf: Date): Promise<CountRow[]> {
+  const s = planBounds("special", rules, asOf);
+  const n = planBounds("normal", rules, asOf);
+  const ts = (d: Date) => sql`${d.toISOString()}::timestamptz`;
+  const at = ts(asOf);
+  const touched = s.contactSince ? sql`x.last_touch >= ${ts(s.contactSince)}` : sql`false`;
+  // Under `analytic`: no JIT (its estimate of the per-household look-ups passed the thresholds: 0.8 s to compile a
+  // 0.2 s query), a plan for these roots.
+  return analyticRows<CountRow>(
+    db,
+    sql`${withRecursive(subtreeCte("w", sql`select id, id from units where id = any(${textArray(roots)})`, ["root"]))},
+      -- Not materialized: storing 80,000 rows cost more than the rare look-up (a household touched after asOf) run
+      -- again for each use of its result below.
+      x as (
+        select h.unit_id, h.care_level,
+          case when m.last_touch_at > ${at}
+            then (select max(v.at) from visits v where v.household_id = h.id and v.status = 'matched' and v.kind = 'visit' and v.at <= ${at})
+            else m.last_visit_at end as last_visit,
+          case when m.last_touch_at > ${at}
+            then (select max(v.at) from visits v where v.household_id = h.id and v.status = 'matched' and v.at <= ${at})
+            else m.last_touch_at end as last_touch
+        from households h left join household_visit_marks m on m.household_id = h.id
+        where h.unit_id in (select unit_id from w)
+      ),
+      judged as (
+        select x.unit_id, x.care_level,
+          coalesce(case when x.care_level = 'special' then x.last_visit >= ${ts(s.start)} or ${touched} else x.last_visit >= ${ts(n.start)} end, false) as covered,
+          coalesce(case when x.care_level = 'special' then x.last_visit >= ${ts(s.prevStart)} else x.last_visit >= ${ts(n.prevStart)} end, false) as before
+        from x
+      ),
+      -- Each household judged once, counted per unit, then summed up each root's subtree (roots may nest).
+      per_unit as (
+        select unit_id, care_level, count(*) as due, count(*) filter (where covered) as covered,
+          count(*) filter (where not covered and not before) as overdue
+        from judged group by unit_id, care_level
+      )
+      select w.root, p.care_level as plan, sum(p.due) as due, sum(p.covered) as covered, sum(p.overdue) as overdue
+      from w join per_unit p on p.unit_id = w.unit_id group by w.root, p.care_level`,
+  );
 }
 
 export async function visitCoverage(db: Db, scope: CoverageScope, asOf: Date): Promise<Coverage> {

@@ -100,23 +100,40 @@ export function contactDueAt(lastTouch: Date, days: number): Date {
 /** Whole local calendar days since the last touch (0 = today). */
 export const daysSince = (at: Date, now: Date) => localDayNumber(now) - localDayNumber(at);
 
-export function careStatus(plan: CarePlan, h: History, rules: VisitRules, now: Date): CareStatus {
+/**
+ * The instants a plan's history is held against as of `now` — one definition for `careStatus` (one household) and the
+ * set-based count of many (coverage.ts), so the two cannot judge a household differently:
+ * - `start` / `prevStart` / `visitDueBy`: the current visit period's start, the previous one's, the next one's;
+ * - `contactSince`: the earliest last touch (visit or contact) that still covers a special household by contact — the
+ *   local midnight `specialContactDays` days before today's (`contactDueAt(lastTouch) > now` exactly when
+ *   `lastTouch >= contactSince`); null without the contact path (normal households, or contact days 0).
+ */
+export type PlanBounds = { start: Date; prevStart: Date; visitDueBy: Date; contactSince: Date | null };
+
+export function planBounds(plan: CarePlan, rules: VisitRules, now: Date): PlanBounds {
   const period = visitPeriodOf(plan, rules);
-  const start = periodStart(now, period);
-  const prevStart = periodStartShift(now, period, -1);
-  const visitDueBy = periodStartShift(now, period, 1);
-  const visitedThisPeriod = Boolean(h.lastVisitAt && h.lastVisitAt >= start);
-  const visitedLastPeriod = Boolean(h.lastVisitBeforePeriodAt && h.lastVisitBeforePeriodAt >= prevStart);
+  const { year, month, day } = localDate(now);
+  return {
+    start: periodStart(now, period),
+    prevStart: periodStartShift(now, period, -1),
+    visitDueBy: periodStartShift(now, period, 1),
+    contactSince: plan === "special" && rules.specialContactDays > 0 ? localDayStart(year, month, day - rules.specialContactDays) : null,
+  };
+}
+
+export function careStatus(plan: CarePlan, h: History, rules: VisitRules, now: Date): CareStatus {
+  const b = planBounds(plan, rules, now);
+  const visitedThisPeriod = Boolean(h.lastVisitAt && h.lastVisitAt >= b.start);
+  const visitedLastPeriod = Boolean(h.lastVisitBeforePeriodAt && h.lastVisitBeforePeriodAt >= b.prevStart);
   const lastTouchAt = latest(h.lastVisitAt, h.lastContactAt);
-  const contactPath = plan === "special" && rules.specialContactDays > 0;
-  const contactDueBy = contactPath && lastTouchAt ? contactDueAt(lastTouchAt, rules.specialContactDays) : null;
-  const contactOk = Boolean(contactDueBy && now < contactDueBy);
+  const contactDueBy = b.contactSince && lastTouchAt ? contactDueAt(lastTouchAt, rules.specialContactDays) : null;
+  const contactOk = Boolean(b.contactSince && lastTouchAt && lastTouchAt >= b.contactSince);
   const covered = visitedThisPeriod || contactOk;
   return {
     plan,
     status: covered ? "covered" : visitedLastPeriod ? "due" : "overdue",
     lastTouchAt,
-    visitDueBy,
+    visitDueBy: b.visitDueBy,
     contactDueBy,
     visitedThisPeriod,
   };

@@ -97,24 +97,6 @@ export async function historiesOf(
   return out;
 }
 
-/**
- * The same histories for every household of these units (`list` holds them), read in one pass (a county's tens of
- * thousands of households would be tens of id lists of a thousand, one query after another).
- */
-export async function historiesInUnits(
-  db: Db,
-  unitIds: string[],
-  list: Pick<Household, "id" | "careLevel">[],
-  rules: VisitRules,
-  now: Date,
-): Promise<Map<string, History>> {
-  const out = noHistories(list);
-  if (list.length === 0) return out;
-  // By the households of the units (not the visits' own unit: a household that moved keeps its history).
-  await readHistories(db, sql`${visits.householdId} in (select id from households where unit_id = any(${textArray(unitIds)}))`, list, rules, now, out);
-  return out;
-}
-
 async function readHistories(db: Db, which: SQL, list: Pick<Household, "id" | "careLevel">[], rules: VisitRules, now: Date, out: Map<string, History>) {
   const starts: Record<CarePlan, Date> = {
     special: periodStart(now, visitPeriodOf("special", rules)),
