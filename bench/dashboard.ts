@@ -36,8 +36,11 @@ const TARGET_RSS_MB = 250;
 const EXPORT_TICKETS = 100_000;
 const TOKEN = "bench-dashboard-admin-token-0123";
 const SECRET = "bench-dashboard-session-secret-0123456789";
-/** 10,000 units: 10 towns of 10 villages, 1,978 groups (one chat each), 4 邻 a group; a year of tickets; residents. */
-const SHAPE = { towns: 10, villages: 100, groups: 1978, neighborhoodsPerGroup: 4, weeks: 52, people: 50_000 };
+/**
+ * 10,000 units: 10 towns of 10 villages, 1,978 groups (one chat each), 4 邻 a group; a year of tickets; residents;
+ * 5–15 households a 邻 with a year of visits and contacts (the overview's and the table's 走访覆盖, 履职评议's 走访按时).
+ */
+const SHAPE = { towns: 10, villages: 100, groups: 1978, neighborhoodsPerGroup: 4, weeks: 52, people: 50_000, households: true };
 /** The town official who signs in (seed: 镇干部 to1 of town t1). */
 const TOWN = "t1";
 const TOWN_OFFICIAL = "to1";
@@ -190,6 +193,8 @@ async function exportXlsx(bot: BotProcess, s: Session): Promise<{ seconds: numbe
 type SizeResult = {
   tickets: number;
   events: number;
+  households: number;
+  visits: number;
   baseline: Stats;
   pages: { key: string; label: string; who: string; s: Stats }[];
   export: Awaited<ReturnType<typeof exportXlsx>>;
@@ -206,7 +211,7 @@ async function measureSize(size: number, logDir: string): Promise<SizeResult | n
   const { db } = database;
   // A live database's tables are vacuumed by autovacuum (index-only scans need the visibility map); a fresh seed's not
   // yet. Quick when nothing changed since the last run.
-  await db.execute(sql`vacuum (analyze) tickets, ticket_events, units, people`);
+  await db.execute(sql`vacuum (analyze) tickets, ticket_events, units, people, households, visits, household_visit_marks`);
   // What the samples visit: the town official's villages, and tickets spread over the whole history of each scope.
   const villages = (await queryRows<{ id: string }>(db, sql`select id from units where parent_id = ${TOWN} order by id`)).map((r) => r.id);
   const everyId = (await queryRows<{ id: number }>(db, sql`select id from tickets where id % ${Math.max(1, Math.floor(size / 200))} = 7 order by id`)).map((r) => Number(r.id));
@@ -254,6 +259,8 @@ async function measureSize(size: number, logDir: string): Promise<SizeResult | n
   return {
     tickets: size,
     events: database.seed.events,
+    households: database.seed.householdCount,
+    visits: database.seed.visitCount,
     baseline: stats(base),
     pages: viewers.flatMap((v) => v.pages.map((p) => ({ key: p.key, label: p.label, who: v.s.who, s: stats(times.get(`${v.s.who}/${p.key}`) ?? []) }))),
     export: xlsx,
@@ -273,6 +280,7 @@ async function main() {
     const r = await measureSize(size, logDir);
     if (!r) continue;
     results.push(r);
+    console.log(`  seed: ${r.households.toLocaleString("en")} households, ${r.visits.toLocaleString("en")} visits and contacts`);
     const f = (x: number) => x.toFixed(0);
     printTable(
       `${size.toLocaleString("en")} tickets, ${r.events.toLocaleString("en")} events — milliseconds to the last byte`,
