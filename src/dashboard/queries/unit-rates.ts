@@ -132,14 +132,18 @@ export async function unitRates(db: Db, below: ScopeTree, roots: ClockRoot[], le
     byClock.set(key, [...(byClock.get(key) ?? []), r]);
   }
   const all = everything && byClock.size === 1;
-  const rows = (await Promise.all([...byClock.values()].map((rs) => oneClock(db, below, rs, level, p, all)))).flat();
   const rulesByTown = new Map(roots.map((r) => [r.townId, visitRulesFor(tree.get(r.townId)?.settings)]));
   const fallback = visitRulesFor(undefined);
-  const coverage = await visitCoverageOfRoots(
-    db,
-    rows.map((x) => x.unitId),
-    p.asOf,
-    (root) => rulesByTown.get(tree.townOf(root)?.id ?? "") ?? fallback,
-  );
+  // The rows' units come from the tree in memory, so coverage (a county's households) runs alongside the figures.
+  const [perClock, coverage] = await Promise.all([
+    Promise.all([...byClock.values()].map((rs) => oneClock(db, below, rs, level, p, all))),
+    visitCoverageOfRoots(
+      db,
+      roots.flatMap((r) => rowUnits(below, r, level)),
+      p.asOf,
+      (root) => rulesByTown.get(tree.townOf(root)?.id ?? "") ?? fallback,
+    ),
+  ]);
+  const rows = perClock.flat();
   return rows.map((x) => ({ ...x, coverage: coverage.get(x.unitId) as Coverage }));
 }

@@ -40,6 +40,9 @@ export class UnitTree {
   towns(): UnitRow[] {
     return [...this.byId.values()].filter((u) => u.kind === "town");
   }
+  ofKind(kind: string): UnitRow[] {
+    return [...this.byId.values()].filter((u) => u.kind === kind);
+  }
   children(id: string): UnitRow[] {
     return [...this.byId.values()].filter((u) => u.parentId === id).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   }
