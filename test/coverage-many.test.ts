@@ -104,4 +104,27 @@ describe("coverage of many households", () => {
     const many = await visitCoverageOfRoots(h.db, roots, asOf, () => visitRulesFor(undefined));
     for (const root of roots) expect(many.get(root), root).toEqual(await visitCoverage(h.db, { root }, asOf));
   });
+
+  it("counts kept between calls follow a visit logged, a household's care level changed and a visit deleted", async () => {
+    // Later than every visit, so the counts may be kept (none of the marks is after it).
+    const later = new Date("2026-09-01T02:00:00Z");
+    const many = async () => (await visitCoverageOfRoots(h.db, ["n2"], later, () => visitRulesFor(undefined))).get("n2");
+    const one = () => visitCoverage(h.db, { root: "n2" }, later);
+    const before = await many();
+    expect(before).toEqual(await one());
+    expect(await many()).toEqual(before);
+    await h.db.execute(sql`insert into visits (household_id, leader_id, unit_id, kind, channel, query, status, at)
+      values ('h2', 'nl1', 'n2', 'visit', 'home', '赵二', 'matched', ${new Date("2026-08-31T02:00:00Z").toISOString()}::timestamptz)`);
+    const visited = await many();
+    expect(visited?.all.covered).toBe((before?.all.covered ?? 0) + 1);
+    expect(visited).toEqual(await one());
+    await h.db.execute(sql`update households set care_level = 'special' where id = 'h2'`);
+    const special = await many();
+    expect(special?.special.due).toBe((before?.special.due ?? 0) + 1);
+    expect(special).toEqual(await one());
+    await h.db.execute(sql`delete from visits where household_id = 'h2'`);
+    const deleted = await many();
+    expect(deleted?.all.covered).toBe(before?.all.covered);
+    expect(deleted).toEqual(await one());
+  });
 });

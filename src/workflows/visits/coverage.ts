@@ -16,6 +16,7 @@ import { analyticRows } from "../../db/analytic.js";
 import { type Db, queryRows, sql, textArray } from "../../db/client.js";
 import { subtreeCte, withRecursive } from "../../db/unit-tree.js";
 import type { Household } from "../directory.js";
+import { cachedCounts, marksVersion } from "./coverage-cache.js";
 import { careStatus, planBounds, type VisitRules, visitRulesFor } from "./rules.js";
 import { historiesOf, householdsIn, subtreeUnitIds, townOf } from "./scope.js";
 
@@ -48,6 +49,7 @@ function count(out: Coverage, h: Judged, history: Parameters<typeof careStatus>[
  * start. Only matched visits at or before `asOf` count: a household whose marks are later than `asOf` (a past
  * digest's figures) has its two maxima read from its visits instead. Roots may nest: a household counts under every
  * given root above it. Held against the household-by-household `visitCoverage` by test/coverage-many.test.ts.
+ * The counts are kept between calls while nothing they depend on changed (coverage-cache.ts).
  */
 export async function visitCoverageOfRoots(
   db: Db,
@@ -65,7 +67,15 @@ export async function visitCoverageOfRoots(
     entry.roots.push(root);
     byRules.set(key, entry);
   }
-  const counted = await Promise.all([...byRules.values()].map(({ rules, roots: group }) => countCoverage(db, group, rules, asOf)));
+  if (byRules.size === 0) return out;
+  const version = await marksVersion(db);
+  const counted = await Promise.all(
+    [...byRules.values()].map(({ rules, roots: group }) => {
+      const bounds = (["special", "normal"] as const).map((plan) => planBounds(plan, rules, asOf));
+      const key = JSON.stringify([rules, bounds, [...group].sort()]);
+      return cachedCounts(db, version, key, asOf, () => countCoverage(db, group, rules, asOf));
+    }),
+  );
   for (const rows of counted)
     for (const r of rows) {
       const c = out.get(r.root);
