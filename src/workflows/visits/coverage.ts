@@ -13,6 +13,7 @@
  * the week (e.g. Friday 08:00 Asia/Shanghai) as `asOf`. Rules are the town's (settings.visits).
  */
 import { analyticRows } from "../../db/analytic.js";
+import type { SQL } from "drizzle-orm";
 import { type Db, queryRows, sql, textArray } from "../../db/client.js";
 import { subtreeCte, withRecursive } from "../../db/unit-tree.js";
 import type { Household } from "../directory.js";
@@ -96,23 +97,26 @@ async function countCoverage(db: Db, roots: string[], rules: VisitRules, asOf: D
   const ts = (d: Date) => sql`${d.toISOString()}::timestamptz`;
   const at = ts(asOf);
   const touched = s.contactSince ? sql`x.last_touch >= ${ts(s.contactSince)}` : sql`false`;
+  const latest = (kind: SQL) =>
+    sql`(select max(v.at) from visits v where v.household_id = h.id and v.kind = ${kind} and v.status = 'matched' and v.at <= ${at})`;
   // Under `analytic`: no JIT (its estimate of the per-household look-ups passed the thresholds: 0.8 s to compile a
   // 0.2 s query), a plan for these roots.
   return analyticRows<CountRow>(
     db,
     sql`${withRecursive(subtreeCte("w", sql`select id, id from units where id = any(${textArray(roots)})`, ["root"]))},
-      -- Not materialized: storing 80,000 rows cost more than the rare look-up (a household touched after asOf) run
-      -- again for each use of its result below.
-      x as (
-        select h.unit_id, h.care_level,
-          case when m.last_touch_at > ${at}
-            then (select max(v.at) from visits v where v.household_id = h.id and v.status = 'matched' and v.kind = 'visit' and v.at <= ${at})
-            else m.last_visit_at end as last_visit,
-          case when m.last_touch_at > ${at}
-            then (select max(v.at) from visits v where v.household_id = h.id and v.status = 'matched' and v.at <= ${at})
-            else m.last_touch_at end as last_touch
+      -- A household whose marks are later than asOf: its latest home visit and latest contact as of asOf, each one
+      -- probe of visits' (household, kind, at) index. "offset 0" keeps this apart, so the probes run once per
+      -- household rather than once per use of their result below (materializing 80,000 rows cost more).
+      y as (
+        select h.unit_id, h.care_level, m.last_touch_at > ${at} as late, m.last_touch_at,
+          case when m.last_touch_at > ${at} then ${latest(sql`'visit'`)} else m.last_visit_at end as last_visit,
+          case when m.last_touch_at > ${at} then ${latest(sql`'contact'`)} end as last_contact
         from households h left join household_visit_marks m on m.household_id = h.id
         where h.unit_id in (select unit_id from w)
+        offset 0
+      ),
+      x as (
+        select unit_id, care_level, last_visit, case when late then greatest(last_visit, last_contact) else last_touch_at end as last_touch from y
       ),
       judged as (
         select x.unit_id, x.care_level,
