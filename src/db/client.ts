@@ -1,16 +1,18 @@
 /**
  * One database handle for both modes: embedded PGlite (no configuration) or PostgreSQL through postgres.js.
- * Both are drizzle PgDatabase instances over the same schema, so workflows never know which one they have.
+ * Both are drizzle PgDatabase instances over the same tables, so workflows never know which one they have.
  */
 import { type SQL, sql } from "drizzle-orm";
 import type { PgDatabase, PgQueryResultHKT } from "drizzle-orm/pg-core";
 import { drizzle as drizzlePostgres } from "drizzle-orm/postgres-js";
 import postgres from "postgres";
-import * as schema from "./schema/index.js";
 
-export type Schema = typeof schema;
-/** A database or a transaction: workflows accept either. */
-export type Db = PgDatabase<PgQueryResultHKT, Schema>;
+/**
+ * A database or a transaction: workflows accept either. Built without drizzle's relational API (`db.query.*`, unused):
+ * given the schema, drizzle builds a query builder for every table on each transaction it opens — on the message
+ * path, a batch's transaction (docs/performance.md).
+ */
+export type Db = PgDatabase<PgQueryResultHKT>;
 
 export type Database = {
   db: Db;
@@ -50,7 +52,7 @@ export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
       // answers), so none are pipelined — inside a transaction postgres.js waits for each answer then, too.
       ...(pooled ? { prepare: false, max_pipeline: 0 } : {}),
     });
-    const db = drizzlePostgres(pooled ? client : preparedStatements(client), { schema, casing: "snake_case" }) as unknown as Db;
+    const db = drizzlePostgres(pooled ? client : preparedStatements(client), { casing: "snake_case" }) as unknown as Db;
     return {
       db,
       kind: "postgres",
@@ -64,7 +66,7 @@ export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
   const { openPglite } = await import("./pglite.js");
   const { drizzle: drizzlePglite } = await import("drizzle-orm/pglite");
   const client = await openPglite(opts.dataDir, opts.loadDataDir);
-  const db = drizzlePglite(client, { schema, casing: "snake_case" }) as unknown as Db;
+  const db = drizzlePglite(client, { casing: "snake_case" }) as unknown as Db;
   return {
     db,
     kind: "pglite",
