@@ -19,7 +19,8 @@
  * Answered, lost/doubled and armed are judged at every size, p99, max and recovery at the largest (the smaller ones
  * show how the cost grows). Also printed, to tell where time goes: how late the load process itself was to send,
  * messages per pipeline transaction and the mean time in the pipeline (the bot's /metrics), and every process's CPU
- * per message. Profile the bot with BOT_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof".
+ * per message — over the size's whole window, and over the burst itself (its first send to its last reply, divided
+ * by the replies in between). Profile the bot with BOT_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof".
  *
  * Env: BENCH_BURST_SIZES (default "1000,2500,5000"), BENCH_BURST_WINDOW_MS (5000), BENCH_BURST_CHATS (1000),
  * BENCH_BURST_TRICKLE (normal load, reports/s, default 40), BENCH_PGSS=1 (print each size's costliest statements from
@@ -53,7 +54,7 @@ const TARGET = { p99Ms: 1000, maxMs: 5000, recoveryS: 10 } as const;
 type Audit = { answered: number; offered: number; badReplies: number; lost: number; doubled: number; mismatched: number; tickets: number; unarmed: number };
 type SizeResult = {
   size: number;
-  run: BurstResult & Usage & { cpuUs: CpuPerMessage };
+  run: BurstResult & Usage & { cpuUs: CpuPerMessage; burst: { cpuUs: CpuPerMessage; seconds: number } | null };
   audit: Audit;
   /** lag: p99 of how late the load process itself was to send (its own share of the latency on a busy machine). */
   burst: { answered: number; p50: number; p99: number; max: number; lag: number };
@@ -203,7 +204,7 @@ async function main() {
   const x = (v: number, base: number) => (base > 0 && Number.isFinite(v) ? `${(v / base).toFixed(1)}×` : "n/a");
   printTable(
     `Burst: callbacks offered evenly within ${WINDOW_MS / 1000} s; latency from each one's scheduled send to its encrypted reply`,
-    ["offered", "/s", "answered", "p50 ms", "p99 ms", "max ms", "p99 ÷ normal p99", "sent late p99 ms", "msgs/transaction", "in pipeline ms", "bot CPU", "peak RSS MB", "CPU µs/msg bot+PG+Redis+load"],
+    ["offered", "/s", "answered", "p50 ms", "p99 ms", "max ms", "p99 ÷ normal p99", "sent late p99 ms", "msgs/transaction", "in pipeline ms", "bot CPU", "peak RSS MB", "CPU µs/msg bot+PG+Redis+load", "burst s", "in the burst µs/msg"],
     results.map((r) => [
       r.size,
       Math.round((r.size * 1000) / WINDOW_MS),
@@ -218,6 +219,8 @@ async function main() {
       `${r.run.cpuPct}%`,
       r.run.peakRssMb,
       `${r.run.cpuUs.bot}+${r.run.cpuUs.postgres}+${r.run.cpuUs.redis}+${r.run.cpuUs.loadgen}`,
+      r.run.burst ? r.run.burst.seconds.toFixed(1) : "n/a",
+      r.run.burst ? `${r.run.burst.cpuUs.bot}+${r.run.burst.cpuUs.postgres}+${r.run.burst.cpuUs.redis}+${r.run.burst.cpuUs.loadgen}` : "n/a",
     ]),
   );
   printTable(

@@ -13,13 +13,23 @@ export type Usage = { cpuPct: number; peakRssMb: number };
 /** CPU per message (µs) of each process on the machine, over the measured window only. */
 export type CpuPerMessage = { bot: number; postgres: number; redis: number; loadgen: number };
 export type Procs = { bot?: number; postgres: number; redis: number };
+type CpuSample = { at: number } & CpuPerMessage;
+
+/** Each process's CPU between two samples, in µs per message. */
+function perMessageOf(from: CpuSample, to: CpuSample, messages: number): CpuPerMessage {
+  const per = (k: keyof CpuPerMessage) => Math.round(((to[k] - from[k]) * 1e6) / Math.max(1, messages));
+  return { bot: per("bot"), postgres: per("postgres"), redis: per("redis"), loadgen: per("loadgen") };
+}
 
 /**
  * Between the job's start and stop markers (see bench/loadgen.ts), every process's CPU is read. The job goes to the
  * child on stdin (a county's groups do not fit in an environment variable). `R` is the job's result line (it
  * counts `ok` messages, the denominator of the CPU per message).
  */
-export async function load<R extends { ok: number } = LoadResult>(job: LoadJob, procs: Procs): Promise<R & Usage & { cpuUs: CpuPerMessage }> {
+export async function load<R extends { ok: number } = LoadResult>(
+  job: LoadJob,
+  procs: Procs,
+): Promise<R & Usage & { cpuUs: CpuPerMessage; burst: { cpuUs: CpuPerMessage; seconds: number } | null }> {
   const child = spawn(process.execPath, ["--import", "tsx", "bench/loadgen.ts"], {
     cwd: REPO,
     env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/tmp" },
@@ -36,6 +46,8 @@ export async function load<R extends { ok: number } = LoadResult>(job: LoadJob, 
   });
   let first: ReturnType<typeof cpuNow> | null = null;
   let last: ReturnType<typeof cpuNow> | null = null;
+  let burstFrom: ReturnType<typeof cpuNow> | null = null;
+  let burst: { cpuUs: CpuPerMessage; seconds: number } | null = null;
   let result: R | null = null;
   let peakRssMb = 0;
   const rss = setInterval(() => {
@@ -43,17 +55,20 @@ export async function load<R extends { ok: number } = LoadResult>(job: LoadJob, 
     if (s && first && !last) peakRssMb = Math.max(peakRssMb, s.rssMb);
   }, 250);
   for await (const line of createInterface({ input: child.stdout })) {
-    const msg = JSON.parse(line) as { phase?: "start" | "stop" } & R;
+    const msg = JSON.parse(line) as { phase?: "start" | "stop" | "burst-start" | "burst-end"; messages?: number } & R;
     if (msg.phase === "start") first = cpuNow();
     else if (msg.phase === "stop") last = cpuNow();
-    else result = msg;
+    else if (msg.phase === "burst-start") burstFrom = cpuNow();
+    else if (msg.phase === "burst-end" && burstFrom) {
+      const [a, b] = [burstFrom, cpuNow()];
+      burst = { cpuUs: perMessageOf(a, b, msg.messages ?? 0), seconds: (b.at - a.at) / 1000 };
+    } else result = msg;
   }
   clearInterval(rss);
   const code = await new Promise<number>((resolve) => (child.exitCode !== null ? resolve(child.exitCode) : child.on("exit", (c) => resolve(c ?? 1))));
   const [from, to, done] = [first, last, result];
   if (code !== 0 || !done || !from || !to) throw new Error(`load generator failed (${job.mode})`);
-  const perMessage = (k: keyof CpuPerMessage) => Math.round(((to[k] - from[k]) * 1e6) / Math.max(1, done.ok));
-  const cpuUs = { bot: perMessage("bot"), postgres: perMessage("postgres"), redis: perMessage("redis"), loadgen: perMessage("loadgen") };
+  const cpuUs = perMessageOf(from, to, done.ok);
   const cpuPct = Math.round(((to.bot - from.bot) / ((to.at - from.at) / 1000)) * 100);
-  return { ...done, cpuPct, peakRssMb: Math.round(peakRssMb), cpuUs };
+  return { ...done, cpuPct, peakRssMb: Math.round(peakRssMb), cpuUs, burst };
 }

@@ -19,7 +19,7 @@ import { Queue } from "bullmq";
 import { Redis } from "ioredis";
 import postgres from "postgres";
 import { type LoadResult, summary } from "./lib.js";
-import { agent, groupText, msgId, openReply, post, type Prepared, prepare } from "./soak/wecom-client.js";
+import { agent, groupText, msgId, openReply, type Prepared, post, prepare } from "./soak/wecom-client.js";
 import type { Group, WecomCreds } from "./soak/world.js";
 
 export type LoadJob =
@@ -51,8 +51,12 @@ export type { LoadResult } from "./lib.js";
 
 const TEXTS = ["村口路灯坏了", "水沟堵了，下雨就漫到路上", "垃圾桶满了没人清", "楼道灯不亮", "井盖松动有隐患", "邻居装修噪音太大", "自来水发黄"];
 
-/** Marks the start or the end of the measured part (see the header). */
-const phase = (name: "start" | "stop") => process.stdout.write(`${JSON.stringify({ phase: name })}\n`);
+/**
+ * Marks the start or the end of the measured part (see the header); a burst job also marks its burst's first send and
+ * its last burst reply, with the replies received in between (every process's CPU per message of the burst itself).
+ */
+const phase = (name: "start" | "stop" | "burst-start" | "burst-end", messages?: number) =>
+  process.stdout.write(`${JSON.stringify({ phase: name, ...(messages === undefined ? {} : { messages }) })}\n`);
 
 /** The i-th report: from the i-th group in turn, each group's residents in turn; `mark` names it in the text. */
 function report(job: { creds: WecomCreds; groups: Group[] }, i: number, mark: string, id: string): Prepared {
@@ -171,13 +175,23 @@ async function burst(job: Extract<LoadJob, { mode: "burst" }>): Promise<BurstRes
   phase("start");
   const start = performance.now();
   const inflight: Promise<void>[] = [];
+  // From the burst's first send to its last reply: how many replies came back (burst and trickle alike).
+  let burstLeft = job.count;
+  let repliesInBurst: number | null = null;
   for (const s of sends) {
     await until(start + s.at);
+    if (s.kind === "B" && repliesInBurst === null) {
+      phase("burst-start");
+      repliesInBurst = 0;
+    }
     const lag = performance.now() - start - s.at;
     inflight.push(
       post(job.url, s.p, ag, 30_000).then((a) => {
         const latency = a.status === 200 ? performance.now() - start - s.at : null;
         answers.push({ s, latency, body: a.body, lag });
+        if (repliesInBurst === null || burstLeft === 0) return;
+        repliesInBurst++;
+        if (s.kind === "B" && --burstLeft === 0) phase("burst-end", repliesInBurst);
       }),
     );
   }

@@ -18,10 +18,11 @@
  * DATABASE_POOLER=transaction; the PostgreSQL restart then happens behind the pooler). Loopback only; everything
  * started here is stopped at the end, on error and on Ctrl-C. Exit code 0 only on PASS.
  */
-import postgres from "postgres";
+
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { checkEscalations, checkOutbox, callContent, failedSends, memoryTrend, privacyViolations } from "./soak/checks.js";
+import postgres from "postgres";
+import { callContent, checkEscalations, checkOutbox, failedSends, memoryTrend, privacyViolations } from "./soak/checks.js";
 import { onStop, sleep, stopAll } from "./soak/services.js";
 import { agent, groupText, msgId, openReply, post, prepare } from "./soak/wecom-client.js";
 import { Bot, type Group, startStage } from "./soak/world.js";

@@ -9,9 +9,9 @@
  * before the end, with no timer event, is a missed escalation.
  */
 import type postgres from "postgres";
-import { personalIn } from "../../test/helpers/personal-oracle.js";
 import { webhookKey } from "../../src/bot/wecom/webhook.js";
 import type { WebhookCall } from "../../test/fakes/wecom.js";
+import { personalIn } from "../../test/helpers/personal-oracle.js";
 
 export type Clocks = { answerMs: number; resolveMs: number; repingMs: number };
 
