@@ -126,5 +126,14 @@ describe("coverage of many households", () => {
     const deleted = await many();
     expect(deleted?.all.covered).toBe(before?.all.covered);
     expect(deleted).toEqual(await one());
+    // As of an instant some marks are later than (bs5's visit): kept for that instant, and still following a visit.
+    const past = async () => (await visitCoverageOfRoots(h.db, ["n2"], asOf, () => visitRulesFor(undefined))).get("n2");
+    const pastBefore = await past();
+    expect(await past()).toEqual(pastBefore);
+    await h.db.execute(sql`insert into visits (household_id, leader_id, unit_id, kind, channel, query, status, at)
+      values ('h2', 'nl1', 'n2', 'visit', 'home', '赵二', 'matched', ${new Date("2026-03-19T02:00:00Z").toISOString()}::timestamptz)`);
+    const pastVisited = await past();
+    expect(pastVisited?.special.covered).toBe((pastBefore?.special.covered ?? 0) + 1);
+    expect(pastVisited).toEqual(await visitCoverage(h.db, { root: "n2" }, asOf));
   });
 });

@@ -6,8 +6,11 @@
  *   another care level, a unit moved);
  * - the count and the sum of the row transaction ids (`xmin`) of household_visit_marks: any visit logged, matched by
  *   hand, moved or deleted rewrites a mark (an update gives its row a newer xmin, so the sum only grows);
- * - the latest mark: counts are kept only when no mark is later than `asOf` — then they depend on the marks and the
- *   plans' bounds alone (the key holds the rules and the bounds, so the next local day or period is a new entry).
+ * - the latest mark: when no mark is later than `asOf`, the counts depend on the marks and the plans' bounds alone and
+ *   are reused for any such instant (the key holds the rules and the bounds, so the next local day or period is a new
+ *   entry); when some are (a past digest week, last month's scorecards), they also depend on the visits up to `asOf`,
+ *   which the marks' version covers too (every change to a matched visit rewrites its household's mark), so they are
+ *   kept for that very instant.
  * Per database handle: a transaction's handle starts empty, so its own uncommitted writes are never cached for others.
  */
 import { type Db, queryRows, sql } from "../../db/client.js";
@@ -29,8 +32,8 @@ export async function marksVersion(db: Db): Promise<MarksVersion> {
 }
 
 /** `compute()`'s value for `key` under `v`, from the cache when it may be (see the module comment). */
-export async function cachedCounts<T>(db: Db, v: MarksVersion, key: string, asOf: Date, compute: () => Promise<T>): Promise<T> {
-  if (v.latestMark > asOf.getTime()) return compute();
+export async function cachedCounts<T>(db: Db, v: MarksVersion, bounds: string, asOf: Date, compute: () => Promise<T>): Promise<T> {
+  const key = v.latestMark > asOf.getTime() ? `${bounds}@${asOf.toISOString()}` : bounds;
   let c = caches.get(db);
   if (c?.version !== v.version) {
     c = { version: v.version, entries: new Map() };
