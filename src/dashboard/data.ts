@@ -3,15 +3,15 @@
  * Aggregates are grouped SQL; lists are paged.
  */
 import type { SQL } from "drizzle-orm";
+import { analyticRows } from "../db/analytic.js";
 import { type Db, queryRows, sql, textArray } from "../db/client.js";
-import { fromRow } from "../db/rows.js";
+import { fromRow, jsonValue } from "../db/rows.js";
 import { households, type TicketStatus, type UnitKind } from "../db/schema/index.js";
 import { everyUnitCte, subtreeCte, withRecursive } from "../db/unit-tree.js";
 import { OTHER } from "../workflows/category.js";
 import type { UnitTree } from "../workflows/digests/index.js";
 import type { Household } from "../workflows/directory.js";
 import { DECISION_CATEGORY, type PolicyOverrides } from "../workflows/policy.js";
-import { analyticRows } from "../db/analytic.js";
 import { unitsCte } from "./tree.js";
 
 /**
@@ -214,7 +214,7 @@ export async function timeline(db: Db, ticketId: number): Promise<EventRow[]> {
     level: (r.level as string) ?? null,
     actor: (r.actor as string) ?? null,
     text: (r.text as string) ?? null,
-    data: typeof r.data === "string" ? JSON.parse(r.data) : ((r.data as Record<string, unknown>) ?? null),
+    data: jsonValue<Record<string, unknown>>(r.data),
   }));
 }
 
@@ -338,12 +338,6 @@ export function categoryOptions(tree: UnitTree, scope: Scope, overrides: PolicyO
   const names = new Set<string>(towns.flatMap((id) => tree.policy(id, overrides).categories.map((c) => c.name)));
   for (const name of [OTHER, DECISION_CATEGORY, current]) if (name) names.add(name);
   return [...names].sort();
-}
-
-/** The units one level below the scope's root (or the villages, for the admin): coverage bars. */
-export async function childUnits(db: Db, scope: Scope): Promise<{ id: string; name: string }[]> {
-  if (!scope.rootId) return queryRows(db, sql`select id, name from units where kind = 'village' order by id`);
-  return queryRows(db, sql`select id, name from units where parent_id = ${scope.rootId} order by id`);
 }
 
 /** A kept photo (or its thumbnail) and the ticket it belongs to, for /dashboard/media/<id>; the caller checks the scope. */

@@ -1,5 +1,6 @@
 /** The dashboard's queries for meetings (恳谈会, 分析会) and the 好邻 lists, each limited to the viewer's scope. */
 import { type Db, queryRows, sql } from "../db/client.js";
+import { jsonValue as json } from "../db/rows.js";
 import type { AgendaSnapshot, GoodNeighborEntry, MeetingKind, MeetingStatus } from "../db/schema/index.js";
 import { pathUpCte, subtreeCte, withRecursive } from "../db/unit-tree.js";
 import { type Scope, scopeCte } from "./data.js";
@@ -24,7 +25,6 @@ const meetingColumns = sql`m.id, m.kind, m.unit_id, u.name as unit_name, m.start
   (select count(*) from tickets t where t.meeting_id = m.id) as tickets`;
 
 type Raw = Record<string, unknown>;
-const json = <T>(v: unknown): T | null => (v === null || v === undefined ? null : typeof v === "string" ? (JSON.parse(v) as T) : (v as T));
 const toMeeting = (r: Raw): MeetingRow => ({
   id: Number(r.id),
   kind: r.kind as MeetingKind,

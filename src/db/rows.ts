@@ -20,3 +20,8 @@ export function fromRow<T extends Table>(table: T, raw: Record<string, unknown>)
   }
   return out as InferSelectModel<T>;
 }
+
+/** A json/jsonb value of a raw statement's row: postgres.js parses it, PGlite may hand it back as text; null stays null. */
+export function jsonValue<T>(v: unknown): T | null {
+  return v === null || v === undefined ? null : typeof v === "string" ? (JSON.parse(v) as T) : (v as T);
+}

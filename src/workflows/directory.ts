@@ -1,7 +1,7 @@
 /** Directory look-ups used by every workflow: people, chats, the unit tree and who leads what. */
 import { and, eq, type SQL } from "drizzle-orm";
 import { type Db, queryRows, sql, textArray } from "../db/client.js";
-import { fromRow } from "../db/rows.js";
+import { fromRow, jsonValue } from "../db/rows.js";
 import {
   chats,
   households,
@@ -63,10 +63,6 @@ export function findSender(db: Db, platform: Platform, chatExternalId: string, s
   });
 }
 
-/** A row's to_jsonb column: postgres.js parses jsonb, PGlite may hand it back as text. */
-const jsonColumn = (v: unknown): Record<string, unknown> | null =>
-  v === null || v === undefined ? null : typeof v === "string" ? (JSON.parse(v) as Record<string, unknown>) : (v as Record<string, unknown>);
-
 /**
  * Many senders at once, one result per key in order: per platform, the chats in one statement and the people in
  * another. Written as SQL with the lists as one array parameter each: the texts never change, so each is parsed and
@@ -97,8 +93,8 @@ async function findSenders(db: Db, keys: SenderKey[]): Promise<(Sender | null)[]
       ]);
       const found = new Map<string, { person: Person; household: Household | null }>();
       for (const r of personRows) {
-        const household = jsonColumn(r.household);
-        found.set(r.key, { person: fromRow(people, jsonColumn(r.person) ?? {}), household: household ? fromRow(households, household) : null });
+        const household = jsonValue<Record<string, unknown>>(r.household);
+        found.set(r.key, { person: fromRow(people, jsonValue<Record<string, unknown>>(r.person) ?? {}), household: household ? fromRow(households, household) : null });
       }
       const chatsFound = new Map(chatRows.map((r) => fromRow(chats, r)).map((c) => [c.externalId, c]));
       byPlatform.set(platform, { chats: chatsFound, people: found });
@@ -178,8 +174,7 @@ async function unitPathsWithLeaders(db: Db, unitIds: string[]): Promise<UnitLadd
     const mine = byOrigin.get(unitId) ?? [];
     const path = mine.map(({ id, kind, name, settings }) => ({ id, kind, name, settings }));
     const leaders = new Map<string, Leader[]>();
-    // PGlite hands json back as text, postgres.js as a value.
-    for (const r of mine) leaders.set(r.id, (typeof r.person === "string" ? JSON.parse(r.person) : r.person) ?? []);
+    for (const r of mine) leaders.set(r.id, jsonValue<Leader[]>(r.person) ?? []);
     return { path, leaders };
   });
 }

@@ -12,9 +12,9 @@ import { visitCoverageOfRoots } from "../../workflows/visits/coverage.js";
 import { visitRulesFor } from "../../workflows/visits/rules.js";
 import type { DashboardDeps, DashboardEnv } from "../context.js";
 import { render } from "../context.js";
-import { answersAndFunnel, childUnits, weeklyVolume } from "../data.js";
-import { type AttentionItem, type AttentionList, attention } from "../queries/attention.js";
+import { answersAndFunnel, weeklyVolume } from "../data.js";
 import { overviewCharts } from "../overview-charts.js";
+import { type AttentionItem, type AttentionList, attention } from "../queries/attention.js";
 import { clockRoots } from "../queries/clocks.js";
 import { h, type Raw } from "../views.js";
 
@@ -29,15 +29,19 @@ export function overviewPage({ db, now, runtime }: DashboardDeps) {
     const week0 = isoWeek(new Date(at.getTime() - (WEEKS - 1) * 7 * DAY)).start;
     const since = new Date(at.getTime() - 28 * DAY);
     const { tree, roots } = await clockRoots(db, v.scope, runtime.pipeline.overrides);
-    // The coverage bars' units (childUnits' set, from the tree in memory) are known before any query: coverage, the
-    // heaviest query for a county, runs alongside the others instead of after them.
-    const barUnits = (v.scope.rootId ? tree.children(v.scope.rootId) : tree.ofKind("village")).map((u) => u.id);
-    const [todo, volume, { answers, funnel: fun }, children, coverage] = await Promise.all([
+    // The coverage bars' units (the scope's children, or every village for the admin) come from the tree in memory,
+    // so coverage, the heaviest query for a county, runs alongside the others instead of after them.
+    const children = v.scope.rootId ? tree.children(v.scope.rootId) : tree.ofKind("village");
+    const [todo, volume, { answers, funnel: fun }, coverage] = await Promise.all([
       attention(db, roots, at, 10, !v.scope.rootId),
       weeklyVolume(db, v.scope, week0),
       answersAndFunnel(db, v.scope, since),
-      childUnits(db, v.scope),
-      visitCoverageOfRoots(db, barUnits, at, (id) => visitRulesFor(tree.townOf(id)?.settings)),
+      visitCoverageOfRoots(
+        db,
+        children.map((u) => u.id),
+        at,
+        (id) => visitRulesFor(tree.townOf(id)?.settings),
+      ),
     ]);
     const policyOf = new Map(roots.map((r) => [r.townId, r.policy]));
 

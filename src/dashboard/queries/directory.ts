@@ -4,6 +4,7 @@
  */
 import { type SQL, sql } from "drizzle-orm";
 import { type Db, queryRows } from "../../db/client.js";
+import { jsonValue as json } from "../../db/rows.js";
 import type { Platform, Role, UnitKind } from "../../db/schema/index.js";
 import { pathUpCte, withRecursive } from "../../db/unit-tree.js";
 import { leaderRoleSql } from "../../workflows/directory.js";
@@ -14,7 +15,6 @@ type Named = { id: string; name: string };
 /** A household as leaders know it, "户主（门牌）", from the alias `h`. */
 const HOUSEHOLD_LABEL = "case when h.id is null then null when h.house_no is null then h.head_name else h.head_name || '（' || h.house_no || '）' end as household";
 /** json_agg comes back as text from PGlite and as a value from postgres.js. */
-const json = <T>(v: unknown): T => (typeof v === "string" ? JSON.parse(v) : v) as T;
 /** A LIKE pattern matching `q` anywhere, its own % and _ taken literally. */
 const like = (q: string) => `%${q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
 

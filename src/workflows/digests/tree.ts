@@ -1,10 +1,13 @@
 /** The unit tree in memory: names, towns and policies without a query per chat or unit. */
 import { type Db, queryRows, sql } from "../../db/client.js";
+import { jsonValue } from "../../db/rows.js";
+import { type UnitKind, units } from "../../db/schema/index.js";
 import { pathUpCte, withRecursive } from "../../db/unit-tree.js";
-import { units } from "../../db/schema/index.js";
 import { type Policy, type PolicyOverrides, policyFor } from "../policy.js";
 
 type UnitRow = { id: string; parentId: string | null; kind: string; name: string; settings: Record<string, unknown> };
+
+const byId = (rows: UnitRow[]) => rows.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
 
 /** The unit tree in memory (thousands of rows at most): names, towns and policies without a query per chat. */
 export class UnitTree {
@@ -23,8 +26,7 @@ export class UnitTree {
       db,
       sql`${withRecursive(pathUpCte("up", unitId))} select id, parent_id as "parentId", kind, name, settings from up`,
     );
-    // A raw query's jsonb may come back as text (PGlite).
-    return new UnitTree(rows.map((u) => ({ ...u, settings: typeof u.settings === "string" ? JSON.parse(u.settings) : u.settings })));
+    return new UnitTree(rows.map((u) => ({ ...u, settings: jsonValue<Record<string, unknown>>(u.settings) ?? {} })));
   }
   get(id: string) {
     return this.byId.get(id);
@@ -38,13 +40,15 @@ export class UnitTree {
     return u;
   }
   towns(): UnitRow[] {
-    return [...this.byId.values()].filter((u) => u.kind === "town");
+    return this.ofKind("town");
   }
-  ofKind(kind: string): UnitRow[] {
-    return [...this.byId.values()].filter((u) => u.kind === kind);
+  /** Units of one kind, by id. */
+  ofKind(kind: UnitKind): UnitRow[] {
+    return byId([...this.byId.values()].filter((u) => u.kind === kind));
   }
+  /** A unit's children, by id. */
   children(id: string): UnitRow[] {
-    return [...this.byId.values()].filter((u) => u.parentId === id).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    return byId([...this.byId.values()].filter((u) => u.parentId === id));
   }
   policy(id: string, overrides: PolicyOverrides): Policy {
     return policyFor(this.townOf(id)?.settings, overrides);

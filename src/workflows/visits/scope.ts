@@ -1,12 +1,13 @@
 /** Which households a leader looks after, who looks after a household, and the visit history the rules need. */
-import { and, eq, inArray, lte, type SQL, sql } from "drizzle-orm";
+import { and, eq, inArray, lte, sql } from "drizzle-orm";
 import { type Db, queryRows, textArray } from "../../db/client.js";
+import { jsonValue } from "../../db/rows.js";
 import { households, people, type Role, type UnitKind, visits } from "../../db/schema/index.js";
 import { pathUpCte, subtreeCte, withRecursive } from "../../db/unit-tree.js";
 import { type Household, isActive, type Person } from "../directory.js";
 import { LEADER_ROLE } from "../roles.js";
 import { periodStart } from "./calendar.js";
-import { type CarePlan, type History, visitPeriodOf, type VisitRules } from "./rules.js";
+import { type CarePlan, type History, type VisitRules, visitPeriodOf } from "./rules.js";
 
 /** The unit and every unit below it. */
 export async function subtreeUnitIds(db: Db, rootId: string): Promise<string[]> {
@@ -75,13 +76,9 @@ export async function townsOf(db: Db, unitIds: string[]): Promise<Map<string, { 
       )
       select root, id, settings from up where kind = 'town'`,
   );
-  for (const r of rows) out.set(r.root, { id: r.id, settings: typeof r.settings === "string" ? JSON.parse(r.settings) : r.settings });
+  for (const r of rows) out.set(r.root, { id: r.id, settings: jsonValue<Record<string, unknown>>(r.settings) ?? {} });
   return out;
 }
-
-/** A history with no visit for each household, filled in by `readHistories`. */
-const noHistories = (list: Pick<Household, "id">[]): Map<string, History> =>
-  new Map(list.map((h) => [h.id, { lastVisitAt: null, lastContactAt: null, lastVisitBeforePeriodAt: null }]));
 
 /** Each household's visit history as of `now` (visits logged later are ignored), for the rules in `rules`. */
 export async function historiesOf(
@@ -90,37 +87,35 @@ export async function historiesOf(
   rules: VisitRules,
   now: Date,
 ): Promise<Map<string, History>> {
-  const out = noHistories(list);
+  const out = new Map<string, History>(list.map((h) => [h.id, { lastVisitAt: null, lastContactAt: null, lastVisitBeforePeriodAt: null }]));
   if (list.length === 0) return out;
-  const ids = list.map((h) => h.id);
-  for (let i = 0; i < ids.length; i += 1000) await readHistories(db, inArray(visits.householdId, ids.slice(i, i + 1000)), list, rules, now, out);
-  return out;
-}
-
-async function readHistories(db: Db, which: SQL, list: Pick<Household, "id" | "careLevel">[], rules: VisitRules, now: Date, out: Map<string, History>) {
   const starts: Record<CarePlan, Date> = {
     special: periodStart(now, visitPeriodOf("special", rules)),
     normal: periodStart(now, visitPeriodOf("normal", rules)),
   };
   const at = (cond: ReturnType<typeof sql>) => sql<Date | null>`max(${visits.at}) filter (where ${cond})`.mapWith(visits.at);
-  const rows = await db
-    .select({
-      householdId: visits.householdId,
-      lastVisitAt: at(sql`${visits.kind} = 'visit'`),
-      lastContactAt: at(sql`${visits.kind} = 'contact'`),
-      beforeSpecial: at(sql`${visits.kind} = 'visit' and ${visits.at} < ${starts.special.toISOString()}::timestamptz`),
-      beforeNormal: at(sql`${visits.kind} = 'visit' and ${visits.at} < ${starts.normal.toISOString()}::timestamptz`),
-    })
-    .from(visits)
-    .where(and(eq(visits.status, "matched"), which, lte(visits.at, now)))
-    .groupBy(visits.householdId);
   const plans = new Map(list.map((h) => [h.id, h.careLevel]));
-  for (const r of rows) {
-    if (!r.householdId || !out.has(r.householdId)) continue;
-    out.set(r.householdId, {
-      lastVisitAt: r.lastVisitAt,
-      lastContactAt: r.lastContactAt,
-      lastVisitBeforePeriodAt: plans.get(r.householdId) === "special" ? r.beforeSpecial : r.beforeNormal,
-    });
+  const ids = list.map((h) => h.id);
+  for (let i = 0; i < ids.length; i += 1000) {
+    const rows = await db
+      .select({
+        householdId: visits.householdId,
+        lastVisitAt: at(sql`${visits.kind} = 'visit'`),
+        lastContactAt: at(sql`${visits.kind} = 'contact'`),
+        beforeSpecial: at(sql`${visits.kind} = 'visit' and ${visits.at} < ${starts.special.toISOString()}::timestamptz`),
+        beforeNormal: at(sql`${visits.kind} = 'visit' and ${visits.at} < ${starts.normal.toISOString()}::timestamptz`),
+      })
+      .from(visits)
+      .where(and(eq(visits.status, "matched"), inArray(visits.householdId, ids.slice(i, i + 1000)), lte(visits.at, now)))
+      .groupBy(visits.householdId);
+    for (const r of rows) {
+      if (!r.householdId) continue;
+      out.set(r.householdId, {
+        lastVisitAt: r.lastVisitAt,
+        lastContactAt: r.lastContactAt,
+        lastVisitBeforePeriodAt: plans.get(r.householdId) === "special" ? r.beforeSpecial : r.beforeNormal,
+      });
+    }
   }
+  return out;
 }
